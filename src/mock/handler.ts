@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { errorBody, GraphErrors, MockGraphError } from './errors.js';
+import { parsePath } from './path.js';
+import type { Store } from './store.js';
+import type { Caller, MockContext, MockResult, RouteHandler } from './context.js';
+import { applicationsRoute } from './handlers/applications.js';
+import { servicePrincipalsRoute } from './handlers/servicePrincipals.js';
+import { usersRoute, meRoute } from './handlers/users.js';
+import { groupsRoute } from './handlers/groups.js';
+import { directoryObjectsRoute, directoryRoute } from './handlers/directory.js';
+import { organizationRoute } from './handlers/organization.js';
+
+export interface MockHandlerOptions {
+  store: Store;
+  now?: () => Date;
+  /** Who the caller is when the request carries no token the emulator understands. */
+  defaultCaller?: (store: Store) => Promise<Caller>;
+}
+
+export type MockHandler = (req: Request) => Promise<Response>;
+
+const ROUTES: Record<string, RouteHandler> = {
+  applications: applicationsRoute,
+  servicePrincipals: servicePrincipalsRoute,
+  users: usersRoute,
+  me: meRoute,
+  groups: groupsRoute,
+  directoryObjects: directoryObjectsRoute,
+  directory: directoryRoute,
+  organization: organizationRoute,
+};
+
+/**
+ * The emulator: one function from a Fetch Request to a Fetch Response, used in-process by the
+ * CLI's transport and served over HTTP by `agentid mock serve`. The order of the steps is fixed
+ * here:
+ *   1. request ids: every response carries request-id / client-request-id, errors included;
+ *   2. path parsing: unknown segments and bad keys become Graph-shaped 400s before any handler;
+ *   3. caller: who is asking (issue #3 puts token validation and the permission table here);
+ *   4. route: one handler module per entity set;
+ *   5. errors: a MockGraphError becomes Graph's error body; anything else is a 500 with the same
+ *      shape, never a stack trace.
+ */
+export function createMockHandler(opts: MockHandlerOptions): MockHandler {
+  const now = opts.now ?? (() => new Date());
+  return async (req: Request): Promise<Response> => {
+    const requestId = randomUUID();
+    const clientRequestId = req.headers.get('client-request-id');
+    const started = now();
+    const baseHeaders: Record<string, string> = {
+      'request-id': requestId,
+      'client-request-id': clientRequestId ?? requestId,
+      'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Emulated', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'agentid-mock' } }),
+    };
+    try {
+      const url = new URL(req.url);
+      const path = parsePath(url.pathname);
+      const route = ROUTES[path.set];
+      if (!route) throw GraphErrors.unknownSegment(path.set);
+      let bodyCache: Record<string, unknown> | undefined;
+      const ctx: MockContext = {
+        req,
+        method: req.method.toUpperCase(),
+        url,
+        path,
+        version: path.version,
+        requestId,
+        clientRequestId,
+        now: started,
+        store: opts.store,
+        caller: opts.defaultCaller ? await opts.defaultCaller(opts.store) : await signedInUser(opts.store),
+        serviceRoot: `${url.origin}/${path.version}`,
+        header: (name) => req.headers.get(name),
+        newId: () => randomUUID(),
+        json: async () => {
+          if (bodyCache) return bodyCache;
+          const text = await req.text();
+          if (!text.trim()) {
+            bodyCache = {};
+            return bodyCache;
+          }
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            throw GraphErrors.invalidJson();
+          }
+          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw GraphErrors.invalidJson();
+          bodyCache = parsed as Record<string, unknown>;
+          return bodyCache;
+        },
+      };
+      const result = await route(ctx);
+      return toResponse(result, baseHeaders);
+    } catch (err) {
+      const e = err instanceof MockGraphError ? err : GraphErrors.internal();
+      if (!(err instanceof MockGraphError) && process.env.AGENTID_MOCK_TRACE) console.error(err);
+      return toResponse({ status: e.status, body: errorBody(e, requestId, clientRequestId, started), headers: e.headers }, baseHeaders);
+    }
+  };
+}
+
+async function signedInUser(store: Store): Promise<Caller> {
+  return store.read((s) => ({ kind: 'user', userId: s.signedInUserId }) as Caller);
+}
+
+function toResponse(result: MockResult, base: Record<string, string>): Response {
+  const headers = new Headers(base);
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers.set(k, v);
+  if (result.body === undefined || result.status === 204) return new Response(null, { status: result.status, headers });
+  if (typeof result.body === 'string') {
+    if (!headers.has('Content-Type')) headers.set('Content-Type', 'text/plain');
+    return new Response(result.body, { status: result.status, headers });
+  }
+  headers.set('Content-Type', 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8');
+  return new Response(JSON.stringify(result.body), { status: result.status, headers });
+}

@@ -1,0 +1,89 @@
+// The emulated tenant's state: plain JSON, so that it persists as one file and a snapshot is a
+// deep copy. Handlers reach it only through the Store interface (store.ts).
+
+/** Canonical names of the types the emulator stores (the part after `microsoft.graph.`). */
+export type EntityType =
+  | 'user'
+  | 'agentUser'
+  | 'group'
+  | 'application'
+  | 'agentIdentityBlueprint'
+  | 'servicePrincipal'
+  | 'agentIdentityBlueprintPrincipal'
+  | 'agentIdentity';
+
+/** The entity set each type lives in, and the base type a cast must derive from. */
+export const ENTITY_SET_OF: Record<EntityType, 'users' | 'groups' | 'applications' | 'servicePrincipals'> = {
+  user: 'users',
+  agentUser: 'users',
+  group: 'groups',
+  application: 'applications',
+  agentIdentityBlueprint: 'applications',
+  servicePrincipal: 'servicePrincipals',
+  agentIdentityBlueprintPrincipal: 'servicePrincipals',
+  agentIdentity: 'servicePrincipals',
+};
+
+export const BASE_TYPE_OF: Record<EntityType, EntityType | null> = {
+  user: null,
+  agentUser: 'user',
+  group: null,
+  application: null,
+  agentIdentityBlueprint: 'application',
+  servicePrincipal: null,
+  agentIdentityBlueprintPrincipal: 'servicePrincipal',
+  agentIdentity: 'servicePrincipal',
+};
+
+/** True when `type` is `ancestor` or derives from it. */
+export function isA(type: EntityType, ancestor: EntityType): boolean {
+  for (let t: EntityType | null = type; t; t = BASE_TYPE_OF[t]) if (t === ancestor) return true;
+  return false;
+}
+
+export interface FederatedIdentityCredential {
+  id: string;
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+  description: string | null;
+}
+
+export interface InheritablePermission {
+  resourceAppId: string;
+  inheritableScopes:
+    | { '@odata.type': '#microsoft.graph.enumeratedScopes'; kind: 'enumerated'; scopes: string[] }
+    | { '@odata.type': '#microsoft.graph.allAllowedScopes'; kind: 'allAllowed' }
+    | { '@odata.type': '#microsoft.graph.noScopes'; kind: 'none' };
+}
+
+export interface DirectoryRoleAssignment {
+  principalId: string;
+  roleTemplateId: string;
+  roleName: string;
+}
+
+export interface StoredObject {
+  id: string;
+  type: EntityType;
+  /** Public Graph properties except `id` and `@odata.type`. Secrets never live here. */
+  props: Record<string, unknown>;
+  owners?: string[];
+  sponsors?: string[];
+  federatedIdentityCredentials?: FederatedIdentityCredential[];
+  inheritablePermissions?: InheritablePermission[];
+  /** Set when soft-deleted: the object then lives only in /directory/deletedItems. */
+  deletedDateTime?: string;
+}
+
+export interface TenantState {
+  schemaVersion: 1;
+  tenant: { id: string; displayName: string; defaultDomain: string; verifiedDomains: string[] };
+  /** The user the in-process emulator acts as when no token says otherwise (issue #3 adds tokens). */
+  signedInUserId: string;
+  roleAssignments: DirectoryRoleAssignment[];
+  objects: Record<string, StoredObject>;
+}
+
+export const STATE_SCHEMA_VERSION = 1;
