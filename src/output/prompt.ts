@@ -1,0 +1,60 @@
+// The only module that talks to @inquirer/prompts. It is imported lazily, inside each prompt, so
+// non-interactive runs (scripts, CI, --yes) never load it. Every prompt has a flag that answers it,
+// and off a terminal we name that flag instead of hanging on a read from a pipe.
+import { CancelledError, UsageError } from '../errors.js';
+
+export interface PromptContext {
+  interactive: boolean;
+  assumeYes: boolean;
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+}
+
+export async function confirmDestructive(ctx: PromptContext, message: string): Promise<void> {
+  if (ctx.assumeYes) return;
+  if (!ctx.interactive) {
+    throw new UsageError(`${message} requires confirmation: run it on a terminal or pass --yes.`);
+  }
+  const { confirm } = await import('@inquirer/prompts');
+  // Default No: an absent-minded Enter must not delete anything.
+  const yes = await cancellable(confirm({ message, default: false }, inquirerContext(ctx)));
+  if (!yes) throw new CancelledError();
+}
+
+export async function askText(
+  ctx: PromptContext,
+  opts: { message: string; flag: string; validate?: (v: string) => true | string },
+): Promise<string> {
+  if (!ctx.interactive) throw new UsageError(`Missing required option ${opts.flag}.`);
+  const { input } = await import('@inquirer/prompts');
+  const config = opts.validate ? { message: opts.message, validate: opts.validate } : { message: opts.message };
+  return cancellable(input(config, inquirerContext(ctx)));
+}
+
+export async function choose<T>(
+  ctx: PromptContext,
+  opts: { message: string; flag: string; choices: { name: string; value: T; description?: string }[] },
+): Promise<T> {
+  if (!ctx.interactive) throw new UsageError(`Missing required option ${opts.flag}.`);
+  const { select } = await import('@inquirer/prompts');
+  return cancellable(select<T>({ message: opts.message, choices: opts.choices }, inquirerContext(ctx)));
+}
+
+// Prompts are not data: they go to stderr so `agentid ... > out.json` still shows the question.
+function inquirerContext(ctx: PromptContext): { input?: NodeJS.ReadableStream; output: NodeJS.WritableStream } {
+  return ctx.input ? { input: ctx.input, output: ctx.output ?? process.stderr } : { output: ctx.output ?? process.stderr };
+}
+
+// Ctrl-C inside a prompt (ExitPromptError) or an aborted prompt is the user backing out: exit 130,
+// not a crash. Matched by name because the error classes live in @inquirer/core, which we do not
+// depend on directly.
+const CANCEL_ERRORS = new Set(['ExitPromptError', 'AbortPromptError', 'CancelPromptError']);
+
+async function cancellable<T>(answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (err instanceof Error && CANCEL_ERRORS.has(err.name)) throw new CancelledError();
+    throw err;
+  }
+}
