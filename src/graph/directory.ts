@@ -1,0 +1,103 @@
+import type { GraphClient } from './client.js';
+import { GraphRequestError } from './errors.js';
+import { DirectoryObject, Group, Organization, User, parseAs, parseList } from './models.js';
+import { directoryObjectRef, isGuid, paths } from './paths.js';
+import { NotFoundError, UsageError } from '../errors.js';
+
+/** A user or group that can be a sponsor or owner. */
+export interface PrincipalRef {
+  kind: 'user' | 'group';
+  id: string;
+  displayName?: string | null | undefined;
+}
+
+/** The objects that carry sponsors and owners, and where Graph exposes those relationships. */
+export type RelationshipTarget =
+  | { kind: 'blueprint'; id: string }
+  | { kind: 'principal'; id: string }
+  | { kind: 'agent'; id: string }
+  | { kind: 'agentUser'; id: string };
+
+export type Relationship = 'sponsors' | 'owners';
+
+function relationshipPath(target: RelationshipTarget, rel: Relationship): string {
+  switch (target.kind) {
+    case 'blueprint':
+      return `${paths.blueprint(target.id)}/${rel}`;
+    case 'principal':
+      return `${paths.principal(target.id)}/${rel}`;
+    case 'agent':
+      return `${paths.agent(target.id)}/${rel}`;
+    case 'agentUser':
+      // GD v1.0 agentuser-post-sponsors.md addresses the plain user path.
+      if (rel === 'owners') throw new UsageError('Agent users have no owners in Microsoft Graph; manage their sponsors instead (agentid sponsor add --agent-user …).');
+      return `/users/${target.id}/${rel}`;
+  }
+}
+
+export async function listRelationship(client: GraphClient, target: RelationshipTarget, rel: Relationship): Promise<DirectoryObject[]> {
+  return parseList(DirectoryObject, await client.list(relationshipPath(target, rel)), rel.slice(0, -1));
+}
+
+export async function addRelationship(client: GraphClient, target: RelationshipTarget, rel: Relationship, who: PrincipalRef): Promise<void> {
+  await client.post(`${relationshipPath(target, rel)}/$ref`, {
+    '@odata.id': directoryObjectRef(client.baseUrl, client.version, 'directoryObjects', who.id),
+  });
+}
+
+export async function removeRelationship(client: GraphClient, target: RelationshipTarget, rel: Relationship, id: string): Promise<void> {
+  await client.delete(`${relationshipPath(target, rel)}/${id}/$ref`);
+}
+
+/** `me`, a UPN, or an object id → the user. */
+export async function resolveUser(client: GraphClient, ref: string): Promise<PrincipalRef> {
+  const trimmed = ref.trim();
+  if (!trimmed) throw new UsageError('A user must be a UPN, an object id, or "me".');
+  if (trimmed.toLowerCase() !== 'me' && !trimmed.includes('@') && !isGuid(trimmed)) {
+    throw new UsageError(`'${ref}' is not a user reference: give a UPN (name@domain), an object id, or "me".`);
+  }
+  try {
+    const path = trimmed.toLowerCase() === 'me' ? '/me' : paths.user(trimmed);
+    const u = parseAs(User, await client.get(path, { query: { $select: 'id,displayName,userPrincipalName' } }), 'user');
+    return { kind: 'user', id: u.id, displayName: u.displayName ?? u.userPrincipalName };
+  } catch (err) {
+    if (err instanceof GraphRequestError && err.status === 404) throw new NotFoundError(`No user '${ref}' in this tenant.`);
+    throw err;
+  }
+}
+
+export async function resolveGroup(client: GraphClient, ref: string): Promise<PrincipalRef> {
+  if (!isGuid(ref.trim())) throw new UsageError(`'${ref}' is not a group object id.`);
+  try {
+    const g = parseAs(Group, await client.get(paths.group(ref.trim()), { query: { $select: 'id,displayName,groupTypes,isAssignableToRole' } }), 'group');
+    return { kind: 'group', id: g.id, displayName: g.displayName };
+  } catch (err) {
+    if (err instanceof GraphRequestError && err.status === 404) throw new NotFoundError(`No group '${ref}' in this tenant.`);
+    throw err;
+  }
+}
+
+/**
+ * A sponsor or owner given without saying which kind: `me`, a UPN (a user), or an object id
+ * looked up as a directory object (a user or a group).
+ */
+export async function resolvePrincipal(client: GraphClient, ref: string): Promise<PrincipalRef> {
+  const trimmed = ref.trim();
+  if (!isGuid(trimmed)) return resolveUser(client, trimmed);
+  try {
+    const o = parseAs(DirectoryObject, await client.get(paths.directoryObject(trimmed)), 'directory object');
+    const type = (o['@odata.type'] ?? '').toLowerCase();
+    if (type.endsWith('.group')) return { kind: 'group', id: o.id, displayName: o.displayName };
+    if (type.endsWith('.user') || type.endsWith('.agentuser')) return { kind: 'user', id: o.id, displayName: o.displayName };
+    throw new UsageError(`Object '${ref}' is a ${type.replace(/^#microsoft\.graph\./, '') || 'directory object'}; sponsors and owners here must be users or groups.`);
+  } catch (err) {
+    if (err instanceof GraphRequestError && err.status === 404) throw new NotFoundError(`No user or group '${ref}' in this tenant.`);
+    throw err;
+  }
+}
+
+export async function getOrganization(client: GraphClient): Promise<Organization | undefined> {
+  const body = await client.get<{ value?: unknown[] }>('/organization', { query: { $select: 'id,displayName,verifiedDomains' } });
+  const first = body.value?.[0];
+  return first ? parseAs(Organization, first, 'organization') : undefined;
+}
