@@ -65,6 +65,84 @@ export const GraphErrors = {
   batchTooLarge: () =>
     make(400, 'BadRequest', 'The number of batch requests exceeds the limit of 20.'),
 
+  // 400 — OData query options (src/mock/odata.ts). GD here means microsoft-graph-docs-contrib
+  // concepts/aad-advanced-queries.md; "observed" means a response body quoted in a GitHub issue.
+  // GD (Group createdDateTime) and observed (microsoft-graph-docs-contrib#1726, ServicePrincipal).
+  unsupportedFilterClause: (property: string, resource: string) =>
+    make(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${property}' of resource '${resource}'.`),
+  // Observed (microsoft-graph-explorer-v4#3227): ODL's position is just past the offending token.
+  filterSyntaxError: (position: number, text: string) =>
+    make(400, 'BadRequest', `Invalid filter clause: Syntax error at position ${position} in '${text}'.`),
+  // Observed in reports of double-encoded filters ("character '%' is not valid at position 23").
+  filterInvalidCharacter: (char: string, position: number, text: string) =>
+    make(400, 'BadRequest', `Invalid filter clause: Syntax error: character '${char}' is not valid at position ${position} in '${text}'.`),
+  // [UNCONFIRMED] ODL's wording behind Graph's "Invalid filter clause: " prefix.
+  filterUnterminatedString: (position: number, text: string) =>
+    make(400, 'BadRequest', `Invalid filter clause: There is an unterminated string literal at position ${position} in '${text}'.`),
+  // [UNCONFIRMED] ODL's wording behind Graph's "Invalid filter clause: " prefix.
+  filterUnknownFunction: (name: string) =>
+    make(400, 'BadRequest', `Invalid filter clause: An unknown function with name '${name}' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed.`),
+  // [UNCONFIRMED] ODL's wording behind Graph's "Invalid filter clause: " prefix.
+  filterFunctionSignature: (name: string) =>
+    make(400, 'BadRequest', `Invalid filter clause: No function signature for the function with name '${name}' matches the specified arguments. The function signatures considered are: ${name}(Edm.String Nullable=true, Edm.String Nullable=true).`),
+  // ODL's binder message (seen from many OData services); Graph's prefix on it is [UNCONFIRMED].
+  filterIncompatibleTypes: (left: string, right: string, operatorKind: string) =>
+    make(400, 'BadRequest', `Invalid filter clause: A binary operator with incompatible types was detected. Found operand types '${left}' and '${right}' for operator kind '${operatorKind}'.`),
+  // Observed (microsoft-graph-docs#18122).
+  complexQueryNotSupported: (property: string) =>
+    make(400, 'Request_UnsupportedQuery', `Complex query on property ${property} is not supported.`),
+  // Observed for `ne` without advanced query parameters (microsoft-graph-docs-contrib#9043, 2024).
+  notEqualsNotSupported: () =>
+    make(400, 'Request_UnsupportedQuery', "Filter operator 'NotEqualsMatch' is not supported."),
+  // GD for endsWith; the same template for `not` is [UNCONFIRMED].
+  advancedOperatorNotSupported: (operator: string) =>
+    make(400, 'Request_UnsupportedQuery', `Operator '${operator}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information`),
+  // GD.
+  searchRequiresConsistencyLevel: () =>
+    make(400, 'Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"),
+  // [UNCONFIRMED] no observed body for a malformed $search on directory objects.
+  searchSyntaxError: (position: number, text: string) =>
+    make(400, 'BadRequest', `Invalid search clause: Syntax error at position ${position} in '${text}'.`),
+  // Observed: $filter with $orderby without advanced query parameters (graph-docs-contrib#3145, #4187).
+  sortingNotSupported: () => make(400, 'Request_UnsupportedQuery', 'Sorting not supported for current query.'),
+  // Observed: $orderby on a property sortable only in advanced queries (graph-docs-contrib#1354).
+  unsupportedSortProperty: (property: string, resource: string) =>
+    make(400, 'Request_UnsupportedQuery', `Unsupported sort property '${property}' for '${resource}'.`),
+  // Observed: $orderby on a property that is never sortable (graph-docs-contrib#1338, #3327).
+  unsupportedSortPropertyAny: () => make(400, 'Request_UnsupportedQuery', 'An unsupported property was specified.'),
+  // [UNCONFIRMED] ODL's generic syntax message, used for $orderby.
+  querySyntaxError: (position: number, text: string) =>
+    make(400, 'BadRequest', `Syntax error at position ${position} in '${text}'.`),
+  // Observed for $top=1000 on directory collections (code and message quoted in turbot steampipe azuread sources).
+  invalidPageSize: (value: string, max: number) =>
+    make(400, 'Request_UnsupportedQuery', `Invalid page size specified: '${value}'. Must be between 1 and ${max} inclusive.`),
+  // ODL's message (ASP.NET OData tests); Graph's code for it is [UNCONFIRMED].
+  invalidTop: (value: string) =>
+    make(400, 'BadRequest', `Invalid value '${value}' for $top query option found. The $top query option requires a non-negative integer value.`),
+  // [UNCONFIRMED] ODL-style wording.
+  invalidCount: (value: string) =>
+    make(400, 'BadRequest', `Invalid value '${value}' for $count query option found. Valid values are 'true' and 'false'.`),
+  // Observed (microsoft-graph-docs#9279).
+  skipNotSupported: () => make(400, 'Request_BadRequest', "'$skip' is not supported by the service."),
+  // Observed for unknown arguments without '$' (microsoft-graph-docs#3879); for '$foo' [UNCONFIRMED].
+  unrecognizedQueryArgument: (name: string) =>
+    make(400, 'Request_BadRequest', `Unrecognized query argument specified: '${name}'.`),
+  // [UNCONFIRMED] ODL's wording.
+  duplicateQueryOption: (name: string) =>
+    make(400, 'BadRequest', `Query option '${name}' was specified more than once, but it must be specified at most once.`),
+  // Observed on other Graph workloads (mailFolder, attachment); for directory types [UNCONFIRMED].
+  selectPropertyNotFound: (property: string, type: string) =>
+    make(400, 'BadRequest', `Parsing OData Select and Expand failed: Could not find a property named '${property}' on type 'microsoft.graph.${type}'.`),
+  // Observed (msgraph-sdk-dotnet users selecting @odata.type).
+  selectInvalidTerm: (term: string) =>
+    make(400, 'BadRequest', `Parsing OData Select and Expand failed: Term '${term}' is not valid in a $select or $expand expression.`),
+  // Message observed (microsoft-graph-docs#8612, where the code was empty); the code is [UNCONFIRMED].
+  invalidSkipToken: () => make(400, 'Request_BadRequest', 'Invalid Skip Token'),
+  // Code and message observed (msgraph-sdk-dotnet#2254); answering it for a token replayed with a
+  // different query, and the status, are [INFERRED].
+  expiredPageToken: () =>
+    make(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.'),
+
   // Agent ID codes (entra-docs docs/agent-id/error-codes.md)
   agent: (code: AgentErrorCode, message: string, status = 400) => make(status, code, message),
 
