@@ -1,0 +1,172 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import * as agents from '../graph/agents.js';
+import { getPrincipalByAppId } from '../graph/blueprints.js';
+import { resolvePrincipal } from '../graph/directory.js';
+import { resolveAgent, resolveBlueprint } from '../graph/resolve.js';
+import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
+
+export const AGENT_COLUMNS = [
+  { key: 'displayName', header: 'Name' },
+  { key: 'id', header: 'Object id' },
+  { key: 'accountEnabled', header: 'Enabled' },
+  { key: 'agentIdentityBlueprintId', header: 'Blueprint appId' },
+  { key: 'createdDateTime', header: 'Created' },
+];
+
+const name = z.string().trim().min(1, 'The name cannot be empty.').max(256, 'An agent name is at most 256 characters (Graph limit).');
+
+export const CreateSchema = z.object({
+  blueprint: z.string().min(1, '--blueprint is required: an object id, appId or name.'),
+  name,
+  sponsor: z.array(z.string()).min(1, 'At least one --sponsor is required: a UPN, a user or group object id, or "me".'),
+  owner: z.array(z.string()).default([]),
+  dryRun: z.boolean().optional(),
+});
+
+export const ListSchema = z
+  .object({ blueprint: z.string().optional(), enabled: z.boolean().optional(), disabled: z.boolean().optional(), top: z.number().optional() })
+  .refine((o) => !(o.enabled && o.disabled), { message: 'Use --enabled or --disabled, not both.' });
+
+export const UpdateSchema = z.object({ name: name.optional() }).refine((o) => o.name !== undefined, { message: 'Nothing to update: pass --name.' });
+
+export function register(program: Command, ctx: CliContext): void {
+  const group = program.command('agent').description('Create, list, enable, disable and delete agent identities');
+
+  helpSections(
+    group
+      .command('create')
+      .description('Create an agent identity from a blueprint')
+      .option('--blueprint <blueprint>', 'blueprint: object id, appId or display name')
+      .option('--name <name>', 'display name of the agent')
+      .option('--sponsor <user-or-group>', 'sponsor: UPN, object id or "me" (repeatable, at least one)', collect)
+      .option('--owner <user>', 'owner: UPN, object id or "me" (repeatable)', collect)
+      .addOption(dryRunOption())
+      .action(async (raw) => {
+        raw.blueprint = await required(ctx, raw.blueprint, '--blueprint', 'Blueprint (id, appId or name)');
+        raw.name = await required(ctx, raw.name, '--name', 'Agent name');
+        const o = parseOptions(CreateSchema, raw);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, o.blueprint, ctx.chooser());
+        const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
+        const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
+        if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        if (o.dryRun) return printPlan(ctx, { action: 'create agent identity', displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
+        const agent = await agents.createAgent(client, { displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
+        (await ctx.messenger()).success(`Created agent '${agent.displayName}' (${agent.id}) from blueprint '${b.displayName}'.`);
+        await ctx.print(agent);
+      }),
+    [
+      'agentid agent create --blueprint "Sales Agent" --name "Sales Agent EMEA" --sponsor meganb@contoso.onmicrosoft.com',
+      'agentid agent create --blueprint 2c9e… --name "Support bot 7" --sponsor me --owner adelev@contoso.onmicrosoft.com -o json --query id',
+    ],
+    'AgentIdentity.Create.All',
+  );
+
+  helpSections(
+    group
+      .command('list')
+      .description('List agent identities, optionally of one blueprint')
+      .option('--blueprint <blueprint>', 'only agents of this blueprint (object id, appId or name)')
+      .option('--enabled', 'only enabled agents')
+      .option('--disabled', 'only disabled agents')
+      .addOption(topOption())
+      .action(async (raw) => {
+        const o = parseOptions(ListSchema, raw);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const blueprintAppId = o.blueprint ? (await resolveBlueprint(client, o.blueprint, ctx.chooser())).appId : undefined;
+        const enabled = o.enabled ? true : o.disabled ? false : undefined;
+        await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top }), AGENT_COLUMNS);
+      }),
+    ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list -o json --query "[?accountEnabled].id"'],
+    'AgentIdentity.Read.All',
+  );
+
+  helpSections(
+    group
+      .command('show')
+      .description('Show an agent identity')
+      .argument('<agent>', 'object id or exact display name')
+      .action(async (ref: string) => {
+        await ctx.checkOutputOptions();
+        await ctx.print(await resolveAgent(await ctx.graph(), ref, ctx.chooser()));
+      }),
+    ['agentid agent show "Sales Agent EMEA"', 'agentid agent show 5b1c… -o yaml'],
+    'AgentIdentity.Read.All',
+  );
+
+  helpSections(
+    group
+      .command('update')
+      .description("Rename an agent identity")
+      .argument('<agent>', 'object id or exact display name')
+      .option('--name <name>', 'new display name')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        const o = parseOptions(UpdateSchema, raw);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const a = await resolveAgent(client, ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'update agent identity', id: a.id, patch: { displayName: o.name } });
+        await agents.updateAgent(client, a.id, { displayName: o.name! });
+        (await ctx.messenger()).success(`Renamed agent '${a.displayName}' to '${o.name}'.`);
+        await ctx.print(await agents.getAgent(client, a.id));
+      }),
+    ['agentid agent update "Sales Agent EMEA" --name "Sales Agent Europe"'],
+    'AgentIdentity.ReadWrite.All',
+  );
+
+  for (const [verb, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    helpSections(
+      group
+        .command(verb)
+        .description(enabled ? 'Enable an agent identity (it can authenticate again)' : 'Disable an agent identity (it can no longer authenticate)')
+        .argument('<agent>', 'object id or exact display name')
+        .addOption(dryRunOption())
+        .action(async (ref: string, raw) => {
+          await ctx.checkOutputOptions();
+          const client = await ctx.graph();
+          const a = await resolveAgent(client, ref, ctx.chooser());
+          if (raw.dryRun) return printPlan(ctx, { action: `${verb} agent identity`, id: a.id, accountEnabled: enabled });
+          await agents.updateAgent(client, a.id, { accountEnabled: enabled });
+          const m = await ctx.messenger();
+          m.success(`${enabled ? 'Enabled' : 'Disabled'} agent '${a.displayName}'.`);
+          if (enabled && a.agentIdentityBlueprintId) {
+            const principal = await getPrincipalByAppId(client, a.agentIdentityBlueprintId);
+            if (principal && principal.accountEnabled === false) m.warn(`Its blueprint's principal is disabled, so the agent still cannot authenticate ('agentid blueprint enable').`);
+          }
+          await ctx.print({ ...a, accountEnabled: enabled });
+        }),
+      [`agentid agent ${verb} "Sales Agent EMEA"`, `agentid agent ${verb} 5b1c… -o json`],
+      'AgentIdentity.EnableDisable.All',
+    );
+  }
+
+  helpSections(
+    group
+      .command('delete')
+      .description('Delete an agent identity (soft delete: restorable for 30 days)')
+      .argument('<agent>', 'object id or exact display name')
+      .addOption(yesOption())
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const a = await resolveAgent(client, ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'delete agent identity', id: a.id, displayName: a.displayName });
+        await confirm(ctx, raw.yes, `Delete agent '${a.displayName}' (${a.id})?`);
+        await agents.deleteAgent(client, a.id);
+        (await ctx.messenger()).success(`Deleted agent '${a.displayName}'.`);
+        await ctx.print({ id: a.id, displayName: a.displayName, deleted: true });
+      }),
+    ['agentid agent delete "Sales Agent EMEA"', 'agentid agent delete 5b1c… --yes'],
+    'AgentIdentity.DeleteRestore.All',
+  );
+}

@@ -1,0 +1,443 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { promises as fsp } from 'node:fs';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import * as bp from '../graph/blueprints.js';
+import { resolvePrincipal } from '../graph/directory.js';
+import { resolveBlueprint } from '../graph/resolve.js';
+import { isGuid } from '../graph/paths.js';
+import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
+
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+const BLUEPRINT_COLUMNS = [
+  { key: 'displayName', header: 'Name' },
+  { key: 'id', header: 'Object id' },
+  { key: 'appId', header: 'App id' },
+  { key: 'uniqueName', header: 'Unique name' },
+  { key: 'createdDateTime', header: 'Created' },
+];
+
+// --- schemas (exported for tests) ---------------------------------------------------------------
+
+const name = z.string().trim().min(1, 'The name cannot be empty.').max(256, 'A blueprint name is at most 256 characters (Graph limit).');
+
+export const CreateSchema = z.object({
+  name,
+  sponsor: z.array(z.string()).min(1, 'At least one --sponsor is required: a UPN, a user or group object id, or "me".'),
+  owner: z.array(z.string()).default([]),
+  description: z.string().max(1024, '--description is at most 1024 characters (Graph limit).').optional(),
+  uniqueName: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$/, '--unique-name takes letters, digits, dot, dash and underscore (at most 120), starting with a letter or digit.')
+    .optional(),
+  dryRun: z.boolean().optional(),
+});
+
+export const UpdateSchema = z
+  .object({ name: name.optional(), description: z.string().max(1024, '--description is at most 1024 characters (Graph limit).').optional() })
+  .refine((o) => o.name !== undefined || o.description !== undefined, { message: 'Nothing to update: pass --name and/or --description.' });
+
+export const SecretSchema = z.object({
+  displayName: z.string().max(256).optional(),
+  expires: z.string().optional(),
+  secretFile: z.string().min(1).optional(),
+});
+
+export const FederatedSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/, '--name takes letters, digits, dash and underscore (at most 120 characters).'),
+  issuer: z.url({ message: '--issuer must be the issuer URL of the token (e.g. https://token.actions.githubusercontent.com).' }),
+  subject: z.string().min(1, '--subject is required (e.g. repo:contoso/app:ref:refs/heads/main).').max(600),
+  audience: z.string().min(1).default('api://AzureADTokenExchange'),
+  description: z.string().max(600).optional(),
+});
+
+export const PermissionAddSchema = z
+  .object({
+    resource: z.string().min(1),
+    scopes: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'Scope names are like User.Read or Mail.Send.')).optional(),
+    all: z.boolean().optional(),
+    none: z.boolean().optional(),
+  })
+  .refine((o) => [o.scopes?.length ? 1 : 0, o.all ? 1 : 0, o.none ? 1 : 0].reduce((a, b) => a + b) === 1, {
+    message: 'Give exactly one of --scopes a,b, --all or --none.',
+  });
+
+/** `--expires 90d|12m|1y|ISO-date` → ISO end date; Graph allows at most two years for secrets here. */
+export function expiryToIso(expires: string | undefined, now = new Date()): string | undefined {
+  if (!expires) return undefined;
+  const m = /^(\d+)([dmy])$/i.exec(expires.trim());
+  if (m) {
+    const n = Number(m[1]);
+    const d = new Date(now);
+    const unit = m[2]!.toLowerCase();
+    if (unit === 'd') d.setUTCDate(d.getUTCDate() + n);
+    if (unit === 'm') d.setUTCMonth(d.getUTCMonth() + n);
+    if (unit === 'y') d.setUTCFullYear(d.getUTCFullYear() + n);
+    return d.toISOString();
+  }
+  const t = Date.parse(expires);
+  if (Number.isNaN(t) || t <= now.getTime()) throw new UsageError(`--expires '${expires}' is neither a duration (90d, 6m, 1y) nor a future date.`);
+  return new Date(t).toISOString();
+}
+
+function resourceAppId(resource: string): string {
+  const r = resource.trim().toLowerCase();
+  if (r === 'graph' || r === 'microsoft-graph') return GRAPH_APP_ID;
+  if (!isGuid(r)) throw new UsageError(`--resource must be the resource's appId (a GUID) or "graph", not '${resource}'.`);
+  return r;
+}
+
+// --- commands ------------------------------------------------------------------------------------
+
+export function register(program: Command, ctx: CliContext): void {
+  const group = program.command('blueprint').description('Create and manage agent identity blueprints, their principals, credentials and inheritable permissions');
+
+  helpSections(
+    group
+      .command('create')
+      .description('Create an agent identity blueprint and its blueprint principal')
+      .option('--name <name>', 'display name')
+      .option('--sponsor <user-or-group>', 'sponsor: UPN, object id or "me" (repeatable, at least one)', collect)
+      .option('--owner <user>', 'owner: UPN, object id or "me" (repeatable)', collect)
+      .option('--description <text>', 'description')
+      .option('--unique-name <name>', 'client-provided unique name; re-running with it changes nothing')
+      .addOption(dryRunOption())
+      .action(async (raw) => {
+        raw.name = await required(ctx, raw.name, '--name', 'Blueprint name');
+        const o = parseOptions(CreateSchema, raw);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
+        const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
+        if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        if (o.dryRun) {
+          return printPlan(ctx, { action: 'create blueprint', displayName: o.name, uniqueName: o.uniqueName ?? null, sponsors, owners });
+        }
+        const r = await bp.createBlueprint(client, { displayName: o.name, description: o.description, uniqueName: o.uniqueName, sponsors, owners });
+        const m = await ctx.messenger();
+        if (r.created) m.success(`Created blueprint '${r.blueprint.displayName}' (appId ${r.blueprint.appId}) and its principal.`);
+        else m.info(`Blueprint with unique name '${o.uniqueName}' already exists; ${r.principalCreated ? 'created its missing principal' : 'nothing changed'}.`);
+        await ctx.print({ blueprint: r.blueprint, principal: r.principal, created: r.created }, undefined, {
+          displayName: r.blueprint.displayName,
+          id: r.blueprint.id,
+          appId: r.blueprint.appId,
+          uniqueName: r.blueprint.uniqueName ?? null,
+          principalId: r.principal.id,
+          principalEnabled: r.principal.accountEnabled,
+          created: r.created,
+        });
+      }),
+    [
+      'agentid blueprint create --name "Sales Agent" --sponsor meganb@contoso.onmicrosoft.com',
+      'agentid blueprint create --name "Support Agent" --sponsor me --owner adelev@contoso.onmicrosoft.com --unique-name support-agent',
+      'agentid blueprint create --name "Finance Agent" --sponsor 7a2b0d3c-0001-4b6c-9dae-000000000101 -o json --query blueprint.appId',
+    ],
+    'AgentIdentityBlueprint.Create and AgentIdentityBlueprintPrincipal.Create',
+  );
+
+  helpSections(
+    group
+      .command('list')
+      .description('List blueprints')
+      .addOption(topOption())
+      .action(async (raw) => {
+        await ctx.checkOutputOptions();
+        const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top });
+        await ctx.print(items, BLUEPRINT_COLUMNS);
+      }),
+    ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv'],
+    'AgentIdentityBlueprint.Read.All',
+  );
+
+  helpSections(
+    group
+      .command('show')
+      .description('Show a blueprint (by object id, appId or exact name) with its principal')
+      .argument('<blueprint>', 'object id, appId or display name')
+      .action(async (ref: string) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        const principal = (await bp.getPrincipalByAppId(client, b.appId)) ?? null;
+        await ctx.print({ ...b, principal });
+      }),
+    ['agentid blueprint show "Sales Agent"', 'agentid blueprint show 1d5f… -o json'],
+    'AgentIdentityBlueprint.Read.All',
+  );
+
+  helpSections(
+    group
+      .command('update')
+      .description("Change a blueprint's display name or description")
+      .argument('<blueprint>', 'object id, appId or display name')
+      .option('--name <name>', 'new display name')
+      .option('--description <text>', 'new description')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        const o = parseOptions(UpdateSchema, raw);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        const patch = { ...(o.name !== undefined ? { displayName: o.name } : {}), ...(o.description !== undefined ? { description: o.description } : {}) };
+        if (raw.dryRun) return printPlan(ctx, { action: 'update blueprint', id: b.id, patch });
+        await bp.updateBlueprint(client, b.id, patch);
+        (await ctx.messenger()).success(`Updated blueprint '${o.name ?? b.displayName}'.`);
+        await ctx.print(await bp.getBlueprint(client, b.id));
+      }),
+    ['agentid blueprint update "Sales Agent" --name "Sales Agent v2"', 'agentid blueprint update 1d5f… --description "Handles inbound leads"'],
+    'AgentIdentityBlueprint.UpdateBranding.All',
+  );
+
+  for (const [verb, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    helpSections(
+      group
+        .command(verb)
+        .description(
+          enabled
+            ? "Enable the blueprint's principal again: its agents can authenticate"
+            : "Disable the blueprint's principal: every agent of the blueprint stops authenticating at once",
+        )
+        .argument('<blueprint>', 'object id, appId or display name')
+        .addOption(dryRunOption())
+        .action(async (ref: string, raw) => {
+          await ctx.checkOutputOptions();
+          const client = await ctx.graph();
+          const b = await resolveBlueprint(client, ref, ctx.chooser());
+          const principal = await bp.getPrincipalByAppId(client, b.appId);
+          if (!principal) throw new UsageError(`Blueprint '${b.displayName}' has no principal; create one with 'agentid blueprint create --unique-name …' or Graph.`);
+          if (raw.dryRun) return printPlan(ctx, { action: `${verb} blueprint principal`, principalId: principal.id, accountEnabled: enabled });
+          await bp.setPrincipalEnabled(client, principal.id, enabled);
+          (await ctx.messenger()).success(`${enabled ? 'Enabled' : 'Disabled'} the principal of blueprint '${b.displayName}'.`);
+          await ctx.print({ ...principal, accountEnabled: enabled });
+        }),
+      [`agentid blueprint ${verb} "Sales Agent"`],
+      'AgentIdentityBlueprintPrincipal.EnableDisable.All',
+    );
+  }
+
+  helpSections(
+    group
+      .command('delete')
+      .description('Delete a blueprint and its principal (soft delete: restorable for 30 days)')
+      .argument('<blueprint>', 'object id, appId or display name')
+      .addOption(yesOption())
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'delete blueprint', id: b.id, appId: b.appId, displayName: b.displayName });
+        await confirm(ctx, raw.yes, `Delete blueprint '${b.displayName}' (${b.appId})? Its agents stop authenticating and are deleted by Entra about a day later.`);
+        await bp.deleteBlueprint(client, b.id);
+        (await ctx.messenger()).success(`Deleted blueprint '${b.displayName}'.`);
+        await ctx.print({ id: b.id, appId: b.appId, displayName: b.displayName, deleted: true });
+      }),
+    ['agentid blueprint delete "Sales Agent"', 'agentid blueprint delete 1d5f… --yes'],
+    'AgentIdentityBlueprint.DeleteRestore.All',
+  );
+
+  registerCredentials(group, ctx);
+  registerPermissions(group, ctx);
+}
+
+function registerCredentials(group: Command, ctx: CliContext): void {
+  const cred = group.command('credential').description("Manage a blueprint's client secrets and federated identity credentials");
+
+  helpSections(
+    cred
+      .command('add')
+      .description('Add a client secret (shown once) or a federated identity credential')
+      .argument('<blueprint>', 'object id, appId or display name')
+      .option('--secret', 'add a client secret (the default)')
+      .option('--display-name <name>', 'label of the secret')
+      .option('--expires <when>', 'secret lifetime: 90d, 6m, 1y or an ISO date (default: 2 years)')
+      .option('--secret-file <path>', 'write the secret to this new file (mode 0600) instead of printing it')
+      .option('--federated', 'add a federated identity credential (workload identity federation)')
+      .option('--name <name>', 'federated credential name')
+      .option('--issuer <url>', 'federated: token issuer')
+      .option('--subject <subject>', 'federated: token subject')
+      .option('--audience <aud>', 'federated: audience', 'api://AzureADTokenExchange')
+      .option('--description <text>', 'federated: description')
+      .action(async (ref: string, raw) => {
+        if (raw.secret && raw.federated) throw new UsageError('Use either --secret or --federated, not both.');
+        await ctx.checkOutputOptions();
+        if (raw.federated) {
+          const o = parseOptions(FederatedSchema, raw);
+          const client = await ctx.graph();
+          const b = await resolveBlueprint(client, ref, ctx.chooser());
+          const fic = await bp.addFederatedCredential(client, b.id, { name: o.name, issuer: o.issuer, subject: o.subject, audiences: [o.audience], description: o.description });
+          (await ctx.messenger()).success(`Added federated credential '${fic.name}' to '${b.displayName}'.`);
+          return ctx.print(fic);
+        }
+        const o = parseOptions(SecretSchema, raw);
+        const endDateTime = expiryToIso(o.expires);
+        // Open the secret file before the secret exists: a path we cannot write must fail with
+        // nothing created, and 'wx' refuses to overwrite another file.
+        const file = o.secretFile ? await openSecretFile(o.secretFile) : undefined;
+        try {
+          const client = await ctx.graph();
+          const b = await resolveBlueprint(client, ref, ctx.chooser());
+          const pc = await bp.addPassword(client, b.id, { displayName: o.displayName, endDateTime });
+          const m = await ctx.messenger();
+          if (file) {
+            await file.writeFile(`${pc.secretText ?? ''}\n`);
+            await file.close();
+            m.success(`Added a client secret to '${b.displayName}'; it was written to ${o.secretFile} (mode 0600) and is not shown.`);
+            return ctx.print({ ...pc, secretText: undefined, secretFile: o.secretFile });
+          }
+          m.warn('This is the only time the secret is shown. Store it now (or use --secret-file next time).');
+          return ctx.print(pc);
+        } catch (err) {
+          if (file) {
+            await file.close().catch(() => undefined);
+            await fsp.rm(o.secretFile!, { force: true });
+          }
+          throw err;
+        }
+      }),
+    [
+      'agentid blueprint credential add "Sales Agent" --secret-file ./sales.secret --expires 90d',
+      'agentid blueprint credential add "Sales Agent" --federated --name gh-main --issuer https://token.actions.githubusercontent.com --subject repo:contoso/sales:ref:refs/heads/main',
+    ],
+    'AgentIdentityBlueprint.AddRemoveCreds.All',
+  );
+
+  helpSections(
+    cred
+      .command('list')
+      .description("List a blueprint's secrets (hints only) and federated credentials")
+      .argument('<blueprint>', 'object id, appId or display name')
+      .action(async (ref: string) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await bp.getBlueprint(client, (await resolveBlueprint(client, ref, ctx.chooser())).id);
+        const fics = await bp.listFederatedCredentials(client, b.id);
+        const rows = [
+          ...(b.passwordCredentials ?? []).map((p) => ({ type: 'secret', id: p.keyId, name: p.displayName ?? null, detail: `hint ${p.hint ?? '?'}…`, expires: p.endDateTime ?? null })),
+          ...fics.map((f) => ({ type: 'federated', id: f.id, name: f.name, detail: `${f.issuer} ${f.subject}`, expires: null })),
+        ];
+        await ctx.print(rows, [
+          { key: 'type', header: 'Type' },
+          { key: 'name', header: 'Name' },
+          { key: 'id', header: 'Key id / id' },
+          { key: 'detail', header: 'Detail' },
+          { key: 'expires', header: 'Expires' },
+        ]);
+      }),
+    ['agentid blueprint credential list "Sales Agent"'],
+    'AgentIdentityBlueprint.Read.All',
+  );
+
+  helpSections(
+    cred
+      .command('remove')
+      .description('Remove a client secret (--key-id) or a federated credential (--name or --id)')
+      .argument('<blueprint>', 'object id, appId or display name')
+      .option('--key-id <guid>', 'keyId of the secret')
+      .option('--name <name>', 'name of the federated credential')
+      .option('--id <guid>', 'id of the federated credential')
+      .addOption(yesOption())
+      .action(async (ref: string, raw) => {
+        const given = [raw.keyId, raw.name, raw.id].filter(Boolean).length;
+        if (given !== 1) throw new UsageError('Give exactly one of --key-id (a secret), --name or --id (a federated credential).');
+        if (raw.keyId && !isGuid(raw.keyId)) throw new UsageError(`--key-id must be a GUID, not '${raw.keyId}'.`);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        await confirm(ctx, raw.yes, `Remove this credential from '${b.displayName}'? Anything signing in with it stops working.`);
+        if (raw.keyId) await bp.removePassword(client, b.id, raw.keyId);
+        else await bp.removeFederatedCredential(client, b.id, raw.name ?? raw.id);
+        (await ctx.messenger()).success(`Removed the credential from '${b.displayName}'.`);
+        await ctx.print({ blueprintId: b.id, removed: raw.keyId ?? raw.name ?? raw.id });
+      }),
+    ['agentid blueprint credential remove "Sales Agent" --key-id 0d1c… --yes', 'agentid blueprint credential remove "Sales Agent" --name gh-main --yes'],
+    'AgentIdentityBlueprint.AddRemoveCreds.All',
+  );
+}
+
+function registerPermissions(group: Command, ctx: CliContext): void {
+  const perm = group.command('permission').description("Manage the permissions a blueprint's agents inherit");
+
+  helpSections(
+    perm
+      .command('add')
+      .description('Let every agent of the blueprint inherit scopes of a resource')
+      .argument('<blueprint>', 'object id, appId or display name')
+      .requiredOption('--resource <appId>', 'resource appId, or "graph" for Microsoft Graph')
+      .option('--scopes <a,b>', 'delegated scopes to inherit (comma-separated, repeatable)', collect)
+      .option('--all', 'inherit all scopes the resource allows')
+      .option('--none', 'inherit no scopes of this resource')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        const o = parseOptions(PermissionAddSchema, raw);
+        const appId = resourceAppId(o.resource);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        const selection: bp.ScopeSelection = o.all ? { kind: 'allAllowed' } : o.none ? { kind: 'none' } : { kind: 'enumerated', scopes: o.scopes! };
+        if (raw.dryRun) return printPlan(ctx, { action: 'add inheritable permission', blueprintId: b.id, resourceAppId: appId, scopes: selection });
+        const p = await bp.addInheritablePermission(client, b.id, appId, selection);
+        (await ctx.messenger()).success(`Agents of '${b.displayName}' now inherit ${o.all ? 'all allowed scopes' : o.none ? 'no scopes' : o.scopes!.join(', ')} of ${appId}.`);
+        await ctx.print(p);
+      }),
+    ['agentid blueprint permission add "Sales Agent" --resource graph --scopes User.Read,Mail.Read', 'agentid blueprint permission add "Sales Agent" --resource graph --all'],
+    'AgentIdentityBlueprint.Create',
+  );
+
+  helpSections(
+    perm
+      .command('list')
+      .description("List a blueprint's inheritable permissions")
+      .argument('<blueprint>', 'object id, appId or display name')
+      .action(async (ref: string) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        const items = await bp.listInheritablePermissions(client, b.id);
+        await ctx.print(items, [
+          { key: 'resourceAppId', header: 'Resource appId' },
+          { key: 'inheritableScopes.kind', header: 'Kind' },
+          { key: 'scopes', header: 'Scopes', get: (r) => (r.inheritableScopes?.scopes ?? []).join(' ') },
+        ]);
+      }),
+    ['agentid blueprint permission list "Sales Agent"'],
+    'AgentIdentityBlueprint.Read.All',
+  );
+
+  helpSections(
+    perm
+      .command('remove')
+      .description("Stop the blueprint's agents inheriting a resource's scopes")
+      .argument('<blueprint>', 'object id, appId or display name')
+      .requiredOption('--resource <appId>', 'resource appId, or "graph"')
+      .addOption(yesOption())
+      .action(async (ref: string, raw) => {
+        const appId = resourceAppId(raw.resource);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        await confirm(ctx, raw.yes, `Stop every agent of '${b.displayName}' inheriting scopes of ${appId}?`);
+        await bp.removeInheritablePermission(client, b.id, appId);
+        (await ctx.messenger()).success(`Removed inheritable permissions of ${appId} from '${b.displayName}'.`);
+        await ctx.print({ blueprintId: b.id, resourceAppId: appId, removed: true });
+      }),
+    ['agentid blueprint permission remove "Sales Agent" --resource graph --yes'],
+    'AgentIdentityBlueprint.ReadWrite.All',
+  );
+}
+
+async function openSecretFile(p: string) {
+  try {
+    return await fsp.open(p, 'wx', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError(`--secret-file ${p} already exists; choose a new path (agentid never overwrites a file with a secret).`);
+    throw new UsageError(`Cannot create --secret-file ${p}: ${(err as Error).message}`);
+  }
+}
+
+void Option;
