@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { addRelationship, listRelationship, removeRelationship, resolveGroup, resolveUser, type Relationship, type RelationshipTarget } from '../graph/directory.js';
+import { resolveAgent, resolveAgentUser, resolveBlueprint } from '../graph/resolve.js';
+import { confirm, dryRunOption, helpSections, parseOptions, printPlan, yesOption } from './shared.js';
+
+// `agentid sponsor …` and `agentid owner …` are the same three verbs over the same targets;
+// Graph's own rules (users or groups only, at least one sponsor remains, no owners on users)
+// are enforced by Graph and reported with its error code.
+
+const targetFields = {
+  blueprint: z.string().optional(),
+  agent: z.string().optional(),
+  agentUser: z.string().optional(),
+};
+const exactlyOneTarget = (o: { blueprint?: string | undefined; agent?: string | undefined; agentUser?: string | undefined }) =>
+  [o.blueprint, o.agent, o.agentUser].filter((v) => v !== undefined).length === 1;
+
+export const TargetSchema = z.object(targetFields).refine(exactlyOneTarget, { message: 'Give exactly one of --blueprint, --agent or --agent-user.' });
+
+export const MemberSchema = z
+  .object({ ...targetFields, user: z.string().optional(), group: z.string().optional(), dryRun: z.boolean().optional(), yes: z.boolean().optional() })
+  .refine(exactlyOneTarget, { message: 'Give exactly one of --blueprint, --agent or --agent-user.' })
+  .refine((o) => (o.user === undefined) !== (o.group === undefined), { message: 'Give exactly one of --user (UPN, object id or "me") or --group (object id).' });
+
+async function resolveTarget(ctx: CliContext, o: z.infer<typeof TargetSchema>): Promise<{ target: RelationshipTarget; label: string }> {
+  const client = await ctx.graph();
+  if (o.blueprint) {
+    const b = await resolveBlueprint(client, o.blueprint, ctx.chooser());
+    return { target: { kind: 'blueprint', id: b.id }, label: `blueprint '${b.displayName}'` };
+  }
+  if (o.agent) {
+    const a = await resolveAgent(client, o.agent, ctx.chooser());
+    return { target: { kind: 'agent', id: a.id }, label: `agent '${a.displayName}'` };
+  }
+  const u = await resolveAgentUser(client, o.agentUser!, ctx.chooser());
+  return { target: { kind: 'agentUser', id: u.id }, label: `agent user ${u.userPrincipalName}` };
+}
+
+export function registerRelationship(program: Command, ctx: CliContext, rel: Relationship): void {
+  const noun = rel === 'sponsors' ? 'sponsor' : 'owner';
+  const what =
+    rel === 'sponsors'
+      ? 'Sponsors are the people or groups accountable for an agent (users, Microsoft 365 or dynamic groups; at least one must remain).'
+      : 'Owners may manage an object without an Agent ID role (users; agent users have no owners).';
+  const group = program.command(noun).description(`List, add and remove the ${rel} of blueprints, agents${rel === 'sponsors' ? ' and agent users' : ''}. ${what}`);
+  const targetOptions = (c: Command) => {
+    c.option('--blueprint <blueprint>', 'a blueprint (object id, appId or name)').option('--agent <agent>', 'an agent identity (object id or name)');
+    if (rel === 'sponsors') c.option('--agent-user <agent-user>', 'an agent user (object id, UPN or name)');
+    return c;
+  };
+  const permission = rel === 'sponsors' ? 'AgentIdentity.ReadWrite.All (agents), Application.ReadWrite.All (blueprints), User.ReadWrite.All (agent users)' : 'AgentIdentity.ReadWrite.All (agents), Application.ReadWrite.All (blueprints)';
+
+  helpSections(
+    targetOptions(group.command('list').description(`List the ${rel} of an object`)).action(async (raw) => {
+      const o = parseOptions(TargetSchema, raw);
+      await ctx.checkOutputOptions();
+      const { target } = await resolveTarget(ctx, o);
+      const members = await listRelationship(await ctx.graph(), target, rel);
+      await ctx.print(members, [
+        { key: 'displayName', header: 'Name' },
+        { key: 'id', header: 'Object id' },
+        { key: '@odata.type', header: 'Type', get: (r) => String(r['@odata.type'] ?? '').replace('#microsoft.graph.', '') },
+        { key: 'userPrincipalName', header: 'UPN' },
+      ]);
+    }),
+    [`agentid ${noun} list --blueprint "Sales Agent"`, `agentid ${noun} list --agent "Sales Agent EMEA" -o json`],
+    permission,
+  );
+
+  for (const verb of ['add', 'remove'] as const) {
+    const cmd = targetOptions(group.command(verb).description(verb === 'add' ? `Add a ${noun}` : `Remove a ${noun}`))
+      .option('--user <user>', 'a user: UPN, object id or "me"')
+      .option('--group <id>', 'a group object id')
+      .addOption(dryRunOption());
+    if (verb === 'remove') cmd.addOption(yesOption());
+    helpSections(
+      cmd.action(async (raw) => {
+        const o = parseOptions(MemberSchema, raw);
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        if (rel === 'owners' && o.group) throw new UsageError('Owners must be users, not groups.');
+        const { target, label } = await resolveTarget(ctx, o);
+        const who = o.user ? await resolveUser(client, o.user) : await resolveGroup(client, o.group!);
+        const whoLabel = `${who.displayName ?? who.id}`;
+        if (o.dryRun) return printPlan(ctx, { action: `${verb} ${noun}`, target, member: who });
+        if (verb === 'add') await addRelationship(client, target, rel, who);
+        else {
+          await confirm(ctx, o.yes, `Remove ${noun} ${whoLabel} from ${label}?`);
+          await removeRelationship(client, target, rel, who.id);
+        }
+        (await ctx.messenger()).success(`${verb === 'add' ? 'Added' : 'Removed'} ${noun} ${whoLabel} ${verb === 'add' ? 'to' : 'from'} ${label}.`);
+        await ctx.print({ target, [noun]: who, action: verb === 'add' ? 'added' : 'removed' });
+      }),
+      verb === 'add'
+        ? [`agentid ${noun} add --blueprint "Sales Agent" --user adelev@contoso.onmicrosoft.com`, ...(rel === 'sponsors' ? [`agentid sponsor add --agent "Sales Agent EMEA" --group 7a2b0d3c-0001-4b6c-9dae-000000000101`] : [])]
+        : [`agentid ${noun} remove --agent "Sales Agent EMEA" --user adelev@contoso.onmicrosoft.com --yes`],
+      permission,
+    );
+  }
+}
