@@ -52,6 +52,14 @@ function version(): string {
 }
 
 function processIO(): IO {
+  // `agentid … | head` closes our stdout early: that is the reader's choice, not a failure, so
+  // stop quietly instead of dying on EPIPE (what printed so far is whole lines).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
 
