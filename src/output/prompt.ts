@@ -13,7 +13,8 @@ export interface PromptContext {
 export async function confirmDestructive(ctx: PromptContext, message: string): Promise<void> {
   if (ctx.assumeYes) return;
   if (!ctx.interactive) {
-    throw new UsageError(`${message} requires confirmation: run it on a terminal or pass --yes.`);
+    // The message is the question the terminal would have asked; quote it so the refusal reads whole.
+    throw new UsageError(`Not confirmed: ${message} There is no terminal to ask on; pass --yes to confirm.`);
   }
   const { confirm } = await import('@inquirer/prompts');
   // Default No: an absent-minded Enter must not delete anything.

@@ -35,10 +35,10 @@ const offTerminal: PromptContext = { interactive: false, assumeYes: false };
 
 describe('off a terminal', () => {
   test('refuses a destructive action without --yes, naming the fix', async () => {
-    await expect(confirmDestructive(offTerminal, 'Deleting agent Invoice Bot')).rejects.toThrow(
-      new UsageError('Deleting agent Invoice Bot requires confirmation: run it on a terminal or pass --yes.'),
+    await expect(confirmDestructive(offTerminal, 'Delete agent Invoice Bot?')).rejects.toThrow(
+      new UsageError('Not confirmed: Delete agent Invoice Bot? There is no terminal to ask on; pass --yes to confirm.'),
     );
-    await expect(confirmDestructive(offTerminal, 'Deleting agent Invoice Bot')).rejects.toBeInstanceOf(UsageError);
+    await expect(confirmDestructive(offTerminal, 'Delete agent Invoice Bot?')).rejects.toBeInstanceOf(UsageError);
   });
 
   test('asks for a missing value by naming its flag', async () => {
