@@ -63,6 +63,8 @@ const SERVICE_PRINCIPAL_DEFAULTS = (): Record<string, unknown> => ({
   oauth2PermissionScopes: [],
   passwordCredentials: [],
   preferredSingleSignOnMode: null,
+  // GD v1.0 agentidentityblueprintprincipal-post.md returns it (the tenant's name for a principal of a local app).
+  publisherName: null,
   replyUrls: [],
   servicePrincipalNames: [],
   servicePrincipalType: 'Application',
@@ -101,12 +103,20 @@ export const USER_DEFAULT_SELECT = [
   'id',
 ];
 
+// Writable user properties the agentUser pages list (GD v1.0 agentuser-update.md) are here too, so
+// that an agent user's view keeps what was written.
 const USER_DEFAULTS = (): Record<string, unknown> => ({
   deletedDateTime: null,
   accountEnabled: true,
   businessPhones: [],
+  city: null,
+  companyName: null,
+  country: null,
   createdDateTime: null,
+  department: null,
   displayName: null,
+  employeeId: null,
+  employeeType: null,
   givenName: null,
   identityParentId: null,
   jobTitle: null,
@@ -114,7 +124,11 @@ const USER_DEFAULTS = (): Record<string, unknown> => ({
   mailNickname: null,
   mobilePhone: null,
   officeLocation: null,
+  otherMails: [],
+  postalCode: null,
   preferredLanguage: null,
+  state: null,
+  streetAddress: null,
   surname: null,
   usageLocation: null,
   userPrincipalName: null,

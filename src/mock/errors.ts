@@ -145,6 +145,53 @@ export const GraphErrors = {
 
   // Agent ID codes (entra-docs docs/agent-id/error-codes.md)
   agent: (code: AgentErrorCode, message: string, status = 400) => make(status, code, message),
+  // Messages are the descriptions in entra-docs docs/agent-id/error-codes.md (the property name
+  // appended to the IncompatibleProperty ones is ours); status 400 [INFERRED].
+  agentBlueprintPrincipalRequireBlueprint: () =>
+    make(400, 'AgentBlueprintPrincipal_RequireAgentBlueprint', 'Agent identity blueprint principals can only be created for Agent Blueprints.'),
+  agentBlueprintPrincipalIncompatibleProperty: (property: string) =>
+    make(400, 'AgentBlueprintPrincipal_IncompatibleProperty', `A property specified in the request is incompatible with agent identity blueprint principals and can't be set: '${property}'.`),
+  agentIdentityIncompatibleProperty: (property: string) =>
+    make(400, 'AgentBlueprintPrincipal_AgentIdentity_IncompatibleProperty', `A property specified in the request is incompatible with agent identity and can't be set: '${property}'.`),
+  agentBlueprintPrincipalDoesNotExist: () =>
+    make(400, 'AgentIdentity_AgentBlueprintPrincipalDoesNotExist', "The required agent identity blueprint principal doesn't exist for the specified agent identity blueprint ID."),
+  agentIdentityCredentialsNotSupported: () =>
+    make(400, 'AgentIdentity_CredentialsNotSupported', 'Credentials are not supported for agent identities. All credentials must be added to the agent identity blueprint.'),
+  agentIdentityIncompatibleParentType: () =>
+    make(400, 'AgentIdentity_IncompatibleParentType', "The specified Application (AppId) isn't an Agent Blueprint. The AgentIdentityBlueprintId must be set to the AppId of a valid agent identity blueprint."),
+  agentBlueprintCannotCreateAssociatedIdentity: () =>
+    make(400, 'Error_AgentBlueprintCannotCreateAssociatedIdentity', "Agent identity blueprints can't create agent identities that are associated with another agent identity blueprint."),
+  agentIdentitiesCreatingAgentIdentitiesNotAllowed: () =>
+    make(400, 'Error_AgentIdentitiesCreatingAgentIdentitiesNotAllowed', "Agent identities can't create other agent identities."),
+
+  // Directory errors of the servicePrincipals, users and directory handlers.
+  // Observed 409 body (Azure/reliable-web-app-pattern-java#185, KelvinTegelaar/CIPP#1142): a second
+  // service principal for an appId, or restoring one whose appId got a new principal meanwhile.
+  servicePrincipalNameInUse: (name: string) =>
+    make(409, 'Request_MultipleObjectsWithSameKeyValue', `The service principal cannot be created, updated, or restored because the service principal name ${name} is already in use.`),
+  // Observed (msgraph client fixtures and scripts retrying on it): POST /servicePrincipals for an
+  // appId with no application in the tenant.
+  noBackingApplication: (appId: string) =>
+    make(400, 'Request_BadRequest', `The appId '${appId}' of the service principal does not reference a valid application object.`),
+  // Observed (Request_BadRequest quoted from a Graph client error in a public provisioning script).
+  invalidUpnDomain: () =>
+    make(400, 'Request_BadRequest', 'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.'),
+  // [UNCONFIRMED] wording seen in community troubleshooting tables for disallowed UPN characters.
+  invalidUserPrincipalName: () => make(400, 'Request_BadRequest', 'Property userPrincipalName is invalid.'),
+  // [UNCONFIRMED] GD agentuser-post.md documents a 400 here without a body.
+  invalidIdentityParent: (id: string) =>
+    make(400, 'Request_BadRequest', `Invalid value specified for property 'identityParentId': '${id}' is not an agent identity.`),
+  // [UNCONFIRMED] agent users have no passwords (ED agent-users.md); the wording is ours.
+  agentUserPropertyNotSupported: (property: string) =>
+    make(400, 'Request_BadRequest', `Property '${property}' is not supported for agent users.`),
+  // Observed (msgraph-sdk-php#1163 and many others).
+  meRequiresDelegated: () => make(400, 'BadRequest', '/me request is only valid with delegated authentication flow.'),
+  // Observed (msgraph-sdk-powershell#832, microsoft-graph-docs-contrib#4424): GET /directory/deletedItems without a cast.
+  deletedItemsRequiresCast: () =>
+    make(400, 'Request_UnsupportedQuery', 'Searches against this resource are not supported. Only specific instances can be queried.'),
+  // ED howto-delete-agent-identity.md: "Explicit hard deletion of a blueprint principal is blocked"; status and wording [UNCONFIRMED].
+  permanentDeleteBlocked: (id: string) =>
+    make(400, 'Request_BadRequest', `Permanent deletion of agent identity blueprint principal '${id}' is not supported. Delete it with DELETE /servicePrincipals/${id}; it is purged after 30 days.`),
 
   // 401/403
   unauthenticated: () => make(401, 'InvalidAuthenticationToken', 'Access token is empty.'),
@@ -178,7 +225,9 @@ export type AgentErrorCode =
   | 'AgentIdentity_AgentBlueprintPrincipalDoesNotExist'
   | 'AgentIdentity_CredentialsNotSupported'
   | 'AgentIdentity_IncompatibleParentType'
-  | 'Error_AgentIdentitiesCreatingAgentIdentitiesNotAllowed';
+  | 'Error_AgentIdentitiesCreatingAgentIdentitiesNotAllowed'
+  | 'AgentBlueprintPrincipal_AgentIdentity_IncompatibleProperty'
+  | 'Error_AgentBlueprintCannotCreateAssociatedIdentity';
 
 /** Graph's `innerError.date` has no fractional seconds and no zone designator. */
 export function graphDate(d: Date): string {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GraphErrors } from '../errors.js';
 import { contextUrl, type MockContext, type MockResult } from '../context.js';
 import { GUID_RE, type Key } from '../path.js';
@@ -157,6 +158,15 @@ export function bodyType(ctx: MockContext, body: Record<string, unknown>): strin
   return raw.replace(/^#/, '').replace(/^(microsoft\.graph|graph)\./i, '').toLowerCase();
 }
 
+/** The `@odata.type` a PATCH body names, canonicalised like bodyType() but without the
+ * OData-Version requirement: the documented update examples (GD agentuser-update.md) omit the header. */
+export function declaredTypeName(body: Record<string, unknown>): string | undefined {
+  const raw = body['@odata.type'];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw GraphErrors.invalidValue('@odata.type');
+  return raw.replace(/^#/, '').replace(/^(microsoft\.graph|graph)\./i, '').toLowerCase();
+}
+
 /** Copies writable properties, refusing read-only and unknown ones the way Graph does. */
 export function assignWritable(
   target: Record<string, unknown>,
@@ -290,4 +300,41 @@ export { encodeSkiptoken };
 /** Nothing under this path: Graph says which segment it could not resolve. */
 export function unknownPath(rest: string[]): never {
   throw GraphErrors.unknownSegment(rest[0] ?? '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// password credentials (GD v1.0 serviceprincipal-addpassword.md; same shape as application's)
+
+const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-';
+
+/**
+ * A new passwordCredential from an addPassword body: `stored` (secretText null) goes into the
+ * object, `returned` (with secretText) is the one and only time the secret is shown.
+ */
+export function newPasswordCredential(ctx: MockContext, body: Record<string, unknown>): { stored: Record<string, unknown>; returned: Record<string, unknown> } {
+  const raw = prop(body, 'passwordCredential') ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw GraphErrors.invalidValue('passwordCredential');
+  const pc = raw as Record<string, unknown>;
+  const start = credentialDate(pc.startDateTime, 'startDateTime') ?? ctx.now;
+  // Default lifetime two years (GD addpassword pages).
+  const end = credentialDate(pc.endDateTime, 'endDateTime') ?? new Date(start.getTime() + 2 * 365 * 24 * 3600 * 1000);
+  if (end <= start) throw GraphErrors.invalidValue('endDateTime');
+  const bytes = randomBytes(40);
+  const secretText = Array.from(bytes, (b) => SECRET_ALPHABET[b % SECRET_ALPHABET.length]).join('');
+  const credential = {
+    customKeyIdentifier: null,
+    displayName: typeof pc.displayName === 'string' ? pc.displayName : null,
+    endDateTime: end.toISOString(),
+    hint: secretText.slice(0, 3),
+    keyId: ctx.newId(),
+    startDateTime: start.toISOString(),
+  };
+  return { stored: { ...credential, secretText: null }, returned: { ...credential, secretText } };
+}
+
+function credentialDate(v: unknown, name: string): Date | undefined {
+  if (v === undefined || v === null) return undefined;
+  const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw GraphErrors.invalidValue(name);
+  return d;
 }
