@@ -49,6 +49,8 @@ export const APPLICATION_SPEC: CollectionSpec = {
   // Blueprint list: default and maximum page size 100 (GD agentidentityblueprint-list.md).
   defaultPageSize: 100,
   maxPageSize: 100,
+  // $top up to 999 is accepted on directory collections; pages still stop at 100.
+  topLimit: 999,
   advanced: true,
 };
 
