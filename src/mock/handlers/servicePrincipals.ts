@@ -54,6 +54,7 @@ export const SERVICE_PRINCIPAL_SPEC: CollectionSpec = {
   orderable: ['displayName', 'createdDateTime'],
   defaultPageSize: 100,
   maxPageSize: 999,
+  topLimit: 999,
   advanced: true,
 };
 
