@@ -33,12 +33,17 @@ const ROUTES: Record<string, RouteHandler> = {
 /**
  * The emulator: one function from a Fetch Request to a Fetch Response, used in-process by the
  * CLI's transport and served over HTTP by `agentid mock serve`. The order of the steps is fixed
- * here:
+ * here (steps marked with an issue number are added by that issue; keep this list in step):
+ *   0. non-Graph endpoints: the OAuth token endpoint and OpenID discovery (#3) answer before
+ *      anything below, since they live outside /v1.0 and /beta;
  *   1. request ids: every response carries request-id / client-request-id, errors included;
- *   2. path parsing: unknown segments and bad keys become Graph-shaped 400s before any handler;
- *   3. caller: who is asking (issue #3 puts token validation and the permission table here);
- *   4. route: one handler module per entity set;
- *   5. errors: a MockGraphError becomes Graph's error body; anything else is a 500 with the same
+ *   2. injected latency and faults, then throttling with Retry-After (#4, `mock serve` flags);
+ *   3. path parsing: unknown segments and bad keys become Graph-shaped 400s before any handler;
+ *   4. caller: authenticate the bearer token, then authorize the request against the permission
+ *      table (#3); $batch (#4) runs steps 3–6 again for each inner request;
+ *   5. route: one handler module per entity set;
+ *   6. audit: a successful write records its directoryAudit entries (#5);
+ *   7. errors: a MockGraphError becomes Graph's error body; anything else is a 500 with the same
  *      shape, never a stack trace.
  */
 export function createMockHandler(opts: MockHandlerOptions): MockHandler {
