@@ -5,7 +5,7 @@ import { AuthMiddleware, type TokenProvider } from './middleware/auth.js';
 import { RetryMiddleware, type RetryOptions } from './middleware/retry.js';
 import { DebugLogMiddleware, type DebugSink } from './middleware/debugLog.js';
 import { TransportMiddleware, type Transport } from './middleware/transport.js';
-import type { Middleware } from './middleware/types.js';
+import { ChainedMiddleware, type Context, type Middleware } from './middleware/types.js';
 
 export type ApiVersion = 'v1.0' | 'beta';
 
@@ -46,6 +46,7 @@ export interface Page<T> {
 /**
  * The only module that speaks HTTP. Requests go through @microsoft/microsoft-graph-client's
  * middleware chain, in this order:
+ *   rethrow   hands what the chain throws back to request() unchanged (see ThrownError);
  *   auth      adds the bearer token (Graph hosts and customHosts only);
  *   retry     429/503/504 with Retry-After, bounded; sits outside the log so that every
  *             attempt is logged, and inside auth so a token refreshed meanwhile is not needed
@@ -62,6 +63,7 @@ export class GraphClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.version = options.version;
     const chain: Middleware[] = [
+      new RethrowMiddleware(),
       new AuthMiddleware(options.token, new Set((options.customHosts ?? []).map((h) => h.toLowerCase()))),
       new RetryMiddleware(options.retry),
       ...(options.debug ? [new DebugLogMiddleware(options.debug)] : []),
@@ -80,27 +82,32 @@ export class GraphClient {
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<GraphResponse<T>> {
     const { version, relative } = this.resolve(path, opts);
     const headers: Record<string, string> = { 'client-request-id': randomUUID(), ...(opts.headers ?? {}) };
-    let req = this.client.api(relative).version(version).responseType(ResponseType.RAW).headers(headers);
+    const thrown = new ThrownError();
+    let req = this.client.api(relative).version(version).responseType(ResponseType.RAW).headers(headers).middlewareOptions([thrown]);
     if (opts.signal) req = req.options({ signal: opts.signal });
     let res: Response;
-    switch (method) {
-      case 'GET':
-        res = await req.get();
-        break;
-      case 'POST':
-        res = await req.post(opts.body ?? {});
-        break;
-      case 'PATCH':
-        res = await req.patch(opts.body ?? {});
-        break;
-      case 'PUT':
-        res = await req.put(opts.body ?? {});
-        break;
-      case 'DELETE':
-        res = await req.delete();
-        break;
-      default:
-        throw new Error(`Unsupported method ${method}`);
+    try {
+      switch (method) {
+        case 'GET':
+          res = await req.get();
+          break;
+        case 'POST':
+          res = await req.post(opts.body ?? {});
+          break;
+        case 'PATCH':
+          res = await req.patch(opts.body ?? {});
+          break;
+        case 'PUT':
+          res = await req.put(opts.body ?? {});
+          break;
+        case 'DELETE':
+          res = await req.delete();
+          break;
+        default:
+          throw new Error(`Unsupported method ${method}`);
+      }
+    } catch (err) {
+      throw thrown.caught ? thrown.error : err;
     }
     const body = await readBody(res);
     if (!res.ok) {
@@ -174,6 +181,33 @@ export class GraphClient {
     const qs = encodeQuery(opts.query);
     if (qs) relative += (relative.includes('?') ? '&' : '?') + qs;
     return { version, relative };
+  }
+}
+
+/**
+ * The SDK's GraphRequest replaces anything the chain throws with its own GraphError, keeping
+ * only the message: a transport failure (our GraphRequestError NetworkError), an abort, and a
+ * token provider's AuthError would all reach callers as one anonymous error with no status and
+ * the wrong exit code. Each request carries a ThrownError as a middleware option; the first
+ * middleware stores the original there and request() rethrows it.
+ */
+class ThrownError {
+  caught = false;
+  error: unknown;
+}
+
+class RethrowMiddleware extends ChainedMiddleware {
+  async execute(context: Context): Promise<void> {
+    try {
+      await this.callNext(context);
+    } catch (err) {
+      const slot = context.middlewareControl?.getMiddlewareOptions(ThrownError) as ThrownError | undefined;
+      if (slot) {
+        slot.caught = true;
+        slot.error = err;
+      }
+      throw err;
+    }
   }
 }
 
