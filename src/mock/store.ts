@@ -69,6 +69,7 @@ export class FileStore implements Store {
   private dirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly file: string,
@@ -100,9 +101,15 @@ export class FileStore implements Store {
   async flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (!this.dirty || !this.cache) return;
-    this.dirty = false;
-    await this.withLock(() => this.persist(this.cache!));
+    // Flushes run one after another: a flush() called while the timer's flush is still writing
+    // (serve shutting down) must not see `dirty` already cleared and return before the disk has it.
+    const run = this.flushing.then(async () => {
+      if (!this.dirty || !this.cache) return;
+      this.dirty = false;
+      await this.withLock(() => this.persist(this.cache!));
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
   }
 
   private async writeSync<T>(fn: (s: TenantState) => T): Promise<T> {
