@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import type { LogRecord, LogStore } from './logs.js';
+import type { Store } from './store.js';
+import type { StoredObject, TenantState } from './state.js';
+import { GRAPH_APP_ID, SEED_IDS } from './seed.js';
+
+// Sign-in records: the ones the emulator's token endpoint causes (one per token issued or
+// refused), and `agentid mock signins generate`'s synthetic history. Records keep only what
+// varies; the auditLogs handler renders the full beta signIn shape around them.
+//
+// The agent facet (GD beta resources/agentic-agentsignin.md, ED agent-id/sign-in-audit-logs-agents.md):
+// agentType / agentSubjectType name the kind of object that asked for the token:
+//   blueprint (its token-exchange leg)   → agenticApp
+//   blueprint principal (app-only token) → agentIdentityBlueprintPrincipal
+//   agent identity                       → agenticAppInstance
+//   agent user                           → agentIDuser
+// [INFERRED] the docs define the enum but not which leg of the agent token flow gets which value;
+// we give both properties the caller's own kind. parentAppId is the blueprint's appId for an agent
+// identity or blueprint principal and the agent identity's appId for an agent user;
+// agentSubjectParentId is "the id of the agentIdentity or agentIdentityBlueprint" above it.
+// [INFERRED] an agent identity's appId is its object id (the emulator stores no separate appId).
+
+export type AgentType = 'notAgentic' | 'agenticApp' | 'agenticAppInstance' | 'agentIdentityBlueprintPrincipal' | 'agentIDuser';
+export type CredentialType = 'none' | 'clientSecret' | 'clientAssertion' | 'federatedIdentityCredential' | 'managedIdentity' | 'certificate';
+
+/** What the token endpoint (issue #3's hook in src/mock/auth.ts) reports for every token. */
+export interface TokenEvent {
+  appId: string;
+  servicePrincipalId?: string | undefined;
+  userId?: string | undefined;
+  credentialType?: CredentialType | undefined;
+  success: boolean;
+  /** AADSTS code of a refused request (e.g. 7000215 invalid secret). */
+  errorCode?: number | undefined;
+  failureReason?: string | undefined;
+  ipAddress?: string | undefined;
+  keyId?: string | undefined;
+  federatedCredentialId?: string | undefined;
+  correlationId?: string | undefined;
+  time?: Date | undefined;
+}
+
+interface Subject {
+  agentType: AgentType;
+  appId: string;
+  appDisplayName: string | null;
+  servicePrincipalId: string | null;
+  servicePrincipalName: string | null;
+  userId: string | null;
+  userPrincipalName: string | null;
+  userDisplayName: string | null;
+  parentAppId: string | null;
+  subjectParentId: string | null;
+}
+
+function live(state: TenantState): StoredObject[] {
+  return Object.values(state.objects).filter((o) => !o.deletedDateTime);
+}
+
+function blueprintOf(state: TenantState, appId: string): StoredObject | undefined {
+  const wanted = appId.toLowerCase();
+  return Object.values(state.objects).find((o) => o.type === 'agentIdentityBlueprint' && String(o.props.appId).toLowerCase() === wanted);
+}
+
+/** Who asked for the token, with the agent facet it gets. */
+export function subjectOf(state: TenantState, ev: Pick<TokenEvent, 'appId' | 'servicePrincipalId' | 'userId'>): Subject {
+  const base = { userId: null, userPrincipalName: null, userDisplayName: null, parentAppId: null, subjectParentId: null } as const;
+  const user = ev.userId ? state.objects[ev.userId.toLowerCase()] : undefined;
+  const sp = ev.servicePrincipalId ? state.objects[ev.servicePrincipalId.toLowerCase()] : undefined;
+  const agent = sp?.type === 'agentIdentity' ? sp : state.objects[ev.appId.toLowerCase()]?.type === 'agentIdentity' ? state.objects[ev.appId.toLowerCase()] : undefined;
+  if (user?.type === 'agentUser') {
+    const parent = state.objects[String(user.props.identityParentId ?? '')];
+    return {
+      ...base,
+      agentType: 'agentIDuser',
+      appId: parent?.id ?? ev.appId,
+      appDisplayName: (parent?.props.displayName as string) ?? null,
+      servicePrincipalId: null,
+      servicePrincipalName: null,
+      userId: user.id,
+      userPrincipalName: String(user.props.userPrincipalName ?? '').toLowerCase(),
+      userDisplayName: (user.props.displayName as string) ?? null,
+      parentAppId: parent?.id ?? null,
+      subjectParentId: parent?.id ?? null,
+    };
+  }
+  if (agent) {
+    const bp = blueprintOf(state, String(agent.props.agentIdentityBlueprintId ?? ''));
+    const name = (agent.props.displayName as string) ?? null;
+    return { ...base, agentType: 'agenticAppInstance', appId: agent.id, appDisplayName: name, servicePrincipalId: agent.id, servicePrincipalName: name, parentAppId: (bp?.props.appId as string) ?? null, subjectParentId: bp?.id ?? null };
+  }
+  const bp = blueprintOf(state, ev.appId);
+  if (bp) {
+    const principal = live(state).find((o) => o.type === 'agentIdentityBlueprintPrincipal' && o.props.appId === bp.props.appId);
+    const name = (bp.props.displayName as string) ?? null;
+    if (principal) {
+      return { ...base, agentType: 'agentIdentityBlueprintPrincipal', appId: String(bp.props.appId), appDisplayName: name, servicePrincipalId: principal.id, servicePrincipalName: name, parentAppId: String(bp.props.appId), subjectParentId: bp.id };
+    }
+    return { ...base, agentType: 'agenticApp', appId: String(bp.props.appId), appDisplayName: name, servicePrincipalId: null, servicePrincipalName: name, parentAppId: null, subjectParentId: null };
+  }
+  const app = live(state).find((o) => String(o.props.appId ?? '').toLowerCase() === ev.appId.toLowerCase());
+  const name = (app?.props.displayName as string) ?? null;
+  return {
+    ...base,
+    agentType: 'notAgentic',
+    appId: ev.appId,
+    appDisplayName: name,
+    servicePrincipalId: ev.servicePrincipalId ?? null,
+    servicePrincipalName: name,
+    ...(user ? { userId: user.id, userPrincipalName: String(user.props.userPrincipalName ?? '').toLowerCase(), userDisplayName: (user.props.displayName as string) ?? null } : {}),
+  };
+}
+
+/** The stored part of one signIn. Property names are Graph's (beta signIn), so $filter runs on it. */
+export function signInRecord(state: TenantState, ev: TokenEvent, now: Date): LogRecord {
+  const s = subjectOf(state, ev);
+  const userFlow = s.userId !== null;
+  const time = ev.time ?? now;
+  const errorCode = ev.success ? 0 : (ev.errorCode ?? 7000215);
+  const graphSp = state.objects[SEED_IDS.graphServicePrincipal];
+  return {
+    id: randomUUID(),
+    createdDateTime: time.toISOString(),
+    userDisplayName: s.userDisplayName,
+    userPrincipalName: s.userPrincipalName,
+    userId: s.userId ?? '',
+    appId: s.appId,
+    appDisplayName: s.appDisplayName,
+    ipAddress: ev.ipAddress ?? '127.0.0.1',
+    correlationId: ev.correlationId ?? randomUUID(),
+    isInteractive: false,
+    resourceDisplayName: (graphSp?.props.displayName as string) ?? 'Microsoft Graph',
+    resourceId: GRAPH_APP_ID,
+    resourceServicePrincipalId: graphSp?.id ?? null,
+    resourceTenantId: state.tenant.id,
+    homeTenantId: state.tenant.id,
+    appOwnerTenantId: state.tenant.id,
+    servicePrincipalId: userFlow ? '' : (s.servicePrincipalId ?? ''),
+    servicePrincipalName: userFlow ? null : s.servicePrincipalName,
+    servicePrincipalCredentialKeyId: ev.keyId ?? null,
+    federatedCredentialId: ev.federatedCredentialId ?? null,
+    clientCredentialType: ev.credentialType ?? (userFlow ? 'none' : 'clientSecret'),
+    // GD signin.md: agents may appear under any of the four types; app-only tokens are
+    // servicePrincipal sign-ins, an agent user's are non-interactive user sign-ins.
+    signInEventTypes: [userFlow ? 'nonInteractiveUser' : 'servicePrincipal'],
+    status: errorCode === 0 ? { errorCode: 0, failureReason: null, additionalDetails: null } : { errorCode, failureReason: ev.failureReason ?? failureReasonOf(errorCode), additionalDetails: null },
+    agent: { agentType: s.agentType, parentAppId: s.parentAppId, agentSubjectType: s.agentType, agentSubjectParentId: s.subjectParentId },
+  };
+}
+
+// AADSTS codes a workload identity meets (entra-docs reference-error-codes.md).
+const FAILURES: [number, string][] = [
+  [7000215, 'Invalid client secret is provided.'],
+  [7000222, 'The provided client secret keys are expired.'],
+  [70021, 'No matching federated identity record found for presented assertion.'],
+  [700027, 'Client assertion failed signature validation.'],
+  [7000112, 'Application is disabled.'],
+  [50057, 'User account is disabled.'],
+];
+
+function failureReasonOf(code: number): string {
+  return FAILURES.find(([c]) => c === code)?.[1] ?? 'Other.';
+}
+
+/** Records the sign-in a token request caused (the emulator's token endpoint, #3's hook). */
+export async function recordTokenSignIn(store: Store, logs: LogStore, ev: TokenEvent, now: Date): Promise<void> {
+  const record = await store.read((s) => signInRecord(s, ev, now));
+  await logs.append('signIns', [record]);
+}
+
+export interface GenerateOptions {
+  count: number;
+  days: number;
+  failureRate: number;
+  /** Limit to one blueprint (its appId) and its agents. */
+  blueprintAppId?: string | undefined;
+  now: Date;
+  random?: () => number;
+}
+
+const CITIES = [
+  { city: 'Redmond', state: 'Washington', countryOrRegion: 'US' },
+  { city: 'Dublin', state: 'Dublin', countryOrRegion: 'IE' },
+  { city: 'Amsterdam', state: 'Noord-Holland', countryOrRegion: 'NL' },
+  { city: 'Singapore', state: 'Singapore', countryOrRegion: 'SG' },
+];
+
+/**
+ * A realistic history: sign-ins spread over the last `days` days, by the blueprint principals,
+ * agent identities and agent users the tenant holds (agents most, then agent users), each from
+ * a couple of addresses of its own, with `failureRate` of them refused for a credential reason.
+ * Throws when the tenant has nothing agentic to sign in.
+ */
+export function generateSignIns(state: TenantState, o: GenerateOptions): LogRecord[] {
+  const rnd = o.random ?? Math.random;
+  const wanted = o.blueprintAppId?.toLowerCase();
+  const objects = live(state);
+  const inScope = (bpAppId: unknown) => !wanted || String(bpAppId ?? '').toLowerCase() === wanted;
+  const agents = objects.filter((x) => x.type === 'agentIdentity' && inScope(x.props.agentIdentityBlueprintId));
+  const agentIds = new Set(agents.map((a) => a.id));
+  const agentUsers = objects.filter((x) => x.type === 'agentUser' && agentIds.has(String(x.props.identityParentId ?? '')));
+  const principals = objects.filter((x) => x.type === 'agentIdentityBlueprintPrincipal' && inScope(x.props.appId));
+  const actors: { ev: Omit<TokenEvent, 'success' | 'time'>; weight: number; ips: string[]; city: (typeof CITIES)[number] }[] = [];
+  let n = 0;
+  const ipsFor = () => {
+    n++;
+    return [`20.${(n * 37) % 250}.${(n * 11) % 250}.${10 + (n % 200)}`, `52.${(n * 13) % 250}.${(n * 7) % 250}.${20 + (n % 180)}`];
+  };
+  for (const p of principals) actors.push({ ev: { appId: String(p.props.appId), servicePrincipalId: p.id, credentialType: 'federatedIdentityCredential' }, weight: 1, ips: ipsFor(), city: CITIES[n % CITIES.length]! });
+  for (const a of agents) actors.push({ ev: { appId: a.id, servicePrincipalId: a.id, credentialType: 'federatedIdentityCredential' }, weight: 4, ips: ipsFor(), city: CITIES[n % CITIES.length]! });
+  for (const u of agentUsers) actors.push({ ev: { appId: String(u.props.identityParentId), userId: u.id, credentialType: 'none' }, weight: 2, ips: ipsFor(), city: CITIES[n % CITIES.length]! });
+  if (actors.length === 0) return [];
+  const total = actors.reduce((a, x) => a + x.weight, 0);
+  const span = o.days * 24 * 3600 * 1000;
+  const out: LogRecord[] = [];
+  for (let i = 0; i < o.count; i++) {
+    let pick = rnd() * total;
+    let actor = actors[0]!;
+    for (const x of actors) {
+      pick -= x.weight;
+      if (pick <= 0) {
+        actor = x;
+        break;
+      }
+    }
+    const failed = rnd() < o.failureRate;
+    const failure = FAILURES[Math.floor(rnd() * (actor.ev.userId ? FAILURES.length : FAILURES.length - 1))]!;
+    // One sign-in in fifty comes from an address the agent has never used: what a responder hunts for.
+    const ip = rnd() < 0.02 ? `185.${Math.floor(rnd() * 250)}.${Math.floor(rnd() * 250)}.${Math.floor(rnd() * 250)}` : actor.ips[Math.floor(rnd() * actor.ips.length)]!;
+    const time = new Date(o.now.getTime() - Math.floor(rnd() * span));
+    const rec = signInRecord(state, { ...actor.ev, success: !failed, ...(failed ? { errorCode: failure[0], failureReason: failure[1] } : {}), ipAddress: ip, time }, o.now);
+    rec.location = { ...actor.city, geoCoordinates: null };
+    out.push(rec);
+  }
+  return out;
+}
