@@ -49,11 +49,15 @@ export async function removeRelationship(client: GraphClient, target: Relationsh
   await client.delete(`${relationshipPath(target, rel)}/${id}/$ref`);
 }
 
+// name@domain, the domain a DNS name (verified domains always are). 'meganb@' or 'meganb@contoso'
+// is a typo to report as bad input (exit 2), not a lookup that ends in 'no such user' (exit 3).
+const UPN = /^[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
+
 /** `me`, a UPN, or an object id → the user. */
 export async function resolveUser(client: GraphClient, ref: string): Promise<PrincipalRef> {
   const trimmed = ref.trim();
   if (!trimmed) throw new UsageError('A user must be a UPN, an object id, or "me".');
-  if (trimmed.toLowerCase() !== 'me' && !trimmed.includes('@') && !isGuid(trimmed)) {
+  if (trimmed.toLowerCase() !== 'me' && !UPN.test(trimmed) && !isGuid(trimmed)) {
     throw new UsageError(`'${ref}' is not a user reference: give a UPN (name@domain), an object id, or "me".`);
   }
   try {
