@@ -18,10 +18,14 @@ export const AGENT_COLUMNS = [
 
 const name = z.string().trim().min(1, 'The name cannot be empty.').max(256, 'An agent name is at most 256 characters (Graph limit).');
 
+const SPONSOR_REQUIRED = 'At least one --sponsor is required: a UPN, a user or group object id, or "me".';
+
 export const CreateSchema = z.object({
   blueprint: z.string().min(1, '--blueprint is required: an object id, appId or name.'),
   name,
-  sponsor: z.array(z.string()).min(1, 'At least one --sponsor is required: a UPN, a user or group object id, or "me".'),
+  // The message also covers a missing --sponsor: commander leaves the option undefined, which
+  // zod would otherwise report as 'expected array, received undefined'.
+  sponsor: z.array(z.string(), { error: SPONSOR_REQUIRED }).min(1, SPONSOR_REQUIRED),
   owner: z.array(z.string()).default([]),
   dryRun: z.boolean().optional(),
 });
