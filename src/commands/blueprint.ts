@@ -266,6 +266,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .option('--subject <subject>', 'federated: token subject')
       .option('--audience <aud>', 'federated: audience', 'api://AzureADTokenExchange')
       .option('--description <text>', 'federated: description')
+      .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
         if (raw.secret && raw.federated) throw new UsageError('Use either --secret or --federated, not both.');
         await ctx.checkOutputOptions();
@@ -273,12 +274,18 @@ function registerCredentials(group: Command, ctx: CliContext): void {
           const o = parseOptions(FederatedSchema, raw);
           const client = await ctx.graph();
           const b = await resolveBlueprint(client, ref, ctx.chooser());
+          if (raw.dryRun) return printPlan(ctx, { action: 'add federated credential', blueprintId: b.id, name: o.name, issuer: o.issuer, subject: o.subject, audiences: [o.audience] });
           const fic = await bp.addFederatedCredential(client, b.id, { name: o.name, issuer: o.issuer, subject: o.subject, audiences: [o.audience], description: o.description });
           (await ctx.messenger()).success(`Added federated credential '${fic.name}' to '${b.displayName}'.`);
           return ctx.print(fic);
         }
         const o = parseOptions(SecretSchema, raw);
         const endDateTime = expiryToIso(o.expires);
+        if (raw.dryRun) {
+          // Neither the secret nor the --secret-file is created.
+          const b = await resolveBlueprint(await ctx.graph(), ref, ctx.chooser());
+          return printPlan(ctx, { action: 'add client secret', blueprintId: b.id, displayName: o.displayName ?? null, endDateTime: endDateTime ?? null, secretFile: o.secretFile ?? null });
+        }
         // Open the secret file before the secret exists: a path we cannot write must fail with
         // nothing created, and 'wx' refuses to overwrite another file.
         const file = o.secretFile ? await openSecretFile(o.secretFile) : undefined;
@@ -345,6 +352,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .option('--name <name>', 'name of the federated credential')
       .option('--id <guid>', 'id of the federated credential')
       .addOption(yesOption())
+      .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
         const given = [raw.keyId, raw.name, raw.id].filter(Boolean).length;
         if (given !== 1) throw new UsageError('Give exactly one of --key-id (a secret), --name or --id (a federated credential).');
@@ -352,6 +360,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const b = await resolveBlueprint(client, ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'remove credential', blueprintId: b.id, ...(raw.keyId ? { keyId: raw.keyId } : { federatedCredential: raw.name ?? raw.id }) });
         await confirm(ctx, raw.yes, `Remove this credential from '${b.displayName}'? Anything signing in with it stops working.`);
         if (raw.keyId) await bp.removePassword(client, b.id, raw.keyId);
         else await bp.removeFederatedCredential(client, b.id, raw.name ?? raw.id);
@@ -419,11 +428,13 @@ function registerPermissions(group: Command, ctx: CliContext): void {
       .argument('<blueprint>', 'object id, appId or display name')
       .requiredOption('--resource <appId>', 'resource appId, or "graph"')
       .addOption(yesOption())
+      .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
         const appId = resourceAppId(raw.resource);
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const b = await resolveBlueprint(client, ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'remove inheritable permission', blueprintId: b.id, resourceAppId: appId });
         await confirm(ctx, raw.yes, `Stop every agent of '${b.displayName}' inheriting scopes of ${appId}?`);
         await bp.removeInheritablePermission(client, b.id, appId);
         (await ctx.messenger()).success(`Removed inheritable permissions of ${appId} from '${b.displayName}'.`);
