@@ -37,7 +37,11 @@ export const ListSchema = z
 export const UpdateSchema = z.object({ name: name.optional() }).refine((o) => o.name !== undefined, { message: 'Nothing to update: pass --name.' });
 
 export function register(program: Command, ctx: CliContext): void {
-  const group = program.command('agent').description('Create, list, enable, disable and delete agent identities');
+  const group = helpSections(program.command('agent').description('Create, list, enable, disable and delete agent identities'), [
+    'agentid agent create --blueprint "Sales Agent" --name "Sales Agent EMEA" --sponsor me',
+    'agentid agent list --blueprint "Sales Agent" --disabled',
+    'agentid agent disable "Sales Agent EMEA"',
+  ]);
 
   helpSections(
     group

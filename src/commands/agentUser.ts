@@ -39,7 +39,11 @@ export function nicknameFromUpn(upn: string): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const group = program.command('agent-user').description('Manage the agent users (user accounts) of agent identities');
+  const group = helpSections(program.command('agent-user').description('Manage the agent users (user accounts) of agent identities'), [
+    'agentid agent-user create --agent "Sales Agent EMEA" --upn sales-emea@contoso.onmicrosoft.com',
+    'agentid agent-user list',
+    'agentid agent-user disable sales-emea@contoso.onmicrosoft.com',
+  ]);
 
   helpSections(
     group

@@ -95,7 +95,12 @@ function resourceAppId(resource: string): string {
 // --- commands ------------------------------------------------------------------------------------
 
 export function register(program: Command, ctx: CliContext): void {
-  const group = program.command('blueprint').description('Create and manage agent identity blueprints, their principals, credentials and inheritable permissions');
+  const group = helpSections(program.command('blueprint').description('Create and manage agent identity blueprints, their principals, credentials and inheritable permissions'), [
+    'agentid blueprint create --name "Sales Agent" --sponsor me --unique-name sales-agent',
+    'agentid blueprint list -o table',
+    'agentid blueprint credential add "Sales Agent" --secret-file ./sales.secret',
+    'agentid blueprint permission add "Sales Agent" --resource graph --scopes User.Read',
+  ]);
 
   helpSections(
     group
@@ -249,7 +254,11 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 function registerCredentials(group: Command, ctx: CliContext): void {
-  const cred = group.command('credential').description("Manage a blueprint's client secrets and federated identity credentials");
+  const cred = helpSections(group.command('credential').description("Manage a blueprint's client secrets and federated identity credentials"), [
+    'agentid blueprint credential add "Sales Agent" --secret-file ./sales.secret --expires 90d',
+    'agentid blueprint credential list "Sales Agent"',
+    'agentid blueprint credential remove "Sales Agent" --name gh-main --yes',
+  ]);
 
   helpSections(
     cred
@@ -373,7 +382,11 @@ function registerCredentials(group: Command, ctx: CliContext): void {
 }
 
 function registerPermissions(group: Command, ctx: CliContext): void {
-  const perm = group.command('permission').description("Manage the permissions a blueprint's agents inherit");
+  const perm = helpSections(group.command('permission').description("Manage the permissions a blueprint's agents inherit"), [
+    'agentid blueprint permission add "Sales Agent" --resource graph --scopes User.Read,Mail.Read',
+    'agentid blueprint permission list "Sales Agent"',
+    'agentid blueprint permission remove "Sales Agent" --resource graph --yes',
+  ]);
 
   helpSections(
     perm

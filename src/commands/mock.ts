@@ -10,7 +10,11 @@ export const ServeSchema = z.object({
 });
 
 export function register(program: Command, ctx: CliContext): void {
-  const group = program.command('mock').description('Run, serve and reset the built-in emulated tenant');
+  const group = helpSections(program.command('mock').description('Run, serve and reset the built-in emulated tenant'), [
+    'agentid mock status',
+    'agentid mock serve --port 8080',
+    'agentid mock reset --yes',
+  ]);
 
   helpSections(
     group

@@ -45,7 +45,11 @@ export function registerRelationship(program: Command, ctx: CliContext, rel: Rel
     rel === 'sponsors'
       ? 'Sponsors are the people or groups accountable for an agent (users, Microsoft 365 or dynamic groups; at least one must remain).'
       : 'Owners may manage an object without an Agent ID role (users; agent users have no owners).';
-  const group = program.command(noun).description(`List, add and remove the ${rel} of blueprints, agents${rel === 'sponsors' ? ' and agent users' : ''}. ${what}`);
+  const group = helpSections(program.command(noun).description(`List, add and remove the ${rel} of blueprints, agents${rel === 'sponsors' ? ' and agent users' : ''}. ${what}`), [
+    `agentid ${noun} list --agent "Sales Agent EMEA"`,
+    `agentid ${noun} add --blueprint "Sales Agent" --user adelev@contoso.onmicrosoft.com`,
+    `agentid ${noun} remove --agent "Sales Agent EMEA" --user adelev@contoso.onmicrosoft.com --yes`,
+  ]);
   const targetOptions = (c: Command) => {
     c.option('--blueprint <blueprint>', 'a blueprint (object id, appId or name)').option('--agent <agent>', 'an agent identity (object id or name)');
     if (rel === 'sponsors') c.option('--agent-user <agent-user>', 'an agent user (object id, UPN or name)');
