@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// End-to-end tests run the built CLI (`npm run build` first) as a child process, the way a script
+// or a CI job would: stdin is a pipe, never a terminal, CI=true, and every test file gets its own
+// throw-away AGENTID_HOME so files can run in parallel without seeing each other's tenant.
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin', 'agentid.js');
+
+// A spawn that outlives this is a hung prompt or a lost lock: fail loudly instead of timing out
+// the whole test with no output.
+const SPAWN_TIMEOUT_MS = 30_000;
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json<T = any>(): T;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+}
+
+/** The parent's environment minus anything that would change how agentid behaves or renders. */
+export function baseEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['FORCE_COLOR', 'NO_COLOR', 'AGENTID_GRAPH_URL', 'AGENTID_API_VERSION', 'AGENTID_MOCK_TRACE', 'NODE_OPTIONS']) delete env[k];
+  Object.assign(env, { CI: 'true', AGENTID_HOME: home });
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`${what} is not JSON:\n${text}`);
+  }
+}
+
+/** A temporary AGENTID_HOME with a `run` bound to it; call `remove()` in afterAll. */
+export function tempHome(prefix = 'agentid-e2e-') {
+  const home = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return {
+    home,
+    stateFile: path.join(home, 'mock', 'tenant.json'),
+    run: (args: string[], opts: RunOptions = {}) => run(args, { ...opts, env: { AGENTID_HOME: home, ...opts.env } }),
+    remove: () => rmSync(home, { recursive: true, force: true }),
+  };
+}
+
+export function run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const home = opts.env?.AGENTID_HOME;
+  if (!home) throw new Error('run() needs env.AGENTID_HOME: never let a test touch ~/.agentid');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: baseEnv(home, opts.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agentid ${args.join(' ')} did not finish in ${SPAWN_TIMEOUT_MS} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, SPAWN_TIMEOUT_MS);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, json: () => parseJson(stdout, `stdout of 'agentid ${args.join(' ')}'`) });
+    });
+    // Closing stdin at once: anything that tried to read an answer from it would see EOF.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time (spawning 50 CLIs at once starves 2 cores). */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** A JSON fixture from test/fixtures. */
+export function fixture<T = any>(name: string): T {
+  return parseJson<T>(readFileSync(path.join(ROOT, 'test', 'fixtures', name), 'utf8'), `fixture ${name}`);
+}
+
+export const stderrLines = (r: RunResult): string[] => r.stderr.split('\n').filter((l) => l !== '');
+
+/** `agentid mock serve --port 0` as a child; resolves once it has printed its URL. */
+export async function startServer(home: string): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+  const child = spawn(process.execPath, [BIN, 'mock', 'serve', '--port', '0'], { cwd: ROOT, env: baseEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mock serve printed no URL in ${SPAWN_TIMEOUT_MS} ms; stderr: ${err}`));
+    }, SPAWN_TIMEOUT_MS);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`mock serve exited (${code}) before printing its URL; stderr: ${err}`));
+    });
+  });
+  return {
+    url,
+    child,
+    stderr: () => err,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
