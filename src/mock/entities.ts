@@ -127,6 +127,8 @@ const USER_DEFAULTS = (): Record<string, unknown> => ({
   otherMails: [],
   postalCode: null,
   preferredLanguage: null,
+  // Moved to now by revokeSignInSessions (GD v1.0 resources/user.md; issue #4's bulk revoke --sessions).
+  signInSessionsValidFromDateTime: null,
   state: null,
   streetAddress: null,
   surname: null,

@@ -21,6 +21,11 @@ export class MockGraphError extends Error {
   }
 }
 
+// What Graph sends with every 401 (observed on graph.microsoft.com responses).
+const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"',
+};
+
 const make = (status: number, code: string, message: string, headers?: Record<string, string>) =>
   new MockGraphError(status, code, message, headers);
 
@@ -194,8 +199,12 @@ export const GraphErrors = {
     make(400, 'Request_BadRequest', `Permanent deletion of agent identity blueprint principal '${id}' is not supported. Delete it with DELETE /servicePrincipals/${id}; it is purged after 30 days.`),
 
   // 401/403
-  unauthenticated: () => make(401, 'InvalidAuthenticationToken', 'Access token is empty.'),
-  invalidToken: () => make(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.'),
+  unauthenticated: () => make(401, 'InvalidAuthenticationToken', 'Access token is empty.', WWW_AUTHENTICATE),
+  invalidToken: () => make(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.', WWW_AUTHENTICATE),
+  // Issue #3 (src/mock/auth.ts). Graph's wording for an expired token; the other two are [UNCONFIRMED].
+  tokenExpired: () => make(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.', WWW_AUTHENTICATE),
+  tokenNotWellFormed: () => make(401, 'InvalidAuthenticationToken', 'IDX14100: JWT is not well formed.', WWW_AUTHENTICATE),
+  tokenValidationFailed: () => make(401, 'InvalidAuthenticationToken', 'Access token validation failure.', WWW_AUTHENTICATE),
   forbidden: () => make(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
 
   // 404/405
@@ -204,6 +213,22 @@ export const GraphErrors = {
   // Graph's directory answers an unsupported verb with 405 and a Request_BadRequest body.
   methodNotAllowed: () =>
     make(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request uri.'),
+
+  // Issue #4: $batch (GD concepts/json-batching.md). The batch-level wording is [UNCONFIRMED];
+  // the doc fixes only the statuses: a malformed batch or a duplicate id is a 400 for the whole
+  // batch, and a request whose dependency failed answers 424.
+  batchMalformed: (message: string) => make(400, 'BadRequest', message),
+  batchDuplicateId: (id: string) => make(400, 'BadRequest', `Batch request contains duplicate request id '${id}'.`),
+  failedDependency: () => make(424, 'FailedDependency', 'The request depends on a request that failed.'),
+
+  // Issue #4: grants and app role assignments. Observed bodies quoted in Graph SDK issues; the
+  // status of the duplicate-grant answer (409) and the principal-mismatch wording are [UNCONFIRMED].
+  grantExists: () => make(409, 'Request_MultipleObjectsWithSameKeyValue', 'Permission entry already exists.'),
+  appRoleNotFound: (resourceId: string) =>
+    make(400, 'Request_BadRequest', `Permission being assigned was not found on application '${resourceId}'.`),
+  appRoleAssignmentExists: () => make(400, 'Request_BadRequest', 'Permission being assigned already exists on the object.'),
+  assignmentPrincipalMismatch: () =>
+    make(400, 'Request_BadRequest', "The principalId in the request body must be the id of the service principal in the request URL."),
 
   // 429/5xx
   throttled: (retryAfterSeconds: number, headers: Record<string, string> = {}) =>

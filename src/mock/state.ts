@@ -77,6 +77,26 @@ export interface StoredObject {
   deletedDateTime?: string;
 }
 
+/** A delegated permission grant (GD v1.0 resources/oauth2permissiongrant.md). */
+export interface OAuth2PermissionGrant {
+  id: string;
+  clientId: string;
+  consentType: 'AllPrincipals' | 'Principal';
+  principalId: string | null;
+  resourceId: string;
+  scope: string;
+}
+
+/** An app role assigned to a service principal (GD v1.0 resources/approleassignment.md). */
+export interface AppRoleAssignment {
+  id: string;
+  appRoleId: string;
+  createdDateTime: string;
+  principalId: string;
+  principalType: 'ServicePrincipal' | 'User' | 'Group';
+  resourceId: string;
+}
+
 export interface TenantState {
   schemaVersion: 1;
   tenant: { id: string; displayName: string; defaultDomain: string; verifiedDomains: string[] };
@@ -84,6 +104,24 @@ export interface TenantState {
   signedInUserId: string;
   roleAssignments: DirectoryRoleAssignment[];
   objects: Record<string, StoredObject>;
+  /** Issue #4. Optional so that state files written before it still load (schema version 1). */
+  oauth2PermissionGrants?: Record<string, OAuth2PermissionGrant>;
+  appRoleAssignments?: Record<string, AppRoleAssignment>;
+  /** Sign-in material (issue #3, src/mock/auth.ts). Optional so older state files still load;
+   * created on first use. Never part of any Graph response. */
+  auth?: AuthState;
+}
+
+export interface AuthState {
+  /** The tenant's token-signing key (RS256). Fixture exports must leave it out. */
+  signingKey?: { kid: string; privateKeyPem: string; publicKeyPem: string };
+  /** Client secrets of emulated apps, as salted SHA-256 hashes: the plain text is returned once
+   * by addPassword (or lives in test code for the seeded apps) and is never stored. */
+  secrets: { appId: string; keyId: string; salt: string; sha256: string; endDateTime: string }[];
+  /** Microsoft Graph application permissions granted to each app (by appId): what an
+   * appRoleAssignment to the Graph service principal gives a real app; they become the
+   * `roles` claim of its app-only tokens. */
+  appPermissions: Record<string, string[]>;
 }
 
 export const STATE_SCHEMA_VERSION = 1;

@@ -23,6 +23,7 @@ import {
   requireString,
 } from './common.js';
 import { AGENT_ID_ADMINISTRATOR_ROLE, AGENTID_CLIENT_APP_ID } from '../seed.js';
+import { appRoleAssignmentsRoute, principalGrantsRoute } from './grants.js';
 
 // /servicePrincipals: agent identity blueprint principals (GD v1.0 agentidentityblueprintprincipal-*.md),
 // agent identities (GD v1.0 agentidentity-*.md) and the plain service principals they derive from.
@@ -140,6 +141,13 @@ export async function servicePrincipalsRoute(ctx: MockContext): Promise<MockResu
       if (type !== 'agentIdentity' && type !== 'agentIdentityBlueprintPrincipal') throw GraphErrors.unknownSegment(seg);
       return relationshipRoute(ctx, target, 'sponsors', rest, type === 'agentIdentity' ? { minSponsors: 1 } : {});
     }
+    // Issue #4: grants and app role assignments of agents and blueprint principals (grants.ts).
+    case 'oauth2permissiongrants':
+      return principalGrantsRoute(ctx, target, rest);
+    case 'approleassignments':
+      return appRoleAssignmentsRoute(ctx, target, 'appRoleAssignments', rest);
+    case 'approleassignedto':
+      return appRoleAssignmentsRoute(ctx, target, 'appRoleAssignedTo', rest);
     case 'addpassword':
       return addPassword(ctx, target, rest);
     case 'removepassword':

@@ -128,6 +128,9 @@ async function itemOrNavigation(ctx: MockContext, target: (s: TenantState) => St
     // Users have no `owners` navigation: that segment falls through to Graph's 400.
     case 'sponsors':
       return relationshipRoute(ctx, target, 'sponsors', rest);
+    // Issue #4 (bulk revoke --sessions): GD v1.0 user-revokesigninsessions.md.
+    case 'revokesigninsessions':
+      return revokeSignInSessions(ctx, target, rest);
     default:
       throw GraphErrors.unknownSegment(seg);
   }
@@ -325,4 +328,19 @@ async function itemRoute(ctx: MockContext, target: (s: TenantState) => StoredObj
     return noContent();
   }
   throw GraphErrors.methodNotAllowed();
+}
+
+/**
+ * POST /users/{id}/revokeSignInSessions: invalidates refresh tokens and session cookies by moving
+ * signInSessionsValidFromDateTime to now; answers 200 with an Edm.Boolean `true`
+ * (GD v1.0 user-revokesigninsessions.md). Agent users take it too (resources/agentuser.md lists
+ * signInSessionsValidFromDateTime).
+ */
+async function revokeSignInSessions(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  await ctx.store.write((state) => {
+    target(state).props.signInSessionsValidFromDateTime = ctx.now.toISOString();
+  });
+  return ok({ '@odata.context': contextUrl(ctx, 'Edm.Boolean'), value: true });
 }
