@@ -479,7 +479,9 @@ async function runAndReport(ctx: CliContext, file: string, writer: import('../gr
   process.once('SIGTERM', onSignal);
   let result: Awaited<ReturnType<typeof bulk.runJournal>>;
   try {
-    result = await bulk.runJournal(file, writer, { client: engineClient, pacer, ...(concurrency ? { concurrency } : {}), signal: abort.signal, onProgress: (p) => progress.update(p) });
+    const { timeScaleFromEnv } = await import('../graph/pacer.js');
+    const baseDelayMs = 1000 / timeScaleFromEnv(ctx.env);
+    result = await bulk.runJournal(file, writer, { client: engineClient, pacer, baseDelayMs, ...(concurrency ? { concurrency } : {}), signal: abort.signal, onProgress: (p) => progress.update(p) });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

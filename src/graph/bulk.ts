@@ -526,6 +526,8 @@ export interface RunOptions {
   client: GraphClient;
   pacer: Pacer;
   concurrency?: number;
+  /** Backoff base for answers without Retry-After (shorter against a time-scaled emulator). */
+  baseDelayMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   now?: () => Date;
@@ -554,7 +556,7 @@ export async function runJournal(file: string, writer: JournalWriter, opts: RunO
     skipped: journal.items.filter((s) => s.status === 'skipped').length,
     throttled: 0,
   };
-  const engine = new BatchEngine(opts.client, opts.pacer, { concurrency: opts.concurrency ?? 8 });
+  const engine = new BatchEngine(opts.client, opts.pacer, { concurrency: opts.concurrency ?? 8, ...(opts.baseDelayMs !== undefined ? { baseDelayMs: opts.baseDelayMs } : {}) });
   const phases = [...new Set(journal.items.map((s) => s.item.phase))].sort((a, b) => a - b);
   opts.onProgress?.(progress);
   for (const phase of phases) {
