@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { GraphErrors } from '../errors.js';
 import { contextUrl, created, noContent, type MockContext, type MockResult } from '../context.js';
 import { view } from '../entities.js';
@@ -18,6 +17,7 @@ import {
   entityResponse,
   findInSet,
   liveObjects,
+  newPasswordCredential,
   prop,
   relationshipRoute,
   requireString,
@@ -258,37 +258,15 @@ function updateApplication(obj: StoredObject, body: Record<string, unknown>): vo
 // ---------------------------------------------------------------------------------------------
 // passwords (GD v1.0 agentidentityblueprint-addpassword.md / -removepassword.md)
 
-const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-';
-
-function newSecret(): string {
-  // 40 characters, like the secrets Entra issues; only ever returned in this one response.
-  const bytes = randomBytes(40);
-  return Array.from(bytes, (b) => SECRET_ALPHABET[b % SECRET_ALPHABET.length]).join('');
-}
-
 async function addPassword(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
   if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
   if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
-  const body = await ctx.json();
-  const pc = (prop(body, 'passwordCredential') ?? {}) as Record<string, unknown>;
-  if (typeof pc !== 'object' || Array.isArray(pc)) throw GraphErrors.invalidValue('passwordCredential');
-  const start = parseDate(pc.startDateTime, 'startDateTime') ?? ctx.now;
-  const end = parseDate(pc.endDateTime, 'endDateTime') ?? new Date(start.getTime() + 2 * 365 * 24 * 3600 * 1000);
-  if (end <= start) throw GraphErrors.badRequest('Invalid value specified for property \'endDateTime\': it must be later than startDateTime.');
-  const secretText = newSecret();
-  const credential = {
-    customKeyIdentifier: null,
-    displayName: typeof pc.displayName === 'string' ? pc.displayName : null,
-    endDateTime: end.toISOString(),
-    hint: secretText.slice(0, 3),
-    keyId: ctx.newId(),
-    startDateTime: start.toISOString(),
-  };
+  const { stored, returned } = newPasswordCredential(ctx, await ctx.json());
   await ctx.store.write((state) => {
     const obj = target(state);
-    obj.props.passwordCredentials = [...((obj.props.passwordCredentials as unknown[]) ?? []), { ...credential, secretText: null }];
+    obj.props.passwordCredentials = [...((obj.props.passwordCredentials as unknown[]) ?? []), stored];
   });
-  return { status: 200, body: { '@odata.context': contextUrl(ctx, 'microsoft.graph.passwordCredential'), ...credential, secretText } };
+  return { status: 200, body: { '@odata.context': contextUrl(ctx, 'microsoft.graph.passwordCredential'), ...returned } };
 }
 
 async function removePassword(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
@@ -309,12 +287,6 @@ async function removePassword(ctx: MockContext, target: (s: TenantState) => Stor
   return noContent();
 }
 
-function parseDate(v: unknown, name: string): Date | undefined {
-  if (v === undefined || v === null) return undefined;
-  const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw GraphErrors.invalidValue(name);
-  return d;
-}
 
 // ---------------------------------------------------------------------------------------------
 // federated identity credentials (GD v1.0 federatedidentitycredential-*.md)
