@@ -4,6 +4,7 @@ import { GraphRequestError, graphErrorFromBody } from './errors.js';
 import { AuthMiddleware, type TokenProvider } from './middleware/auth.js';
 import { RetryMiddleware, type RetryOptions } from './middleware/retry.js';
 import { DebugLogMiddleware, type DebugSink } from './middleware/debugLog.js';
+import type { RecordMiddleware } from './middleware/record.js';
 import { TransportMiddleware, type Transport } from './middleware/transport.js';
 import { ChainedMiddleware, type Context, type Middleware } from './middleware/types.js';
 
@@ -19,6 +20,8 @@ export interface GraphClientOptions {
   customHosts?: string[];
   retry?: RetryOptions;
   debug?: DebugSink;
+  /** --record DIR (#6): writes each attempt's redacted request/response pair to a fixture file. */
+  recorder?: RecordMiddleware;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -51,6 +54,8 @@ export interface Page<T> {
  *   retry     429/503/504 with Retry-After, bounded; sits outside the log so that every
  *             attempt is logged, and inside auth so a token refreshed meanwhile is not needed
  *             (tokens outlive any retry budget);
+ *   record    --record (#6): each attempt's pair, redacted by allow-list, to a fixture file;
+ *             inside retry so a 429 and its retry are both recorded, outside debugLog;
  *   debugLog  --debug lines on stderr, allow-listed headers, no bodies;
  *   transport global fetch, or the in-process emulator's Request → Response handler.
  */
@@ -66,6 +71,7 @@ export class GraphClient {
       new RethrowMiddleware(),
       new AuthMiddleware(options.token, new Set((options.customHosts ?? []).map((h) => h.toLowerCase()))),
       new RetryMiddleware(options.retry),
+      ...(options.recorder ? [options.recorder] : []),
       ...(options.debug ? [new DebugLogMiddleware(options.debug)] : []),
       new TransportMiddleware(options.transport),
     ];
