@@ -101,7 +101,11 @@ export function timeWindow(o: { since?: string | undefined; until?: string | und
 // --- commands ------------------------------------------------------------------------------------
 
 export function register(program: Command, ctx: CliContext): void {
-  const group = program.command('logs').description('Sign-in and audit logs of agents: filtered, streamed as pages arrive');
+  const group = helpSections(program.command('logs').description('Sign-in and audit logs of agents: filtered, streamed as pages arrive'), [
+    'agentid logs signins --agent "Sales Agent EMEA" --since 24h',
+    'agentid logs signins --blueprint "Sales Agent" --since 7d --summary',
+    'agentid logs audit --agent "Sales Agent EMEA" --since 7d',
+  ]);
 
   helpSections(
     group

@@ -20,7 +20,10 @@ export const GenerateSchema = z.object({
 });
 
 export function registerMockSignins(group: Command, ctx: CliContext): void {
-  const signins = group.command('signins').description("Manage the emulated tenant's sign-in log");
+  const signins = helpSections(group.command('signins').description("Manage the emulated tenant's sign-in log"), [
+    'agentid mock signins generate --count 5000',
+    'agentid mock signins generate --count 500 --blueprint "Sales Agent" --days 1 --failure-rate 0.2',
+  ]);
   helpSections(
     signins
       .command('generate')
