@@ -237,6 +237,18 @@ export const GraphErrors = {
     make(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Please retry after some time.', retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {}),
   gatewayTimeout: () => make(504, 'UnknownError', 'The request timed out.'),
   internal: () => make(500, 'InternalServerError', 'An internal server error occurred while processing the request.'),
+
+  // #6: `mock serve --replay DIR` is strict, like Azurite's strict mode: a request no recording
+  // answers is refused, naming the request and the way out. Not a Graph error (Graph has no
+  // recordings); 501 so the CLI reports a failed operation (exit 1), never "not found".
+  replayNoMatch: (request: string, dir: string, nearest: string[]) =>
+    make(
+      501,
+      'Replay_NoMatchingRecording',
+      `No recording in ${dir} matches ${request} (replay matches method, path and normalised query). ` +
+        (nearest.length ? `Recorded for this path: ${nearest.join('; ')}. ` : '') +
+        `Record it with 'agentid --record ${dir} …' against a tenant, or serve the emulator ('agentid mock serve' without --replay, or --seed ${dir} to start from these recordings).`,
+    ),
 };
 
 export type AgentErrorCode =
