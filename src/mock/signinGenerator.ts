@@ -112,8 +112,8 @@ export function subjectOf(state: TenantState, ev: Pick<TokenEvent, 'appId' | 'se
 }
 
 /** The stored part of one signIn. Property names are Graph's (beta signIn), so $filter runs on it. */
-export function signInRecord(state: TenantState, ev: TokenEvent, now: Date): LogRecord {
-  const s = subjectOf(state, ev);
+export function signInRecord(state: TenantState, ev: TokenEvent, now: Date, subject?: Subject): LogRecord {
+  const s = subject ?? subjectOf(state, ev);
   const userFlow = s.userId !== null;
   const time = ev.time ?? now;
   const errorCode = ev.success ? 0 : (ev.errorCode ?? 7000215);
@@ -200,7 +200,7 @@ export function generateSignIns(state: TenantState, o: GenerateOptions): LogReco
   const agentIds = new Set(agents.map((a) => a.id));
   const agentUsers = objects.filter((x) => x.type === 'agentUser' && agentIds.has(String(x.props.identityParentId ?? '')));
   const principals = objects.filter((x) => x.type === 'agentIdentityBlueprintPrincipal' && inScope(x.props.appId));
-  const actors: { ev: Omit<TokenEvent, 'success' | 'time'>; weight: number; ips: string[]; city: (typeof CITIES)[number] }[] = [];
+  const actors: { ev: Omit<TokenEvent, 'success' | 'time'>; weight: number; ips: string[]; city: (typeof CITIES)[number]; subject?: Subject }[] = [];
   let n = 0;
   const ipsFor = () => {
     n++;
@@ -210,6 +210,8 @@ export function generateSignIns(state: TenantState, o: GenerateOptions): LogReco
   for (const a of agents) actors.push({ ev: { appId: a.id, servicePrincipalId: a.id, credentialType: 'federatedIdentityCredential' }, weight: 4, ips: ipsFor(), city: CITIES[n % CITIES.length]! });
   for (const u of agentUsers) actors.push({ ev: { appId: String(u.props.identityParentId), userId: u.id, credentialType: 'none' }, weight: 2, ips: ipsFor(), city: CITIES[n % CITIES.length]! });
   if (actors.length === 0) return [];
+  // Who each actor is does not change between its sign-ins: work it out once, not per record.
+  for (const a of actors) a.subject = subjectOf(state, a.ev);
   const total = actors.reduce((a, x) => a + x.weight, 0);
   const span = o.days * 24 * 3600 * 1000;
   const out: LogRecord[] = [];
@@ -228,7 +230,7 @@ export function generateSignIns(state: TenantState, o: GenerateOptions): LogReco
     // One sign-in in fifty comes from an address the agent has never used: what a responder hunts for.
     const ip = rnd() < 0.02 ? `185.${Math.floor(rnd() * 250)}.${Math.floor(rnd() * 250)}.${Math.floor(rnd() * 250)}` : actor.ips[Math.floor(rnd() * actor.ips.length)]!;
     const time = new Date(o.now.getTime() - Math.floor(rnd() * span));
-    const rec = signInRecord(state, { ...actor.ev, success: !failed, ...(failed ? { errorCode: failure[0], failureReason: failure[1] } : {}), ipAddress: ip, time }, o.now);
+    const rec = signInRecord(state, { ...actor.ev, success: !failed, ...(failed ? { errorCode: failure[0], failureReason: failure[1] } : {}), ipAddress: ip, time }, o.now, actor.subject);
     rec.location = { ...actor.city, geoCoordinates: null };
     out.push(rec);
   }
