@@ -43,7 +43,9 @@ export function registerMockSignins(group: Command, ctx: CliContext): void {
           blueprintAppId = (await resolveBlueprint(client, o.blueprint, ctx.chooser())).appId;
         }
         const { createFileStore } = await import('../mock/inprocess.js');
-        const { FileLogStore, logDirOf } = await import('../mock/logs.js');
+        const { FileLogStore, licenseTier, logDirOf } = await import('../mock/logs.js');
+        const logs = new FileLogStore(logDirOf(ctx.stateFile()), { tier: licenseTier(ctx.env) });
+        if (o.days > logs.retentionDays) throw new UsageError(`--days is at most ${logs.retentionDays}: the emulated tenant keeps sign-ins ${logs.retentionDays} days (AGENTID_MOCK_LICENSE=${logs.tier}).`);
         const { generateSignIns } = await import('../mock/signinGenerator.js');
         const now = new Date();
         const records = await createFileStore(ctx.stateFile()).read((s) => generateSignIns(s, { count: o.count, days: o.days, failureRate: o.failureRate, blueprintAppId, now }));
@@ -58,7 +60,6 @@ export function registerMockSignins(group: Command, ctx: CliContext): void {
           return printPlan(ctx, { action: 'generate sign-ins', ...summary });
         }
         records.sort((a, b) => String(a.createdDateTime).localeCompare(String(b.createdDateTime)));
-        const logs = new FileLogStore(logDirOf(ctx.stateFile()));
         await logs.append('signIns', records);
         await logs.compact(now);
         (await ctx.messenger()).success(`Recorded ${records.length} sign-ins (${failures} failed) by ${actors} agents, blueprint principals and agent users over the last ${o.days} days.`);

@@ -206,6 +206,10 @@ export const GraphErrors = {
   tokenNotWellFormed: () => make(401, 'InvalidAuthenticationToken', 'IDX14100: JWT is not well formed.', WWW_AUTHENTICATE),
   tokenValidationFailed: () => make(401, 'InvalidAuthenticationToken', 'Access token validation failure.', WWW_AUTHENTICATE),
   forbidden: () => make(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+  // Sign-in logs need Microsoft Entra ID P1/P2 (GD beta resources/signin.md); a Free tenant's
+  // call is refused so (code and wording as quoted in microsoftgraph issues; [UNCONFIRMED] in a docs page).
+  premiumLicenseRequired: () =>
+    make(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', "Neither tenant is B2C or tenant doesn't have premium license"),
 
   // 404/405
   notFound: (id: string) =>

@@ -23,6 +23,12 @@ export const TIME_PROPERTY: Record<LogKind, string> = { signIns: 'createdDateTim
  * so the emulated Contoso tenant is a P2 tenant: 30 days unless told otherwise.
  */
 export const RETENTION_DAYS = { free: 7, premium: 30 } as const;
+export type LicenseTier = keyof typeof RETENTION_DAYS;
+
+/** The emulated tenant's licence: AGENTID_MOCK_LICENSE=free gives Free's 7 days and no sign-in API. */
+export function licenseTier(env: NodeJS.ProcessEnv = process.env): LicenseTier {
+  return env.AGENTID_MOCK_LICENSE?.trim().toLowerCase() === 'free' ? 'free' : 'premium';
+}
 const DAY_MS = 24 * 3600 * 1000;
 
 export type LogRecord = Record<string, unknown> & { id: string };
@@ -41,6 +47,7 @@ export interface LogStore {
   flush(): Promise<void>;
   /** Forget every record (mock reset). */
   clear(): Promise<void>;
+  readonly tier: LicenseTier;
   readonly retentionDays: number;
 }
 
@@ -86,7 +93,10 @@ function withinRetention(list: readonly LogEntry[], now: Date, days: number): re
 /** Logs held only in memory: unit tests and emulators built without a home directory. */
 export class MemoryLogStore implements LogStore {
   private readonly lists: Record<LogKind, LogEntry[]> = { signIns: [], directoryAudits: [] };
-  constructor(readonly retentionDays: number = RETENTION_DAYS.premium) {}
+  readonly retentionDays: number;
+  constructor(readonly tier: LicenseTier = 'premium') {
+    this.retentionDays = RETENTION_DAYS[tier];
+  }
   async append(kind: LogKind, records: LogRecord[]): Promise<void> {
     insertSorted(this.lists[kind], records.map((r) => entryOf(kind, r)));
   }
@@ -116,20 +126,22 @@ export interface FileLogStoreOptions {
    * burst of writes costs one file append.
    */
   mode?: 'sync' | 'deferred';
-  retentionDays?: number;
+  tier?: LicenseTier;
   lockTimeoutMs?: number;
 }
 
 export class FileLogStore implements LogStore {
   private readonly logs = new Map<LogKind, FileLog>();
   private flushTimer: NodeJS.Timeout | null = null;
+  readonly tier: LicenseTier;
   readonly retentionDays: number;
 
   constructor(
     readonly dir: string,
     private readonly opts: FileLogStoreOptions = {},
   ) {
-    this.retentionDays = opts.retentionDays ?? RETENTION_DAYS.premium;
+    this.tier = opts.tier ?? 'premium';
+    this.retentionDays = RETENTION_DAYS[this.tier];
   }
 
   fileOf(kind: LogKind): string {
