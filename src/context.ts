@@ -7,6 +7,7 @@ import type { Column } from './output/index.js';
 import type { Messenger } from './output/messages.js';
 import type { PromptContext } from './output/prompt.js';
 import { UsageError } from './errors.js';
+import type { Profile, Selection } from './config.js';
 
 // Everything a command needs, behind lazy getters: building the Graph client loads the Graph
 // SDK, and the in-process emulator loads the whole emulator, so neither happens for --help.
@@ -24,12 +25,24 @@ export interface GlobalOptions {
   debug?: boolean | undefined;
   color?: boolean | undefined;
   quiet?: boolean | undefined;
+  profile?: string | undefined;
+  /** #6: record every Graph request/response pair into this directory (also AGENTID_RECORD). */
+  record?: string | undefined;
+  anonymize?: boolean | undefined;
 }
 
-/** Where requests go. Issue #3 adds real tenants through profiles. */
+/** Where requests go: the profile's tenant (#3), or the served emulator AGENTID_GRAPH_URL names. */
 export type Target =
-  | { kind: 'emulated'; mode: 'in-process'; baseUrl: string; stateFile: string }
-  | { kind: 'emulated'; mode: 'served'; baseUrl: string };
+  | { kind: 'emulated'; mode: 'in-process'; baseUrl: string; stateFile: string; profile: Profile }
+  | { kind: 'emulated'; mode: 'served'; baseUrl: string; profile: Profile }
+  | { kind: 'real'; baseUrl: string; profile: Profile };
+
+const CLOUD_GRAPH: Record<Profile['cloud'], string> = {
+  public: 'https://graph.microsoft.com',
+  usgov: 'https://graph.microsoft.us',
+  usgovdod: 'https://dod-graph.microsoft.us',
+  china: 'https://microsoftgraph.chinacloudapi.cn',
+};
 
 export class CliContext {
   private graphClient: GraphClient | undefined;
@@ -52,18 +65,52 @@ export class CliContext {
     return path.join(this.home(), 'mock', 'tenant.json');
   }
 
-  target(): Target {
+  private selected: Selection | undefined;
+  private tokenFn: ((signal?: AbortSignal) => Promise<string | undefined>) | undefined;
+
+  /** The access token the Graph client sends (the same sign-in, not a second one): for `status`. */
+  async accessToken(): Promise<string | undefined> {
+    await this.graph();
+    return this.tokenFn?.();
+  }
+
+  /** The profile this command uses (--profile, AGENTID_PROFILE, `profile use`, AZURE_*, local). */
+  async selection(): Promise<Selection> {
+    if (this.selected) return this.selected;
+    // Loaded here, not at the top: config.ts brings zod, which --help must not load.
+    const { readConfig, selectProfile } = await import('./config.js');
+    this.selected = selectProfile(readConfig(this.home()), this.env, this.globals.profile);
+    return this.selected;
+  }
+
+  async target(): Promise<Target> {
     const served = this.env.AGENTID_GRAPH_URL?.trim();
-    if (served) {
+    const profile = served ? await this.servedProfile() : (await this.selection()).profile;
+    return this.targetFor(profile, served);
+  }
+
+  /** Where a profile points (AGENTID_GRAPH_URL, when set, replaces an emulated profile's URL). */
+  targetFor(profile: Profile, served?: string): Target {
+    const url = served ?? profile.graphUrl;
+    if (profile.target === 'emulated' && url) {
       let u: URL;
       try {
-        u = new URL(served);
+        u = new URL(url);
       } catch {
-        throw new UsageError(`AGENTID_GRAPH_URL '${served}' is not a URL; set it to the base URL 'agentid mock serve' printed, e.g. http://127.0.0.1:8080.`);
+        throw new UsageError(`AGENTID_GRAPH_URL '${url}' is not a URL; set it to the base URL 'agentid mock serve' printed, e.g. http://127.0.0.1:8080.`);
       }
-      return { kind: 'emulated', mode: 'served', baseUrl: u.origin };
+      return { kind: 'emulated', mode: 'served', baseUrl: u.origin, profile };
     }
-    return { kind: 'emulated', mode: 'in-process', baseUrl: 'https://graph.microsoft.com', stateFile: this.stateFile() };
+    if (profile.target === 'emulated') return { kind: 'emulated', mode: 'in-process', baseUrl: 'https://graph.microsoft.com', stateFile: this.stateFile(), profile };
+    // A real profile may name its Graph URL (a proxy, or the TLS emulator in tests); else its cloud's.
+    return { kind: 'real', baseUrl: profile.graphUrl ? new URL(profile.graphUrl).origin : CLOUD_GRAPH[profile.cloud], profile };
+  }
+
+  /** AGENTID_GRAPH_URL wins over profiles: an emulated profile keeps its credential, else the admin. */
+  private async servedProfile(): Promise<Profile> {
+    const explicit = this.globals.profile || this.env.AGENTID_PROFILE;
+    const p = explicit ? (await this.selection()).profile : undefined;
+    return p?.target === 'emulated' ? p : { name: 'local', target: 'emulated', credential: 'emulated', cloud: 'public', apiVersion: 'v1.0' };
   }
 
   get isTTY(): boolean {
@@ -84,17 +131,22 @@ export class CliContext {
   async graph(): Promise<GraphClient> {
     if (this.graphClient) return this.graphClient;
     const { GraphClient } = await import('./graph/client.js');
-    const target = this.target();
+    const target = await this.target();
     const debug = this.globals.debug ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`) : undefined;
-    const version = (this.env.AGENTID_API_VERSION === 'beta' ? 'beta' : 'v1.0') as 'v1.0' | 'beta';
-    if (target.mode === 'in-process') {
+    const envVersion = this.env.AGENTID_API_VERSION;
+    const version = (envVersion === 'beta' || envVersion === 'v1.0' ? envVersion : target.profile.apiVersion) as 'v1.0' | 'beta';
+    const { tokenProvider } = await import('./graph/signin.js');
+    const recorder = await this.recorder();
+    if (target.kind === 'emulated' && target.mode === 'in-process') {
       const { createInProcessTransport } = await import('./mock/inprocess.js');
+      const transport = createInProcessTransport(target.stateFile);
       this.graphClient = new GraphClient({
         baseUrl: target.baseUrl,
         version,
-        transport: createInProcessTransport(target.stateFile),
-        token: async () => undefined,
+        transport,
+        token: (this.tokenFn = await tokenProvider(this, target, transport)),
         ...(debug ? { debug } : {}),
+        ...(recorder ? { recorder } : {}),
       });
     } else {
       const { fetchTransport } = await import('./graph/middleware/transport.js');
@@ -102,21 +154,35 @@ export class CliContext {
         baseUrl: target.baseUrl,
         version,
         transport: fetchTransport,
-        token: async () => undefined,
-        customHosts: [new URL(target.baseUrl).hostname],
+        token: (this.tokenFn = await tokenProvider(this, target, fetchTransport)),
+        // The token may go to a host outside Graph's own only when the profile named it.
+        ...(target.kind === 'emulated' || target.profile.graphUrl ? { customHosts: [new URL(target.baseUrl).hostname] } : {}),
         ...(debug ? { debug } : {}),
+        ...(recorder ? { recorder } : {}),
       });
     }
     await this.banner();
     return this.graphClient;
   }
 
+  /** --record DIR / AGENTID_RECORD (#6): the middleware that writes fixture files; loaded only then. */
+  private async recorder(): Promise<import('./graph/middleware/record.js').RecordMiddleware | undefined> {
+    const dir = (this.globals.record ?? this.env.AGENTID_RECORD ?? '').trim();
+    if (!dir) {
+      if (this.globals.anonymize) throw new UsageError('--anonymize applies to a recording; add --record DIR (or set AGENTID_RECORD).');
+      return undefined;
+    }
+    const { Recorder, RecordMiddleware, anonymizeKeyFile } = await import('./graph/middleware/record.js');
+    const anonymize = this.globals.anonymize || /^(1|true|yes)$/i.test(this.env.AGENTID_ANONYMIZE ?? '');
+    return new RecordMiddleware(new Recorder({ dir: path.resolve(dir), ...(anonymize ? { anonymize: { keyFile: anonymizeKeyFile(this.home(), dir) } } : {}) }));
+  }
+
   /** On a terminal, every command that talks to a tenant names it first (stderr). */
   private async banner(): Promise<void> {
     if (this.bannerShown || !this.io.stderr.isTTY || this.globals.quiet) return;
     this.bannerShown = true;
-    const target = this.target();
-    let name = 'Contoso';
+    const target = await this.target();
+    let name = target.kind === 'real' ? 'unknown' : 'Contoso';
     try {
       const { getOrganization } = await import('./graph/directory.js');
       const org = await getOrganization(this.graphClient!);
@@ -125,8 +191,28 @@ export class CliContext {
     } catch {
       /* the banner must never fail a command */
     }
-    const where = target.mode === 'in-process' ? 'emulated tenant, in-process' : `emulated tenant at ${target.baseUrl}`;
-    this.io.stderr.write(`Tenant: ${name} · ${where}\n`);
+    const where =
+      target.kind === 'real' ? `real tenant ${target.profile.tenantId ?? ''} (${target.profile.cloud})`.replace('  ', ' ')
+      : target.mode === 'in-process' ? 'emulated tenant, in-process'
+      : `emulated tenant at ${target.baseUrl}`;
+    this.io.stderr.write(`Tenant: ${name} · ${where} · profile ${target.profile.name}\n`);
+  }
+
+  private stdinSecretRead: Promise<string | undefined> | undefined;
+
+  /** A client secret: asked for (masked) on a terminal, else the first line of stdin. Read once. */
+  async stdinSecret(): Promise<string | undefined> {
+    this.stdinSecretRead ??= (async () => {
+      if (this.interactive) {
+        const { askSecret } = await import('./output/prompt.js');
+        return askSecret(this.promptContext(false), { message: 'Client secret', flag: '--client-secret-stdin' });
+      }
+      if (this.io.stdin.isTTY) return undefined;
+      let data = '';
+      for await (const chunk of this.io.stdin) data += String(chunk);
+      return data.split(/\r?\n/)[0]?.trim() || undefined;
+    })();
+    return this.stdinSecretRead;
   }
 
   async messenger(): Promise<Messenger> {

@@ -23,6 +23,13 @@ export const GROUPS: GroupEntry[] = [
   { name: 'agent-user', summary: 'Manage the agent users (user accounts) of agent identities', load: () => import('./commands/agentUser.js') },
   { name: 'sponsor', summary: 'List, add and remove the sponsors of blueprints, agents and agent users', load: () => import('./commands/sponsor.js') },
   { name: 'owner', summary: 'List, add and remove the owners of blueprints and agents', load: () => import('./commands/owner.js') },
+  { name: 'bulk', summary: 'Disable, enable, revoke and create agents blueprint-wide: $batch, throttle-paced, resumable, undoable', load: () => import('./commands/bulk.js') },
+  { name: 'logs', summary: 'Sign-in and audit logs of agents: filtered, streamed, summarised per agent', load: () => import('./commands/logs.js') },
+  { name: 'login', summary: 'Sign in to a tenant and save it as a profile (device code, browser, secret, certificate, federated token, managed identity, Azure CLI)', load: () => import('./commands/login.js') },
+  { name: 'logout', summary: 'Forget the signed-in account of a profile', load: () => import('./commands/login.js') },
+  { name: 'profile', summary: 'List, show, choose and remove profiles (the tenants agentid talks to)', load: () => import('./commands/profile.js') },
+  { name: 'status', summary: 'Show the profile, tenant, signed-in identity, and the permissions and roles in its token', load: () => import('./commands/status.js') },
+  { name: 'completion', summary: 'Print a shell completion script for bash, zsh or fish', load: () => import('./commands/completion.js') },
   { name: 'mock', summary: 'Run, serve and reset the built-in emulated tenant', load: () => import('./commands/mock.js') },
 ];
 
@@ -38,6 +45,10 @@ Exit codes:
 Environment:
   AGENTID_HOME       where agentid keeps its state (default ~/.agentid)
   AGENTID_GRAPH_URL  base URL of a served emulator ('agentid mock serve' prints it)
+  AGENTID_PROFILE    the profile to use (like --profile)
+  AGENTID_RECORD     record every Graph request/response pair into this directory (like --record)
+  AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET | AZURE_CLIENT_CERTIFICATE_PATH |
+  AZURE_FEDERATED_TOKEN_FILE   sign in to a real tenant with no login step (CI)
   NO_COLOR           disable colour
 
 On a fresh install agentid talks to the built-in emulated tenant "Contoso".`;
@@ -73,6 +84,9 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
     .option('--debug', 'log every Graph request and response to stderr (tokens and bodies redacted)')
     .option('--no-color', 'disable colour')
     .option('-q, --quiet', 'suppress informational messages on stderr')
+    .option('--profile <name>', 'the profile to use (default: AGENTID_PROFILE, else the one chosen with "profile use", else local)')
+    .option('--record <dir>', 'write every Graph request/response pair to a fixture file in dir, secrets redacted (also AGENTID_RECORD)')
+    .option('--anonymize', 'with --record: replace ids, UPNs, names and domains with consistent stand-ins')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .addHelpText('after', EXIT_CODES_HELP);
@@ -94,7 +108,7 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
 
 /** The first operand (skipping global options and their values), or `help <group>`'s group. */
 function groupArgument(args: string[]): string | undefined {
-  const withValue = new Set(['-o', '--output', '--query']);
+  const withValue = new Set(['-o', '--output', '--query', '--profile', '--record']);
   const operands: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;

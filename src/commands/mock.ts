@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { confirm, helpSections, parseOptions, yesOption } from './shared.js';
+import { registerMockToken } from './mockToken.js';
 
 export const ServeSchema = z.object({
   host: z.string().min(1),
+  // Issue #3: https with a self-signed certificate, so @azure/identity (MSAL) can sign in against it.
+  tls: z.boolean().optional(),
   port: z.coerce.number().int('--port must be a whole number.').min(0, '--port must be 0 (any free port) to 65535.').max(65535, '--port must be 0 (any free port) to 65535.'),
 });
 
@@ -22,6 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
       .description('Serve the emulated tenant over HTTP; prints its base URL as the first line of stdout, runs until stopped')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port (0 = any free port)', '0')
+      .option('--tls', 'serve https with a self-signed certificate (its path is printed; trust it with NODE_EXTRA_CA_CERTS), as @azure/identity requires')
       .action(async (raw) => {
         const o = parseOptions(ServeSchema, raw);
         const { createFileStore } = await import('../mock/inprocess.js');
@@ -30,7 +35,14 @@ export function register(program: Command, ctx: CliContext): void {
         // The server is the only writer while it runs: writes are kept in memory and flushed
         // atomically shortly after, and on shutdown.
         const store = createFileStore(ctx.stateFile(), 'deferred');
-        const server = await serve(createMockHandler({ store }), { host: o.host, port: o.port });
+        // The signing key exists before the first request, so `agentid mock token` (which reads
+        // the state file) and the server sign with the same key.
+        await (await import('../mock/auth.js')).signingKey(store);
+        await store.flush();
+        const tls = o.tls ? await (await import('../mock/tls.js')).ensureTlsCertificate(path.join(ctx.home(), 'mock', 'tls'), o.host) : undefined;
+        // Like Graph, a served emulator answers only requests with a token it issued (#3).
+        const server = await serve(createMockHandler({ store, requireToken: true }), { host: o.host, port: o.port, ...(tls ? { tls } : {}) });
+        if (tls) (await ctx.messenger()).info(`TLS certificate: ${tls.certPath} (clients trust it with NODE_EXTRA_CA_CERTS=${tls.certPath}).`);
         ctx.io.stdout.write(`${server.url}\n`);
         (await ctx.messenger()).info(`Emulated tenant served at ${server.url} (state: ${ctx.stateFile()}). Point the CLI at it with AGENTID_GRAPH_URL=${server.url}; stop with Ctrl-C.`);
         await new Promise<void>((resolve) => {
@@ -77,4 +89,6 @@ export function register(program: Command, ctx: CliContext): void {
       }),
     ['agentid mock status', 'agentid mock status -o json --query objects'],
   );
+
+  registerMockToken(group, ctx);
 }

@@ -4,7 +4,10 @@ import { GraphErrors } from './errors.js';
 
 /** Who is calling. Issue #3 derives this from the bearer token; until then the in-process
  * emulator acts as the seeded administrator. */
-export type Caller = { kind: 'user'; userId: string } | { kind: 'app'; appId: string; servicePrincipalId?: string };
+export type Caller = ({ kind: 'user'; userId: string } | { kind: 'app'; appId: string; servicePrincipalId?: string }) & {
+  /** What the bearer token grants (issue #3); absent for a trusted in-test caller. */
+  grants?: { scopes: string[]; roles: string[]; wids: string[]; clientAppId: string };
+};
 
 export interface MockContext {
   req: Request;

@@ -9,12 +9,19 @@ import { usersRoute, meRoute } from './handlers/users.js';
 import { groupsRoute } from './handlers/groups.js';
 import { directoryObjectsRoute, directoryRoute } from './handlers/directory.js';
 import { organizationRoute } from './handlers/organization.js';
+import { isOAuthPath, oauthRoute } from './handlers/oauth.js';
+import { authenticate } from './auth.js';
+import { authorizeRequest } from './permissions.js';
 
 export interface MockHandlerOptions {
   store: Store;
   now?: () => Date;
   /** Who the caller is when the request carries no token the emulator understands. */
   defaultCaller?: (store: Store) => Promise<Caller>;
+  /** Graph's rule (#3): a request without a bearer token is a 401. The CLI's in-process
+   * transport and `mock serve` set it; unit tests that drive handlers directly may leave it off,
+   * and their tokenless requests then act as `defaultCaller` (or the signed-in user), unchecked. */
+  requireToken?: boolean;
 }
 
 export type MockHandler = (req: Request) => Promise<Response>;
@@ -49,6 +56,8 @@ const ROUTES: Record<string, RouteHandler> = {
 export function createMockHandler(opts: MockHandlerOptions): MockHandler {
   const now = opts.now ?? (() => new Date());
   return async (req: Request): Promise<Response> => {
+    // Step 0 (#3): the sign-in endpoints live beside Graph, not under /v1.0 or /beta.
+    if (isOAuthPath(new URL(req.url).pathname)) return oauthRoute(req, { store: opts.store, now });
     const requestId = randomUUID();
     const clientRequestId = req.headers.get('client-request-id');
     const started = now();
@@ -62,6 +71,9 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
       const path = parsePath(url.pathname);
       const route = ROUTES[path.set];
       if (!route) throw GraphErrors.unknownSegment(path.set);
+      // Step 4 (#3): who is calling, from the bearer token; 401 when there is none or it is not ours.
+      const fallback = opts.requireToken ? undefined : () => (opts.defaultCaller ? opts.defaultCaller(opts.store) : signedInUser(opts.store));
+      const caller = await authenticate(req.headers.get('Authorization'), opts.store, started, fallback);
       let bodyCache: Record<string, unknown> | undefined;
       const ctx: MockContext = {
         req,
@@ -73,7 +85,7 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
         clientRequestId,
         now: started,
         store: opts.store,
-        caller: opts.defaultCaller ? await opts.defaultCaller(opts.store) : await signedInUser(opts.store),
+        caller,
         serviceRoot: `${url.origin}/${path.version}`,
         header: (name) => req.headers.get(name),
         newId: () => randomUUID(),
@@ -95,6 +107,9 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
           return bodyCache;
         },
       };
+      // Step 4 (#3), continued: 403 unless the token's permissions, roles or ownership allow it.
+      // Exported for $batch (#4), whose inner requests are authorized one by one.
+      await authorizeRequest(ctx);
       const result = await route(ctx);
       return toResponse(result, baseHeaders);
     } catch (err) {

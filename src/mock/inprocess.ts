@@ -7,7 +7,8 @@ import type { Transport } from '../graph/middleware/transport.js';
  * file under AGENTID_HOME, with every write locked and atomic (several CLIs may run at once). */
 export function createInProcessTransport(stateFile: string): Transport {
   const store = new FileStore(stateFile, { seed: seedState, mode: 'sync' });
-  const handler = createMockHandler({ store });
+  // Like Graph, the emulator answers only requests that carry a token it issued (#3).
+  const handler = createMockHandler({ store, requireToken: true });
   return (request) => handler(request);
 }
 

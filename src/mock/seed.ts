@@ -1,4 +1,5 @@
 import type { StoredObject, TenantState } from './state.js';
+import { seedApps } from './seedApps.js';
 
 // The seeded "Contoso" directory: one signed-in administrator holding Agent ID Administrator,
 // a handful of users and groups to act as sponsors and owners, and the Microsoft Graph service
@@ -92,6 +93,14 @@ const GRAPH_SCOPES: [string, string][] = [
   ['ebf0f66e-9fb1-49e4-a278-222f76911cf4', 'Chat.ReadWrite'],
 ];
 
+// Application permission ids as Graph publishes them (permissions reference; the AgentIdUser id is
+// GD agentid-platform-overview.md's table).
+export const GRAPH_APP_ROLES: [string, string][] = [
+  ['df021288-bdef-4463-88db-98f22de89214', 'User.Read.All'],
+  ['b633e1c5-b582-4048-a93e-9f11b44c7e96', 'Mail.Send'],
+  ['4aa6e624-eee0-40ab-bdd8-f9639038a614', 'AgentIdUser.ReadWrite.IdentityParentedBy'],
+];
+
 export function seedState(): TenantState {
   const objects: StoredObject[] = [
     user(SEED_IDS.admin, 'Contoso Admin', 'admin', 'Identity Administrator'),
@@ -112,7 +121,17 @@ export function seedState(): TenantState {
         appDisplayName: 'Microsoft Graph',
         appId: GRAPH_APP_ID,
         appOwnerOrganizationId: MICROSOFT_TENANT_ID,
-        appRoles: [],
+        // A few of Graph's application permissions, so that app role assignments to agents and
+        // blueprint principals (issue #4's bulk revoke --app-roles) have real role ids to name.
+        appRoles: GRAPH_APP_ROLES.map(([id, value]) => ({
+          allowedMemberTypes: ['Application'],
+          description: `Allows the app to use ${value} without a signed-in user.`,
+          displayName: value,
+          id,
+          isEnabled: true,
+          origin: 'Application',
+          value,
+        })),
         createdDateTime: CREATED,
         displayName: 'Microsoft Graph',
         oauth2PermissionScopes: GRAPH_SCOPES.map(([id, value]) => ({
@@ -132,11 +151,21 @@ export function seedState(): TenantState {
       },
     },
   ];
+  // Emulated app registrations that sign in with client_credentials (#3, seedApps.ts).
+  const apps = seedApps();
+  objects.push(...apps.objects);
   return {
+    auth: apps.auth,
     schemaVersion: 1,
     tenant: { id: SEED_TENANT_ID, displayName: 'Contoso', defaultDomain: SEED_DOMAIN, verifiedDomains: [SEED_DOMAIN] },
     signedInUserId: SEED_IDS.admin,
-    roleAssignments: [{ principalId: SEED_IDS.admin, roleTemplateId: AGENT_ID_ADMINISTRATOR_ROLE, roleName: 'Agent ID Administrator' }],
+    roleAssignments: [
+      { principalId: SEED_IDS.admin, roleTemplateId: AGENT_ID_ADMINISTRATOR_ROLE, roleName: 'Agent ID Administrator' },
+      // #3: sign-in and audit logs need a reader role for delegated callers (GD signin-list.md);
+      // Megan develops agents: she may create blueprints and manage those she owns, nothing else.
+      { principalId: SEED_IDS.admin, roleTemplateId: '4a5d8f65-41da-4de4-8968-e035b65339cf', roleName: 'Reports Reader' },
+      { principalId: SEED_IDS.megan, roleTemplateId: AGENT_ID_DEVELOPER_ROLE, roleName: 'Agent ID Developer' },
+    ],
     objects: Object.fromEntries(objects.map((o) => [o.id, o])),
   };
 }

@@ -1,10 +1,12 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { MockHandler } from './handler.js';
 
 /** Serves the emulator's Request → Response handler over HTTP (agentid mock serve). */
-export async function serve(handler: MockHandler, opts: { host: string; port: number }): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer(async (req, res) => {
+export async function serve(handler: MockHandler, opts: { host: string; port: number; tls?: { cert: string; key: string } }): Promise<{ url: string; close: () => Promise<void> }> {
+  const scheme = opts.tls ? 'https' : 'http';
+  const listener: http.RequestListener = async (req, res) => {
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -14,7 +16,7 @@ export async function serve(handler: MockHandler, opts: { host: string; port: nu
         if (v === undefined) continue;
         headers.set(k, Array.isArray(v) ? v.join(', ') : v);
       }
-      const url = `http://${req.headers.host ?? `${opts.host}:${opts.port}`}${req.url ?? '/'}`;
+      const url = `${scheme}://${req.headers.host ?? `${opts.host}:${opts.port}`}${req.url ?? '/'}`;
       const method = req.method ?? 'GET';
       const request = new Request(url, { method, headers, ...(body && method !== 'GET' && method !== 'HEAD' ? { body } : {}) });
       const response = await handler(request);
@@ -27,7 +29,9 @@ export async function serve(handler: MockHandler, opts: { host: string; port: nu
       res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'InternalServerError', message: 'The emulator failed to process the request.' } }));
     }
-  });
+  };
+  // --tls (#3): MSAL, and so @azure/identity, refuses an authority that is not https.
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : http.createServer(listener);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -36,7 +40,7 @@ export async function serve(handler: MockHandler, opts: { host: string; port: nu
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `${scheme}://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

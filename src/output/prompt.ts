@@ -32,6 +32,13 @@ export async function askText(
   return cancellable(input(config, inquirerContext(ctx)));
 }
 
+/** A secret typed on the terminal, masked; never echoed, never an argument (#3). */
+export async function askSecret(ctx: PromptContext, opts: { message: string; flag: string }): Promise<string> {
+  if (!ctx.interactive) throw new UsageError(`Missing required option ${opts.flag}.`);
+  const { password } = await import('@inquirer/prompts');
+  return cancellable(password({ message: opts.message, mask: '*', validate: (v: string) => (v.trim() ? true : 'The secret cannot be empty') }, inquirerContext(ctx)));
+}
+
 export async function choose<T>(
   ctx: PromptContext,
   opts: { message: string; flag: string; choices: { name: string; value: T; description?: string }[] },

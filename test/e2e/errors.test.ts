@@ -220,7 +220,7 @@ describe('exit codes', () => {
     const cases: [string[], number][] = [
       [['blueprint', 'list'], 0],
       [['agent', 'show', agentId], 0],
-      [['sponsor', 'add', '--agent', agentId, '--group', security.id], 1],
+      [['sponsor', 'add', '--blueprint', blueprint.id, '--group', security.id], 1],
       [['blueprint', 'list', '--top', '0'], 2],
       [['agent', 'list', '--enabled', '--disabled'], 2],
       [['blueprint', 'show', 'No Such Blueprint'], 3],

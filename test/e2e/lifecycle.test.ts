@@ -17,6 +17,20 @@ const UPN = 'sales-emea@contoso.onmicrosoft.com';
 const GRAPH_ERROR = /^error: [A-Za-z_]+: .+ \(request-id: [0-9a-f-]{36}, date: [0-9T:-]+\)$/;
 
 const h = tempHome();
+
+// Graph adds and removes an agent identity's sponsors only app-only (GD
+// agentidentity-post-sponsors-permissions.md: delegated "Not supported"), and so does the emulator:
+// those steps run as the emulated automation app, through a profile that reads its secret from
+// the environment. The plain test secret lives here only; the emulator keeps its hash.
+const APP_SECRET = 'Emulated~Automation.Secret.0001';
+let appProfile: Promise<RunResult> | undefined;
+async function asApp(args: string[]): Promise<RunResult> {
+  appProfile ??= h
+    .run(['login', '--profile', 'app', '--emulated', '--client-id', 'c0a1b2c3-0001-4d5e-8f90-000000000301', '--client-secret-env', 'APP_SECRET'], { env: { APP_SECRET } })
+    .then(async (r) => (await h.run(['profile', 'use', 'local']), r));
+  expect((await appProfile).code).toBe(0);
+  return h.run(['--profile', 'app', ...args], { env: { APP_SECRET } });
+}
 afterAll(() => h.remove());
 
 function ok(r: RunResult): RunResult {
@@ -152,19 +166,19 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
   });
 
   test('adds, lists and removes a group sponsor', async () => {
-    const add = ok(await h.run(['sponsor', 'add', '--agent', AGENTS[0]!, '--group', m365.id]));
+    const add = ok(await asApp(['sponsor', 'add', '--agent', AGENTS[0]!, '--group', m365.id]));
     expect(add.json()).toEqual({ target: { kind: 'agent', id: agentIds[0] }, sponsor: { kind: 'group', id: m365.id, displayName: m365.displayName }, action: 'added' });
     expect(add.stderr).toBe(`Added sponsor ${m365.displayName} to agent '${AGENTS[0]}'.\n`);
     const list = ok(await h.run(['sponsor', 'list', '--agent', AGENTS[0]!, '-o', 'csv']));
     expect(list.stdout).toBe(`Name,Object id,Type,UPN\n${admin.displayName},${admin.id},user,${admin.userPrincipalName}\n${m365.displayName},${m365.id},group,\n`);
-    const rm = ok(await h.run(['sponsor', 'remove', '--agent', AGENTS[0]!, '--group', m365.id, '--yes']));
+    const rm = ok(await asApp(['sponsor', 'remove', '--agent', AGENTS[0]!, '--group', m365.id, '--yes']));
     expect(rm.json()).toMatchObject({ action: 'removed', sponsor: { id: m365.id } });
     const after = ok(await h.run(['sponsor', 'list', '--agent', AGENTS[0]!, '--query', '[].id'])).json();
     expect(after).toEqual([admin.id]);
   });
 
   test('refuses to remove the last sponsor with Graph\'s error', async () => {
-    const r = await h.run(['sponsor', 'remove', '--agent', AGENTS[0]!, '--user', 'me', '--yes']);
+    const r = await asApp(['sponsor', 'remove', '--agent', AGENTS[0]!, '--user', admin.id, '--yes']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd()).toMatch(GRAPH_ERROR);

@@ -334,7 +334,7 @@ describe('agent identities', () => {
     expect(disabled.body.value.map((v: any) => v.id)).toEqual([a1.id]);
     // The agent cast lists only agent identities; the plain set lists every principal.
     const all = await call('GET', '/servicePrincipals');
-    expect(all.body.value.length).toBe(6); // Graph SP + 2 blueprint principals + 3 identities
+    expect(all.body.value.length).toBe(8); // (+2: the emulated apps of issue #3, seedApps.ts) // Graph SP + 2 blueprint principals + 3 identities
     const starts = await call('GET', "/servicePrincipals/microsoft.graph.agentIdentity?$filter=startsWith(displayName,'A')");
     expect(starts.body.value.length).toBe(2);
   });

@@ -1,0 +1,62 @@
+import type { AccessToken } from '@azure/identity';
+import type { CliContext, Target } from '../context.js';
+import type { TokenProvider } from './middleware/auth.js';
+import type { Transport } from './middleware/transport.js';
+import { CLOUDS } from '../config.js';
+
+// The token behind every Graph request, by target:
+//   emulated, in-process, `local`   a token minted on the spot for the seeded Agent ID
+//                                   Administrator with the tenant's key: no prompt, no network;
+//   emulated, served                the served emulator's token endpoint (device code, approved by
+//                                   the emulator at once for its signed-in user; or
+//                                   client_credentials for an app profile);
+//   real                            the @azure/identity credential the profile names.
+// Tokens stay in this process's memory and are reused until five minutes before they expire.
+
+const KNOWN_AUTHORITIES = new Set(Object.values(CLOUDS).map((c) => new URL(c.authority).host));
+
+export async function tokenProvider(ctx: CliContext, target: Target, transport: Transport): Promise<TokenProvider> {
+  const fetchToken = await acquirer(ctx, target, transport);
+  let cached: AccessToken | undefined;
+  return async () => {
+    if (!cached || cached.expiresOnTimestamp - Date.now() < 5 * 60_000) cached = await fetchToken();
+    return cached.token;
+  };
+}
+
+/** One fresh token, without the cache: `status` and `login` use it directly. */
+export async function acquirer(ctx: CliContext, target: Target, transport: Transport): Promise<() => Promise<AccessToken>> {
+  const profile = target.profile;
+  if (target.kind === 'emulated') {
+    const { AGENTID_CLIENT_APP_ID } = await import('../mock/seed.js');
+    const origin = target.mode === 'served' ? target.baseUrl : 'https://login.microsoftonline.com';
+    if (profile.credential === 'clientSecret') {
+      const { planCredential, emulatorAppToken } = await import('./credentials.js');
+      const stdinSecret = profile.secretFromStdin ? await ctx.stdinSecret() : undefined;
+      const plan = planCredential({ profile: { ...profile, tenantId: profile.tenantId ?? 'organizations' }, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
+      return () => emulatorAppToken(transport, origin, plan.tenantId!, plan.clientId!, plan.secret!);
+    }
+    if (target.mode === 'in-process') {
+      const { createFileStore } = await import('../mock/inprocess.js');
+      const { mintToken, userClaims, TOKEN_LIFETIME_SECONDS } = await import('../mock/auth.js');
+      const store = createFileStore(target.stateFile);
+      return async () => ({ token: await mintToken(store, (s) => userClaims(s, undefined)), expiresOnTimestamp: Date.now() + TOKEN_LIFETIME_SECONDS * 1000 });
+    }
+    const { emulatorUserToken } = await import('./credentials.js');
+    return () => emulatorUserToken(transport, origin, profile.tenantId ?? 'organizations', AGENTID_CLIENT_APP_ID);
+  }
+  const { planCredential, createCredential, checkPlanFiles, getTokenOrExplain, tokenCachePersistence } = await import('./credentials.js');
+  const stdinSecret = profile.credential === 'clientSecret' && profile.secretFromStdin ? await ctx.stdinSecret() : undefined;
+  const plan = planCredential({ profile, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
+  checkPlanFiles(plan);
+  const interactive = plan.type === 'DeviceCodeCredential' || plan.type === 'InteractiveBrowserCredential';
+  const persistence = interactive || plan.type === 'ClientSecretCredential' || plan.type === 'ClientCertificateCredential' ? await tokenCachePersistence() : false;
+  const credential = await createCredential(plan, {
+    prompt: (m) => ctx.io.stderr.write(`${m}\n`),
+    persistence,
+    // MSAL looks a non-Microsoft authority up at login.microsoftonline.com unless told not to.
+    disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
+    ...(profile.authenticationRecord ? { authenticationRecord: profile.authenticationRecord } : {}),
+  });
+  return () => getTokenOrExplain(credential, plan);
+}
