@@ -194,13 +194,16 @@ async function prepare(ctx: CliContext): Promise<Prepared> {
 async function scopes(ctx: CliContext, client: GraphClient, refs: string[]): Promise<BlueprintScope[]> {
   const { resolveBlueprint } = await import('../graph/resolve.js');
   const { getPrincipalByAppId } = await import('../graph/blueprints.js');
-  const out: BlueprintScope[] = [];
-  for (const r of refs) {
-    const blueprint = await resolveBlueprint(client, r, ctx.chooser());
-    if (out.some((s) => s.blueprint.id === blueprint.id)) continue;
-    out.push({ blueprint, principal: await getPrincipalByAppId(client, blueprint.appId) });
-  }
-  return out;
+  // Resolved side by side, except on a terminal, where an ambiguous name may prompt: one at a time.
+  const chooser = ctx.chooser();
+  const one = async (r: string) => {
+    const blueprint = await resolveBlueprint(client, r, chooser);
+    return { blueprint, principal: await getPrincipalByAppId(client, blueprint.appId) };
+  };
+  const found: BlueprintScope[] = [];
+  if (chooser) for (const r of refs) found.push(await one(r));
+  else found.push(...(await Promise.all(refs.map(one))));
+  return found.filter((s, i) => found.findIndex((x) => x.blueprint.id === s.blueprint.id) === i);
 }
 
 async function readText(file: string, flag: string): Promise<string> {

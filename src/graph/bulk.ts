@@ -337,11 +337,13 @@ export async function planToggle(client: GraphClient, input: TogglePlanInput, pa
     });
   };
   let agents: { agent: AgentIdentity; blueprint?: string }[] = [];
-  for (const b of input.blueprints) {
+  // Blueprints are listed side by side: each is a chain of pages (100 agents a page at most).
+  const listed = await Promise.all(input.blueprints.map((b) => (input.agents ? listAgentsOf(client, b.blueprint.appId) : Promise.resolve([]))));
+  input.blueprints.forEach((b, i) => {
     const name = b.blueprint.displayName ?? b.blueprint.appId;
     if (input.principal && b.principal) add('principal', b.principal, name, principalPhase);
-    if (input.agents) agents.push(...(await listAgentsOf(client, b.blueprint.appId)).map((agent) => ({ agent, blueprint: name })));
-  }
+    agents.push(...listed[i]!.map((agent) => ({ agent, blueprint: name })));
+  });
   if (input.agentIds?.length) {
     const urls = input.agentIds.map((id) => `${paths.agent(id)}?$select=${AGENT_SELECT}`);
     const got = await readMany(client, urls, { pacer });

@@ -166,10 +166,11 @@ export async function servicePrincipalsRoute(ctx: MockContext): Promise<MockResu
 
 /** The JSON of a service principal; an agent identity's tags are the union of its own and its
  * blueprint's (GD v1.0 resources/agentidentity.md, `tags`). */
-function spView(state: TenantState, obj: StoredObject, ctx: MockContext): Record<string, unknown> {
+function spView(state: TenantState, obj: StoredObject, ctx: MockContext, apps?: Map<string, StoredObject>): Record<string, unknown> {
   const out = view(obj, ctx.version);
   if (obj.type === 'agentIdentity') {
-    const blueprint = findApplication(state, String(obj.props.agentIdentityBlueprintId ?? ''), true);
+    const appId = String(obj.props.agentIdentityBlueprintId ?? '');
+    const blueprint = apps ? apps.get(appId.toLowerCase()) : findApplication(state, appId, true);
     const own = (out.tags as string[] | undefined) ?? [];
     const inherited = (blueprint?.props.tags as string[] | undefined) ?? [];
     out.tags = [...new Set([...own, ...inherited])];
@@ -205,10 +206,15 @@ async function collectionRoute(ctx: MockContext): Promise<MockResult> {
   const cast = path.cast;
   const spec = specFor(cast);
   const [seg] = path.rest;
-  const members = (state: TenantState) =>
-    liveObjects(state)
+  const members = (state: TenantState) => {
+    // Applications by appId, once per listing: looking each agent's blueprint up by scanning
+    // made a page of a 5,000-agent tenant cost seconds (issue #4's bulk runs list them all).
+    const apps = new Map<string, StoredObject>();
+    for (const o of Object.values(state.objects)) if (ENTITY_SET_OF[o.type] === 'applications') apps.set(String(o.props.appId ?? '').toLowerCase(), o);
+    return liveObjects(state)
       .filter((o) => ENTITY_SET_OF[o.type] === 'servicePrincipals' && (!cast || isA(o.type, cast)))
-      .map((o) => spView(state, o, ctx));
+      .map((o) => spView(state, o, ctx, apps));
+  };
   if (seg?.toLowerCase() === '$count') {
     if (method !== 'GET') throw GraphErrors.methodNotAllowed();
     return ctx.store.read((s) => countResponse(ctx, members(s), spec));
