@@ -1,5 +1,6 @@
 import type { ParsedPath, Version } from './path.js';
 import type { Store } from './store.js';
+import type { LogStore } from './logs.js';
 import { GraphErrors } from './errors.js';
 
 /** Who is calling. Issue #3 derives this from the bearer token; until then the in-process
@@ -19,6 +20,8 @@ export interface MockContext {
   clientRequestId: string | null;
   now: Date;
   store: Store;
+  /** Sign-in and audit logs (#5): kept apart from the tenant state, see logs.ts. */
+  logs: LogStore;
   caller: Caller;
   /** `https://graph.microsoft.com/v1.0` or the served emulator's own origin + version. */
   serviceRoot: string;

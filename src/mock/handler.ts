@@ -12,6 +12,14 @@ import { organizationRoute } from './handlers/organization.js';
 import { isOAuthPath, oauthRoute } from './handlers/oauth.js';
 import { authenticate } from './auth.js';
 import { authorizeRequest } from './permissions.js';
+import { oauth2PermissionGrantsRoute } from './handlers/grants.js';
+import { batchRoute } from './handlers/batch.js';
+import type { Traffic } from './traffic.js';
+import { auditLogsRoute } from './handlers/auditLogs.js';
+import { beginAudit } from './audit.js';
+import { MemoryLogStore, type LogStore } from './logs.js';
+import { recordTokenSignIn } from './signinGenerator.js';
+import { onTokenIssued } from './auth.js';
 
 export interface MockHandlerOptions {
   store: Store;
@@ -22,6 +30,10 @@ export interface MockHandlerOptions {
    * transport and `mock serve` set it; unit tests that drive handlers directly may leave it off,
    * and their tokenless requests then act as `defaultCaller` (or the signed-in user), unchecked. */
   requireToken?: boolean;
+  /** Latency, injected faults and throttling (#4, `mock serve` flags); absent: none. */
+  traffic?: Traffic;
+  /** Sign-in and audit logs (#5); default: in memory. */
+  logs?: LogStore;
 }
 
 export type MockHandler = (req: Request) => Promise<Response>;
@@ -35,6 +47,8 @@ const ROUTES: Record<string, RouteHandler> = {
   directoryObjects: directoryObjectsRoute,
   directory: directoryRoute,
   organization: organizationRoute,
+  oauth2PermissionGrants: oauth2PermissionGrantsRoute,
+  auditLogs: auditLogsRoute,
 };
 
 /**
@@ -47,7 +61,8 @@ const ROUTES: Record<string, RouteHandler> = {
  *   2. injected latency and faults, then throttling with Retry-After (#4, `mock serve` flags);
  *   3. path parsing: unknown segments and bad keys become Graph-shaped 400s before any handler;
  *   4. caller: authenticate the bearer token, then authorize the request against the permission
- *      table (#3); $batch (#4) runs steps 3–6 again for each inner request;
+ *      table (#3); $batch (#4) runs steps 2–6 again for each inner request (without latency:
+ *      inner requests travel in the batch's), since Graph faults and throttles them one by one;
  *   5. route: one handler module per entity set;
  *   6. audit: a successful write records its directoryAudit entries (#5);
  *   7. errors: a MockGraphError becomes Graph's error body; anything else is a 500 with the same
@@ -55,9 +70,16 @@ const ROUTES: Record<string, RouteHandler> = {
  */
 export function createMockHandler(opts: MockHandlerOptions): MockHandler {
   const now = opts.now ?? (() => new Date());
-  return async (req: Request): Promise<Response> => {
+  const logs = opts.logs ?? new MemoryLogStore();
+  // Every answer of the token endpoint (#3) records a sign-in with the agent facet (#5).
+  onTokenIssued(async (info, { store }) => {
+    if (store !== opts.store) return;
+    await recordTokenSignIn(store, logs, { ...info, keyId: info.servicePrincipalCredentialKeyId }, now());
+  });
+  // `inner`: a request inside a $batch (#4), run through steps 2–7 again by handlers/batch.ts.
+  const handle = async (req: Request, inner: boolean): Promise<Response> => {
     // Step 0 (#3): the sign-in endpoints live beside Graph, not under /v1.0 or /beta.
-    if (isOAuthPath(new URL(req.url).pathname)) return oauthRoute(req, { store: opts.store, now });
+    if (!inner && isOAuthPath(new URL(req.url).pathname)) return oauthRoute(req, { store: opts.store, now });
     const requestId = randomUUID();
     const clientRequestId = req.headers.get('client-request-id');
     const started = now();
@@ -66,11 +88,24 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
       'client-request-id': clientRequestId ?? requestId,
       'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Emulated', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'agentid-mock' } }),
     };
+    // Step 2 (#4): a 429/503 refuses here; a 504 fault lets the request act and loses the answer.
+    let after: MockGraphError | undefined;
+    const errorResponse = (err: unknown): Response => {
+      const e = err instanceof MockGraphError ? err : GraphErrors.internal();
+      if (!(err instanceof MockGraphError) && process.env.AGENTID_MOCK_TRACE) console.error(err);
+      return toResponse({ status: e.status, body: errorBody(e, requestId, clientRequestId, started), headers: e.headers }, baseHeaders);
+    };
     try {
       const url = new URL(req.url);
+      if (opts.traffic) {
+        const admission = await opts.traffic.admit(req, url, inner, opts.store);
+        if (admission.refuse) throw admission.refuse;
+        after = admission.after;
+        Object.assign(baseHeaders, admission.headers);
+      }
       const path = parsePath(url.pathname);
-      const route = ROUTES[path.set];
-      if (!route) throw GraphErrors.unknownSegment(path.set);
+      const route = path.set === '$batch' ? undefined : ROUTES[path.set];
+      if (!route && path.set !== '$batch') throw GraphErrors.unknownSegment(path.set);
       // Step 4 (#3): who is calling, from the bearer token; 401 when there is none or it is not ours.
       const fallback = opts.requireToken ? undefined : () => (opts.defaultCaller ? opts.defaultCaller(opts.store) : signedInUser(opts.store));
       const caller = await authenticate(req.headers.get('Authorization'), opts.store, started, fallback);
@@ -85,6 +120,7 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
         clientRequestId,
         now: started,
         store: opts.store,
+        logs,
         caller,
         serviceRoot: `${url.origin}/${path.version}`,
         header: (name) => req.headers.get(name),
@@ -108,16 +144,21 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
         },
       };
       // Step 4 (#3), continued: 403 unless the token's permissions, roles or ownership allow it.
-      // Exported for $batch (#4), whose inner requests are authorized one by one.
+      // Runs again for each inner request of a $batch (the outer POST /$batch needs no permission).
       await authorizeRequest(ctx);
-      const result = await route(ctx);
+      // $batch (#4): every inner request goes through this pipeline again, from step 2.
+      // Step 6 (#5): a write's target is snapshotted before the route runs and its directoryAudit
+      // recorded once it succeeded; inner $batch requests come through here one by one.
+      const audit = route ? await beginAudit(ctx) : undefined;
+      const result = route ? await route(ctx) : await batchRoute(ctx, (r) => handle(r, true), errorResponse);
+      if (audit) await audit.commit(result);
+      if (after) throw after;
       return toResponse(result, baseHeaders);
     } catch (err) {
-      const e = err instanceof MockGraphError ? err : GraphErrors.internal();
-      if (!(err instanceof MockGraphError) && process.env.AGENTID_MOCK_TRACE) console.error(err);
-      return toResponse({ status: e.status, body: errorBody(e, requestId, clientRequestId, started), headers: e.headers }, baseHeaders);
+      return errorResponse(err);
     }
   };
+  return (req: Request) => handle(req, false);
 }
 
 async function signedInUser(store: Store): Promise<Caller> {
