@@ -91,3 +91,17 @@ export function propertiesOf(typeName, namespace = '') {
   visit(`${namespace}:serialize${typeName}`);
   return out;
 }
+
+/** Properties of the type a serializer key (`dir:serializeX`, as propertiesOf's values) writes, base types included. */
+export function propertiesOfSerializer(key) {
+  const all = loadSerializers();
+  const out = new Map();
+  const visit = (fn) => {
+    const entry = all.get(fn);
+    if (!entry) throw new Error(`No ${fn} in @microsoft/msgraph-beta-sdk`);
+    for (const b of entry.bases) visit(b);
+    for (const [k, v] of entry.props) out.set(k, v);
+  };
+  visit(key);
+  return out;
+}

@@ -421,7 +421,9 @@ async function inheritableRoute(ctx: MockContext, target: (s: TenantState) => St
         obj.inheritablePermissions = [...list, perm];
         return obj.id;
       });
-      return created({ '@odata.context': contextUrl(ctx, `applications('${id}')/inheritablePermissions/$entity`), ...perm });
+      // The documented 201 carries the entity's @odata.type (GD v1.0
+      // agentidentityblueprint-post-inheritablepermissions.md; test/conformance case 05).
+      return created({ '@odata.context': contextUrl(ctx, `applications('${id}')/inheritablePermissions/$entity`), '@odata.type': '#microsoft.graph.inheritablePermission', ...perm });
     }
     throw GraphErrors.methodNotAllowed();
   }
