@@ -42,13 +42,35 @@ function nounOf(type: EntityType): Noun | undefined {
 const TARGET_TYPE: Record<Noun, string> = { application: 'Application', 'service principal': 'ServicePrincipal', user: 'User' };
 const CATEGORY: Record<Noun, string> = { application: 'ApplicationManagement', 'service principal': 'ApplicationManagement', user: 'UserManagement' };
 
-export interface AuditScope {
+interface AuditScope {
   commit(result: MockResult): Promise<void>;
 }
 
-/** Before a write: remember the object it touches. Undefined for reads and untracked paths. */
-export async function beginAudit(ctx: MockContext): Promise<AuditScope | undefined> {
-  if (!WRITE_METHODS.has(ctx.method)) return undefined;
+// Writes to one tenant are audited one at a time: the snapshot, the write and the diff must see
+// no other write in between, or two concurrent PATCHes of one object (inner requests of a $batch
+// run in parallel) would each report the other's change. Reads never wait.
+const queues = new WeakMap<object, Promise<unknown>>();
+
+/** Runs a request's route; a successful write records its directoryAudit entries. */
+export async function withAudit(ctx: MockContext, run: () => Promise<MockResult>): Promise<MockResult> {
+  if (!WRITE_METHODS.has(ctx.method)) return run();
+  const previous = queues.get(ctx.store) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  queues.set(ctx.store, previous.then(() => mine));
+  await previous;
+  try {
+    const scope = await beginAudit(ctx);
+    const result = await run();
+    if (scope) await scope.commit(result);
+    return result;
+  } finally {
+    release();
+  }
+}
+
+/** Before a write: remember the object it touches. Undefined for untracked paths. */
+async function beginAudit(ctx: MockContext): Promise<AuditScope | undefined> {
   const { path } = ctx;
   let targetId: string | undefined;
   let hard = false;

@@ -16,7 +16,7 @@ import { oauth2PermissionGrantsRoute } from './handlers/grants.js';
 import { batchRoute } from './handlers/batch.js';
 import type { Traffic } from './traffic.js';
 import { auditLogsRoute } from './handlers/auditLogs.js';
-import { beginAudit } from './audit.js';
+import { withAudit } from './audit.js';
 import { MemoryLogStore, type LogStore } from './logs.js';
 import { recordTokenSignIn } from './signinGenerator.js';
 import { onTokenIssued } from './auth.js';
@@ -149,9 +149,7 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
       // $batch (#4): every inner request goes through this pipeline again, from step 2.
       // Step 6 (#5): a write's target is snapshotted before the route runs and its directoryAudit
       // recorded once it succeeded; inner $batch requests come through here one by one.
-      const audit = route ? await beginAudit(ctx) : undefined;
-      const result = route ? await route(ctx) : await batchRoute(ctx, (r) => handle(r, true), errorResponse);
-      if (audit) await audit.commit(result);
+      const result = route ? await withAudit(ctx, () => route(ctx)) : await batchRoute(ctx, (r) => handle(r, true), errorResponse);
       if (after) throw after;
       return toResponse(result, baseHeaders);
     } catch (err) {

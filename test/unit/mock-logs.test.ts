@@ -122,6 +122,22 @@ describe('audit records of writes', () => {
     expect(ownerAudit.targetResources.map((t: any) => [t.id, t.type])).toEqual([[bp.id, 'Application'], [SEED_IDS.adele, 'User']]);
   });
 
+  test('each inner write of a $batch is audited on its own', async () => {
+    const { call } = tenant();
+    const { agent } = await agentSetup(call);
+    const res = await call('POST', '/$batch', {
+      requests: [
+        { id: '1', method: 'PATCH', url: `/servicePrincipals/${agent.id}`, headers: { 'Content-Type': 'application/json' }, body: { accountEnabled: false } },
+        { id: '2', method: 'PATCH', url: `/servicePrincipals/${agent.id}`, headers: { 'Content-Type': 'application/json' }, body: { displayName: 'Sales EMEA (batch)' } },
+        { id: '3', method: 'GET', url: `/servicePrincipals/${agent.id}` },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.responses.map((r: any) => r.status).sort()).toEqual([200, 204, 204]);
+    const updates = (await audits(call)).filter((a) => a.activityDisplayName === 'Update service principal');
+    expect(updates.map((a) => a.targetResources[0].modifiedProperties[0].displayName).sort()).toEqual(['AccountEnabled', 'DisplayName']);
+  });
+
   test('failed writes and reads record nothing', async () => {
     const { call } = tenant();
     expect((await call('POST', '/applications/microsoft.graph.agentIdentityBlueprint', { displayName: 'No sponsor' })).status).toBe(400);
