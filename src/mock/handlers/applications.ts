@@ -23,6 +23,7 @@ import {
   requireString,
 } from './common.js';
 import { AGENTID_CLIENT_APP_ID } from '../seed.js';
+import { forgetSecret, recordSecret } from '../auth.js';
 
 // /applications: agent identity blueprints (GD v1.0 agentidentityblueprint-*.md) and the plain
 // applications they derive from. Blueprint-only navigation (sponsors, inheritablePermissions)
@@ -265,6 +266,8 @@ async function addPassword(ctx: MockContext, target: (s: TenantState) => StoredO
   await ctx.store.write((state) => {
     const obj = target(state);
     obj.props.passwordCredentials = [...((obj.props.passwordCredentials as unknown[]) ?? []), stored];
+    // #3: the token endpoint accepts this secret from now on; the state keeps only its hash.
+    recordSecret(state, String(obj.props.appId), String(returned.keyId), String(returned.secretText), String(returned.endDateTime));
   });
   return { status: 200, body: { '@odata.context': contextUrl(ctx, 'microsoft.graph.passwordCredential'), ...returned } };
 }
@@ -283,6 +286,7 @@ async function removePassword(ctx: MockContext, target: (s: TenantState) => Stor
       throw GraphErrors.badRequest(`No password credential found with keyId '${keyId}'.`);
     }
     obj.props.passwordCredentials = list.filter((c) => c.keyId.toLowerCase() !== keyId.toLowerCase());
+    forgetSecret(state, keyId);
   });
   return noContent();
 }
