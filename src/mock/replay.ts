@@ -13,8 +13,8 @@ import type { MockHandler } from './handler.js';
 //          collapsed, so `$top=5&$filter=…` and `$filter=…&$top=5` are one request.
 // Headers (Authorization above all: recordings never hold it) and bodies are not compared.
 // When several recordings share a key (the same GET before and after a write) they answer in
-// the order they were recorded; the last one then keeps answering, so a re-run of the same
-// script replays the final state. Anything unmatched is a Graph-shaped 501 naming the request
+// the order they were recorded, so the script that was recorded replays exactly; the last one
+// then keeps answering, so a re-run of the script sees the final state. Anything unmatched is a Graph-shaped 501 naming the request
 // and the way out (GraphErrors.replayNoMatch), as Azurite's strict mode refuses what it does
 // not support instead of guessing.
 //
@@ -118,8 +118,19 @@ export async function createReplayHandler(opts: ReplayOptions): Promise<MockHand
     const headers = new Headers(base);
     for (const [k, v] of Object.entries(r.response.headers ?? {})) headers.set(k, v);
     if (r.response.body === undefined || r.response.status === 204) return new Response(null, { status: r.response.status, headers });
-    // Links were recorded as Graph's; a client follows them only to the host it talks to.
-    const text = (typeof r.response.body === 'string' ? r.response.body : JSON.stringify(r.response.body)).split(CANONICAL_ORIGIN).join(url.origin);
-    return new Response(text, { status: r.response.status, headers });
+    // Links were recorded as Graph's; a client follows a nextLink only to the host it talks to,
+    // so those point here. Everything else (@odata.context included) is answered as recorded.
+    const body = typeof r.response.body === 'string' ? r.response.body : JSON.stringify(relink(r.response.body, url.origin));
+    return new Response(body, { status: r.response.status, headers });
   };
+}
+
+function relink(v: unknown, origin: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => relink(x, origin));
+  if (!v || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    out[k] = /@odata\.(nextLink|deltaLink)$/.test(k) && typeof x === 'string' && x.startsWith(CANONICAL_ORIGIN) ? origin + x.slice(CANONICAL_ORIGIN.length) : relink(x, origin);
+  }
+  return out;
 }

@@ -111,9 +111,9 @@ export function fixture<T = any>(name: string): T {
 
 export const stderrLines = (r: RunResult): string[] => r.stderr.split('\n').filter((l) => l !== '');
 
-/** `agentid mock serve --port 0` as a child; resolves once it has printed its URL. */
-export async function startServer(home: string): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
-  const child = spawn(process.execPath, [BIN, 'mock', 'serve', '--port', '0'], { cwd: ROOT, env: baseEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `agentid mock serve --port 0 [extraArgs]` as a child; resolves once it has printed its URL. */
+export async function startServer(home: string, extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+  const child = spawn(process.execPath, [BIN, 'mock', 'serve', '--port', '0', ...extraArgs], { cwd: ROOT, env: baseEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -97,7 +97,8 @@ export class Recorder {
       const names = await fsp.readdir(this.opts.dir);
       this.next = names.reduce((m, n) => Math.max(m, Number(/^(\d+)-/.exec(n)?.[1] ?? 0)), 0) + 1;
     }
-    const slug = entry.request.path.replace(/[^A-Za-z0-9.]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 80) || 'root';
+    // Ids make names long and say little: the name keeps the entity set, cast and action.
+    const slug = entry.request.path.replace(GUID_G, '').replace(/[^A-Za-z0-9.]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 80) || 'root';
     const text = JSON.stringify(entry, null, 2) + '\n';
     // 'wx' fails if another process took the number meanwhile: take the next one.
     for (;;) {
@@ -200,7 +201,8 @@ export function redactValue(v: unknown): unknown {
     // A $batch item's headers are headers, not properties.
     if (k === 'headers' && val && typeof val === 'object' && !Array.isArray(val)) out[k] = pickHeaders(val as Record<string, string>);
     else if (isAllowedKey(k)) out[k] = redactValue(val);
-    else out[k] = REDACTED;
+    // null carries nothing; keeping it keeps the shape (secretText is null on a stored credential).
+    else out[k] = val === null ? null : REDACTED;
   }
   return out;
 }
