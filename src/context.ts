@@ -172,6 +172,10 @@ export class CliContext {
       if (this.globals.anonymize) throw new UsageError('--anonymize applies to a recording; add --record DIR (or set AGENTID_RECORD).');
       return undefined;
     }
+    // Checked before the first request, so a bad directory fails the command before it writes.
+    const { statSync } = await import('node:fs');
+    const st = statSync(path.resolve(dir), { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw new UsageError(`--record ${dir} is a file; name a directory (it is created if missing) for the recordings.`);
     const { Recorder, RecordMiddleware, anonymizeKeyFile } = await import('./graph/middleware/record.js');
     const anonymize = this.globals.anonymize || /^(1|true|yes)$/i.test(this.env.AGENTID_ANONYMIZE ?? '');
     return new RecordMiddleware(new Recorder({ dir: path.resolve(dir), ...(anonymize ? { anonymize: { keyFile: anonymizeKeyFile(this.home(), dir) } } : {}) }));

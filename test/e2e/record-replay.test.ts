@@ -149,6 +149,14 @@ describe('bad replay and seed input', () => {
     expect(r.stderr).toMatch(/^error: No recordings directory .*nope; record one with 'agentid --record .*nope …'\.\n$/);
   });
 
+  test('--anonymize without --record, and --record naming a file, are usage errors before any request', async () => {
+    const a = await replayHome.run(['--anonymize', 'agent', 'list']);
+    expect({ code: a.code, stderr: a.stderr }).toEqual({ code: 2, stderr: 'error: --anonymize applies to a recording; add --record DIR (or set AGENTID_RECORD).\n' });
+    const file = path.join(REC, filesOf(REC)[0]!);
+    const b = await replayHome.run(['agent', 'list'], { env: { AGENTID_RECORD: file } });
+    expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 2, stderr: `error: --record ${file} is a file; name a directory (it is created if missing) for the recordings.\n` });
+  });
+
   test('--replay with --seed is a usage error', async () => {
     const r = await replayHome.run(['mock', 'serve', '--replay', REC, '--seed', REC]);
     expect(r.code).toBe(2);
