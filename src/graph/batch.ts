@@ -240,6 +240,7 @@ export class BatchEngine {
       await this.pacer.acquire({ writes, ru }, signal);
       await hooks.beforeSend?.(toSend.map((p) => p.job));
       let answers: Map<string, BatchItemResponse>;
+      const sentAt = this.now();
       try {
         answers = await sendBatch(this.client, requests, signal);
       } catch (err) {
@@ -272,7 +273,7 @@ export class BatchEngine {
           if (!retryLater(p, e, backoff(p.attempts), true)) await finishFailed(p.job, e);
           continue;
         }
-        this.pacer.observeLimitPercentage(a.headers['x-ms-throttle-limit-percentage']);
+        this.pacer.observeLimitPercentage(a.headers['x-ms-throttle-limit-percentage'], sentAt);
         if ((a.status >= 200 && a.status < 300) || p.job.accept?.includes(a.status)) {
           await finishDone({ job: p.job, status: a.status, ...(a.body !== undefined && a.status < 300 ? { result: a.body } : {}) });
           continue;
