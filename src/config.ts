@@ -44,6 +44,8 @@ export const ProfileSchema = z.object({
   clientId: z.string().regex(GUID, '--client-id must be an application (client) id, a GUID').optional(),
   /** A served emulator's base URL (target 'emulated'); absent: the in-process emulated tenant. */
   graphUrl: z.url().optional(),
+  /** Sign-in host other than the cloud's (like AZURE_AUTHORITY_HOST, which still wins). */
+  authorityHost: z.url().optional(),
   /** Name of the environment variable holding the client secret; 'stdin' reads it from standard input. */
   clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, '--client-secret-env takes the NAME of an environment variable').optional(),
   secretFromStdin: z.boolean().optional(),

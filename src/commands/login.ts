@@ -34,6 +34,7 @@ export const LoginSchema = z
     cloud: z.enum(['public', 'usgov', 'usgovdod', 'china'], { error: '--cloud is one of public, usgov, usgovdod, china.' }).default('public'),
     apiVersion: z.enum(['v1.0', 'beta'], { error: '--api-version is v1.0 or beta.' }).default('v1.0'),
     graphUrl: z.url({ error: '--graph-url takes a URL such as https://127.0.0.1:8443.' }).optional(),
+    authorityHost: z.url({ error: '--authority-host takes an https URL such as https://login.microsoftonline.com.' }).optional(),
     deviceCode: z.boolean().optional(),
     browser: z.boolean().optional(),
     clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, '--client-secret-env takes the NAME of an environment variable (the secret itself is never an argument).').optional(),
@@ -68,6 +69,7 @@ export function profileFromOptions(name: string, kind: CredentialKind, o: LoginO
     if (clientId) p.managedIdentityClientId = clientId;
   } else if (clientId) p.clientId = clientId;
   if (o.graphUrl) p.graphUrl = o.graphUrl;
+  if (o.authorityHost) p.authorityHost = o.authorityHost;
   if (kind === 'emulated' && (o.clientSecretEnv || o.clientSecretStdin)) p.credential = 'clientSecret';
   if (o.clientSecretEnv) p.clientSecretEnv = o.clientSecretEnv;
   if (o.clientSecretStdin) p.secretFromStdin = true;
@@ -97,6 +99,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--azure-cli', 'reuse the Azure CLI sign-in (az login)')
       .option('--emulated', 'a profile on the emulated tenant (with --graph-url for a served emulator; with --client-id and a secret flag for an emulated app)')
       .option('--graph-url <url>', 'Graph base URL: a served emulator, or a proxy in front of Graph')
+      .option('--authority-host <url>', "sign-in host, when not the cloud's (AZURE_AUTHORITY_HOST overrides it)")
       .option('--no-verify', 'save the profile without signing in now')
       .action(async (raw) => {
         const o = parseOptions(LoginSchema, raw);

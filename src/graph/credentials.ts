@@ -77,7 +77,7 @@ function withSecret(plan: Omit<CredentialPlan, 'secret'>, secret: string): Crede
 /** Which @azure/identity credential a real-tenant profile needs, with its options. Pure. */
 export function planCredential({ profile, env, stdinSecret }: PlanInput): CredentialPlan {
   const cloud = CLOUDS[profile.cloud];
-  const authorityHost = env.AZURE_AUTHORITY_HOST?.trim() || cloud.authority;
+  const authorityHost = env.AZURE_AUTHORITY_HOST?.trim() || profile.authorityHost || cloud.authority;
   const graphDefault = [`${cloud.graph}/.default`];
   const tenantId = profile.tenantId;
   const clientId = profile.clientId;

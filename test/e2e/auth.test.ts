@@ -90,10 +90,10 @@ describe('@azure/identity against `mock serve --tls`', () => {
   });
 
   test('agentid login builds that credential from --client-secret-env, saves a profile without the secret, and status reads its token', async () => {
-    const env = { AZURE_AUTHORITY_HOST: url, APP_SECRET: SECRET, NODE_EXTRA_CA_CERTS: ca };
-    const login = await tlsHome.run(['login', '--profile', 'ci', '--tenant', TENANT, '--client-id', AUTOMATION, '--client-secret-env', 'APP_SECRET', '--graph-url', url, '-o', 'json'], { env });
+    const env = { APP_SECRET: SECRET, NODE_EXTRA_CA_CERTS: ca };
+    const login = await tlsHome.run(['login', '--profile', 'ci', '--tenant', TENANT, '--client-id', AUTOMATION, '--client-secret-env', 'APP_SECRET', '--graph-url', url, '--authority-host', url, '-o', 'json'], { env });
     expect({ code: login.code, stderr: login.stderr }).toEqual({ code: 0, stderr: `Signed in to ${TENANT} as app Contoso Agent Automation (${AUTOMATION}).\nCreated profile 'ci'; it is now the current profile.\n` });
-    expect(login.json()).toEqual({ name: 'ci', target: 'real', credential: 'clientSecret', cloud: 'public', apiVersion: 'v1.0', tenantId: TENANT, clientId: AUTOMATION, graphUrl: url, clientSecretEnv: 'APP_SECRET' });
+    expect(login.json()).toEqual({ name: 'ci', target: 'real', credential: 'clientSecret', cloud: 'public', apiVersion: 'v1.0', tenantId: TENANT, clientId: AUTOMATION, graphUrl: url, authorityHost: url, clientSecretEnv: 'APP_SECRET' });
     const config = readFileSync(path.join(tlsHome.home, 'config.json'), 'utf8');
     expect(config).not.toContain(SECRET);
     expect(config).not.toMatch(JWT);

@@ -44,6 +44,12 @@ describe('credentials from login flags (the profile)', () => {
     expect(planCredential({ profile: profile({ credential: 'azureCli', cloud }), env: {} })).toMatchObject({ authorityHost, scopes: [scope] });
   });
 
+  it('signs in at the profile’s --authority-host, unless AZURE_AUTHORITY_HOST says otherwise', () => {
+    const p = profile({ credential: 'azureCli', authorityHost: 'https://127.0.0.1:8443' });
+    expect(planCredential({ profile: p, env: {} }).authorityHost).toBe('https://127.0.0.1:8443');
+    expect(planCredential({ profile: p, env: { AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' } }).authorityHost).toBe('https://login.microsoftonline.us');
+  });
+
   it('reads the secret from stdin when the profile says so', () => {
     const plan = planCredential({ profile: profile({ credential: 'clientSecret', tenantId: TENANT, clientId: APP, secretFromStdin: true }), env: {}, stdinSecret: PLANTED });
     expect(plan.secret).toBe(PLANTED);

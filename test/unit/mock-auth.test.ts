@@ -144,7 +144,7 @@ describe('discovery and keys', () => {
       authorization_endpoint: `https://127.0.0.1:8443/${SEED_TENANT_ID}/oauth2/v2.0/authorize`,
       jwks_uri: `https://127.0.0.1:8443/${SEED_TENANT_ID}/discovery/v2.0/keys`,
     });
-    const { keys } = (await (await handler(new Request(meta.jwks_uri!))).json()) as { keys: JsonWebKey[] };
+    const { keys } = (await (await handler(new Request(meta.jwks_uri!))).json()) as { keys: import('node:crypto').JsonWebKey[] };
     const token = await mintToken(store, (s) => userClaims(s, undefined));
     const [h, p, sig] = token.split('.') as [string, string, string];
     expect(verify('RSA-SHA256', Buffer.from(`${h}.${p}`), createPublicKey({ key: keys[0]!, format: 'jwk' }), Buffer.from(sig, 'base64url'))).toBe(true);
