@@ -51,6 +51,8 @@ export interface Requirement {
   ownedBy?: StoredObject[];
   /** An app-only caller that is this blueprint may act without any role claim ([INFERRED], see below). */
   blueprintSelf?: string;
+  /** App-only callers are left to the handler, which answers them with its own error. */
+  appAnswersItself?: boolean;
 }
 
 const R = (op: string, doc: string, delegated: string[] | null, application: string[] | null, roles: RoleRule, extra: Partial<Requirement> = {}): Requirement => ({ op, doc, delegated, application, roles, ...extra });
@@ -80,7 +82,8 @@ export function requirementFor(method: string, path: ParsedPath, state: TenantSt
     case 'users':
       return users(m, read, rest, type, target, body);
     case 'me':
-      return read ? R('me.get', 'user-get-permissions.md', ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'Directory.Read.All'], null, 'member') : undefined;
+      // App-only callers have no /me: Graph answers 400 for that, not 403, and so does the handler.
+      return read ? R('me.get', 'user-get-permissions.md', ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'Directory.Read.All'], null, 'member', { appAnswersItself: true }) : undefined;
     case 'groups':
       return read ? R('group.read', 'group-get-permissions.md / group-list-permissions.md', GROUP_READ, GROUP_READ, 'member') : undefined;
     case 'organization':
@@ -249,6 +252,7 @@ export function decide(caller: Caller, req: Requirement, state: TenantState): De
     return { allowed: false, reason: `${req.op}: the token carries ${TRAP_PERMISSIONS.filter((p) => hasAny(held, [p])).join(', ')}, which makes Graph ignore its Agent ID write permissions` };
   }
   if (caller.kind === 'app') {
+    if (req.appAnswersItself) return { allowed: true };
     if (req.blueprintSelf && req.blueprintSelf.toLowerCase() === caller.appId.toLowerCase() && applicationOf(state, caller.appId)?.type === 'agentIdentityBlueprint') return { allowed: true };
     if (req.application === null) return { allowed: false, reason: `${req.op}: application permissions are not supported` };
     return hasAny(g.roles, req.application) ? { allowed: true } : { allowed: false, reason: `${req.op}: needs one of the application permissions ${req.application.join(', ')}` };

@@ -76,6 +76,11 @@ describe('reads need a read permission', () => {
   });
 });
 
+it('answers /me for an app-only token with Graph’s 400, not a 403', async () => {
+  const r = await call('automation', 'GET', '/me');
+  expect(r.status).toBe(400);
+});
+
 describe('writes need a write permission and, delegated, a role or ownership', () => {
   it.each<[Who, number]>([
     ['admin', 201],
