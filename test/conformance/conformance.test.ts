@@ -86,7 +86,8 @@ export function shapeProblems(doc: unknown, actual: unknown, at: string, ignore:
 function valueAt(body: unknown, dotted: string): unknown {
   // '@odata.type' is one key, not a path: split only where the next part is not 'odata'.
   const parts = dotted.startsWith('@') ? [dotted] : dotted.split('.');
-  return parts.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), body);
+  const v = parts.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), body);
+  return typeof v === 'number' ? String(v) : v;
 }
 
 async function send(client: GraphClient, method: string, url: string, headers?: Record<string, string>, body?: unknown): Promise<GraphResponse<unknown>> {
@@ -127,6 +128,13 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
       const u = await post('/v1.0/users/microsoft.graph.agentUser', { accountEnabled: true, displayName: `agentid conformance user ${v.unique}`, mailNickname: `conf${v.unique}`, userPrincipalName: `conf${v.unique}@${v.domain}`, identityParentId: v['agent.id'] });
       v['agentUser.id'] = u.id!;
       t.cleanup.push(async () => void (await send(t.client, 'DELETE', `/v1.0/users/${u.id}`)));
+    } else if (step === 'password') {
+      const r = await send(t.client, 'POST', `/v1.0/applications/${v['blueprint.id']}/microsoft.graph.agentIdentityBlueprint/addPassword`, undefined, { passwordCredential: { displayName: 'conformance' } });
+      if (r.status !== 200) throw new Error(`setup addPassword answered ${r.status}`);
+      v['password.keyId'] = (r.body as { keyId: string }).keyId;
+    } else if (step === 'secondSponsor') {
+      const r = await send(t.client, 'POST', `/v1.0/applications/${v['blueprint.id']}/microsoft.graph.agentIdentityBlueprint/sponsors/$ref`, undefined, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${v['sponsor2.id']}` });
+      if (r.status !== 204) throw new Error(`setup sponsors/$ref answered ${r.status}`);
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {
@@ -173,10 +181,10 @@ function emulatorTenant(): Tenant {
 
 describe('conformance: Graph reference examples against the emulator', () => {
   test('every case cites its reference page and names only known setup steps', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(20);
+    expect(cases.length).toBeGreaterThanOrEqual(33);
     for (const { name, c } of cases) {
       expect(c.source, name).toMatch(/^(microsoftgraph\/microsoft-graph-docs-contrib|MicrosoftDocs\/entra-docs) /);
-      for (const s of c.setup) expect(['blueprint', 'inheritablePermission', 'principal', 'agent', 'agentUser', 'signIns'], name).toContain(s);
+      for (const s of c.setup) expect(['blueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'signIns'], name).toContain(s);
     }
   });
 
