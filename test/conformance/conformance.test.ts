@@ -135,6 +135,11 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
     } else if (step === 'secondSponsor') {
       const r = await send(t.client, 'POST', `/v1.0/applications/${v['blueprint.id']}/microsoft.graph.agentIdentityBlueprint/sponsors/$ref`, undefined, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${v['sponsor2.id']}` });
       if (r.status !== 204) throw new Error(`setup sponsors/$ref answered ${r.status}`);
+    } else if (step === 'grant') {
+      await post('/v1.0/oauth2PermissionGrants', { clientId: v['agent.id'], consentType: 'AllPrincipals', resourceId: v['graphSp.id'], scope: 'User.Read' });
+    } else if (step === 'appRoleAssignment') {
+      // Mail.Send, one of Microsoft Graph's application permissions (an id that is the same in every tenant).
+      await post(`/v1.0/servicePrincipals/${v['agent.id']}/appRoleAssignments`, { principalId: v['agent.id'], resourceId: v['graphSp.id'], appRoleId: 'b633e1c5-b582-4048-a93e-9f11b44c7e96' });
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {
@@ -170,7 +175,7 @@ function emulatorTenant(): Tenant {
   const client = new GraphClient({ baseUrl: 'https://graph.microsoft.com', version: 'v1.0', transport: handler, token: async () => undefined, retry: { maxRetries: 0 } });
   return {
     client,
-    vars: { 'sponsor.id': SEED_IDS.megan, 'sponsor2.id': SEED_IDS.adele, 'sponsorGroup.id': SEED_IDS.aiPlatformTeam, domain: SEED_DOMAIN, unique: Math.random().toString(36).slice(2, 8) },
+    vars: { 'sponsor.id': SEED_IDS.megan, 'sponsor2.id': SEED_IDS.adele, 'sponsorGroup.id': SEED_IDS.aiPlatformTeam, 'graphSp.id': SEED_IDS.graphServicePrincipal, domain: SEED_DOMAIN, unique: Math.random().toString(36).slice(2, 8) },
     addSignIns: async () => {
       const records = await store.read((s) => generateSignIns(s, { count: 30, days: 1, failureRate: 0, now: new Date() }));
       await logs.append('signIns', records);
@@ -181,10 +186,10 @@ function emulatorTenant(): Tenant {
 
 describe('conformance: Graph reference examples against the emulator', () => {
   test('every case cites its reference page and names only known setup steps', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(33);
+    expect(cases.length).toBeGreaterThanOrEqual(35);
     for (const { name, c } of cases) {
       expect(c.source, name).toMatch(/^(microsoftgraph\/microsoft-graph-docs-contrib|MicrosoftDocs\/entra-docs) /);
-      for (const s of c.setup) expect(['blueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'signIns'], name).toContain(s);
+      for (const s of c.setup) expect(['blueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'signIns'], name).toContain(s);
     }
   });
 
@@ -202,7 +207,8 @@ describe('conformance: Graph reference examples against the emulator', () => {
 
 // Point 4c: the same cases against a real tenant, with an app that may create and delete agent
 // objects (AgentIdentityBlueprint.ReadWrite.All, AgentIdentity.ReadWrite.All,
-// AgentIdUser.ReadWrite.All, AuditLog.Read.All). Objects are created per case and deleted after.
+// AgentIdUser.ReadWrite.All, AuditLog.Read.All, DelegatedPermissionGrant.ReadWrite.All,
+// AppRoleAssignment.ReadWrite.All). Objects are created per case and deleted after.
 const REAL = {
   tenantId: process.env.AGENTID_CONFORMANCE_TENANT_ID,
   clientId: process.env.AGENTID_CONFORMANCE_CLIENT_ID,
@@ -225,7 +231,8 @@ describe.skipIf(!realConfigured)(REAL_TITLE, () => {
     const client = new GraphClient({ baseUrl: 'https://graph.microsoft.com', version: 'v1.0', transport: fetchTransport, token: async () => (await credential.getToken('https://graph.microsoft.com/.default')).token });
     const org = await client.get<{ value: { verifiedDomains: { name: string; isDefault: boolean }[] }[] }>('/organization');
     const domain = org.value[0]!.verifiedDomains.find((d) => d.isDefault)!.name;
-    return { client, vars: { 'sponsor.id': REAL.sponsor!, 'sponsor2.id': REAL.sponsor2!, 'sponsorGroup.id': REAL.sponsorGroup!, domain, unique: Math.random().toString(36).slice(2, 8) }, cleanup: [] };
+    const graphSp = await client.get<{ id: string }>("/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')", { query: { $select: 'id' } });
+    return { client, vars: { 'sponsor.id': REAL.sponsor!, 'sponsor2.id': REAL.sponsor2!, 'sponsorGroup.id': REAL.sponsorGroup!, 'graphSp.id': graphSp.id, domain, unique: Math.random().toString(36).slice(2, 8) }, cleanup: [] };
   };
   for (const { name, c } of cases) {
     test(name, async () => {
