@@ -88,7 +88,7 @@ describe('anonymizer', () => {
     const r = a.recording(
       recording(
         { path: `/users/meganb@contoso.onmicrosoft.com`, query: { $filter: "displayName eq 'Megan Bowen'", $skiptoken: 'abc' } },
-        { body: { id, displayName: 'Megan Bowen', userPrincipalName: 'meganb@contoso.onmicrosoft.com', '@odata.nextLink': `https://graph.microsoft.com/v1.0/users?$skiptoken=abc`, '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users('${id}')` } },
+        { headers: { location: `https://graph.microsoft.com/v1.0/users/${id}` }, body: { id, displayName: 'Megan Bowen', userPrincipalName: 'meganb@contoso.onmicrosoft.com', '@odata.nextLink': `https://graph.microsoft.com/v1.0/users?$skiptoken=abc`, '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users('${id}')` } },
       ),
     );
     const body = r.response.body as Record<string, string>;
@@ -96,6 +96,7 @@ describe('anonymizer', () => {
     expect(r.request.query.$filter).toBe(`displayName eq '${body.displayName}'`);
     expect(body['@odata.nextLink']).toBe(`https://graph.microsoft.com/v1.0/users?$skiptoken=${r.request.query.$skiptoken}`);
     expect(body['@odata.context']).toContain(body.id!);
+    expect(r.response.headers.location).toBe(`https://graph.microsoft.com/v1.0/users/${body.id}`);
     expect(JSON.stringify(r)).not.toMatch(/Megan|meganb|contoso|6e1f0c2a-0002/);
   });
 });

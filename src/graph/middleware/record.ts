@@ -356,16 +356,18 @@ export class Anonymizer {
       .map((seg) => seg.replace(/'((?:[^']|'')*)'/g, (_m, lit: string) => `'${this.literal(lit.replace(/''/g, "'")).replace(/'/g, "''")}'`))
       .map((seg) => (/^[^@/()]+@[^@/()]+$/.test(seg) ? this.address(seg) : this.text(seg)))
       .join('/');
+    // Location (a created object's URL) carries ids; the other recorded headers carry none.
+    const headers = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, this.text(v)]));
     return {
       recordingVersion: r.recordingVersion,
       request: {
         ...r.request,
         path: pathOut,
         query,
-        headers: r.request.headers,
+        headers: headers(r.request.headers),
         ...(r.request.body !== undefined ? { body: this.value(undefined, r.request.body) } : {}),
       },
-      response: { ...r.response, ...(r.response.body !== undefined ? { body: this.value(undefined, r.response.body) } : {}) },
+      response: { ...r.response, headers: headers(r.response.headers), ...(r.response.body !== undefined ? { body: this.value(undefined, r.response.body) } : {}) },
     };
   }
 }
