@@ -87,7 +87,11 @@ function journalOptions(cmd: Command): Command {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const group = program.command('bulk').description('Disable, enable, revoke and create agents in bulk: $batch, throttle-paced, resumable, undoable');
+  const group = helpSections(program.command('bulk').description('Disable, enable, revoke and create agents in bulk: $batch, throttle-paced, resumable, undoable'), [
+    'agentid bulk disable --blueprint "Sales Agent" --yes',
+    'agentid bulk revoke --blueprint "Sales Agent" --dry-run',
+    'agentid bulk undo ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl --yes',
+  ]);
 
   for (const [verb, enabled] of [
     ['disable', false],
