@@ -149,12 +149,13 @@ export class CliContext {
         ...(recorder ? { recorder } : {}),
       });
     } else {
-      const { fetchTransport } = await import('./graph/middleware/transport.js');
+      const { createHttpTransport } = await import('./graph/middleware/transport.js');
+      const transport = createHttpTransport();
       this.graphClient = new GraphClient({
         baseUrl: target.baseUrl,
         version,
-        transport: fetchTransport,
-        token: (this.tokenFn = await tokenProvider(this, target, fetchTransport)),
+        transport,
+        token: (this.tokenFn = await tokenProvider(this, target, transport)),
         // The token may go to a host outside Graph's own only when the profile named it.
         ...(target.kind === 'emulated' || target.profile.graphUrl ? { customHosts: [new URL(target.baseUrl).hostname] } : {}),
         ...(debug ? { debug } : {}),
