@@ -125,5 +125,6 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.io.stdout.write(make(await commandTree(ctx)));
       }),
     ['agentid completion bash > ~/.local/share/bash-completion/completions/agentid', 'agentid completion zsh > "${fpath[1]}/_agentid"', 'agentid completion fish > ~/.config/fish/completions/agentid.fish'],
+    'none (no Graph call)',
   );
 }

@@ -165,6 +165,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
       }),
     ['agentid logout', 'agentid logout --profile contoso'],
+    'none (it changes only the local profile file)',
   );
 }
 

@@ -60,5 +60,6 @@ export function registerMockToken(group: Command, ctx: CliContext): void {
       'agentid mock token --app c0a1b2c3-0001-4d5e-8f90-000000000301',
       'agentid mock token --app c0a1b2c3-0002-4d5e-8f90-000000000302 --roles AgentIdentity.Read.All',
     ],
+    'none (the emulated tenant only; no Graph call)',
   );
 }

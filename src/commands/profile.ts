@@ -17,6 +17,8 @@ const COLUMNS = [
   { key: 'apiVersion', header: 'API' },
 ];
 
+const NO_GRAPH = 'none (profiles are local configuration; no Graph call)';
+
 export const NameSchema = z.object({ name: z.string().trim().min(1, 'Name a profile; `agentid profile list` shows them.') });
 
 export function register(program: Command, ctx: CliContext): void {
@@ -41,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print(rows, COLUMNS);
       }),
     ['agentid profile list', 'agentid profile list -o json --query "[?target==\'real\'].name"'],
+    NO_GRAPH,
   );
 
   helpSections(
@@ -57,6 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print(profile);
       }),
     ['agentid profile show', 'agentid profile show ci -o json'],
+    NO_GRAPH,
   );
 
   helpSections(
@@ -75,6 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
         (await ctx.messenger()).success(`Commands now use profile '${chosen}'.`);
       }),
     ['agentid profile use contoso', 'agentid profile use local'],
+    NO_GRAPH,
   );
 
   helpSections(
@@ -96,6 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
         (await ctx.messenger()).success(`Removed profile '${name}'.`);
       }),
     ['agentid profile remove ci --yes'],
+    NO_GRAPH,
   );
 }
 
