@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext, Target } from '../context.js';
 import type { Profile } from '../config.js';
-import { AuthError } from '../errors.js';
+import { AuthError, UsageError } from '../errors.js';
 import { helpSections } from './shared.js';
 
 // agentid status: which profile, which tenant (emulated or real), who is signed in, and what the
@@ -39,6 +39,10 @@ export async function signIn(ctx: CliContext, profile: Profile, o: { interactive
   let record: Profile['authenticationRecord'] | undefined;
   let token: string;
   if (o.interactiveRecord && target.kind === 'real' && (profile.credential === 'deviceCode' || profile.credential === 'browser')) {
+    if (!ctx.interactive) {
+      const flag = profile.credential === 'deviceCode' ? '--device-code' : '--browser';
+      throw new UsageError(`${flag} signs in interactively and there is no terminal here; run it on a terminal, or save the profile with --no-verify.`);
+    }
     // Interactive sign-in: keep MSAL's account record (no secret) so later runs sign in silently.
     const { planCredential, createCredential, tokenCachePersistence } = await import('../graph/credentials.js');
     const plan = planCredential({ profile, env: ctx.env });

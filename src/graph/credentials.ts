@@ -145,6 +145,8 @@ export interface BuildOptions {
   persistence?: boolean;
   /** Tests and served emulators: skip MSAL's instance discovery at login.microsoftonline.com. */
   disableInstanceDiscovery?: boolean;
+  /** Off a terminal: device code and browser sign in silently (cached account) or fail, never prompt. */
+  noPrompt?: boolean;
 }
 
 /** Builds the credential a plan names. No network: credentials sign in lazily on getToken. */
@@ -171,6 +173,7 @@ async function construct(plan: CredentialPlan, o: BuildOptions): Promise<TokenCr
         ...(plan.tenantId ? { tenantId: plan.tenantId } : {}),
         clientId: plan.clientId ?? DEFAULT_PUBLIC_CLIENT_ID,
         ...(o.authenticationRecord ? { authenticationRecord: o.authenticationRecord } : {}),
+        ...(o.noPrompt ? { disableAutomaticAuthentication: true } : {}),
         userPromptCallback: (info) => (o.prompt ?? ((m) => process.stderr.write(`${m}\n`)))(info.message),
       });
     case 'InteractiveBrowserCredential':
@@ -179,6 +182,7 @@ async function construct(plan: CredentialPlan, o: BuildOptions): Promise<TokenCr
         ...(plan.tenantId ? { tenantId: plan.tenantId } : {}),
         clientId: plan.clientId ?? DEFAULT_PUBLIC_CLIENT_ID,
         ...(o.authenticationRecord ? { authenticationRecord: o.authenticationRecord } : {}),
+        ...(o.noPrompt ? { disableAutomaticAuthentication: true } : {}),
       });
     case 'ClientSecretCredential':
       return new id.ClientSecretCredential(plan.tenantId!, plan.clientId!, plan.secret!, common);

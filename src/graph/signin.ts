@@ -3,6 +3,7 @@ import type { CliContext, Target } from '../context.js';
 import type { TokenProvider } from './middleware/auth.js';
 import type { Transport } from './middleware/transport.js';
 import { CLOUDS } from '../config.js';
+import { AuthError } from '../errors.js';
 
 // The token behind every Graph request, by target:
 //   emulated, in-process, `local`   a token minted on the spot for the seeded Agent ID
@@ -57,6 +58,13 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     // MSAL looks a non-Microsoft authority up at login.microsoftonline.com unless told not to.
     disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
     ...(profile.authenticationRecord ? { authenticationRecord: profile.authenticationRecord } : {}),
+    // A pipeline never waits on a device code: off a terminal only a cached sign-in is used.
+    ...(interactive && !ctx.interactive ? { noPrompt: true } : {}),
   });
-  return () => getTokenOrExplain(credential, plan);
+  const get = () => getTokenOrExplain(credential, plan);
+  if (!interactive || ctx.interactive) return get;
+  return () =>
+    get().catch((err: Error) => {
+      throw new AuthError(`Profile '${profile.name}' signs in interactively (${plan.describe}) and no cached sign-in is usable off a terminal; run 'agentid login --profile ${profile.name}' on a terminal, or use an app profile in CI. (${err.message})`);
+    });
 }

@@ -159,10 +159,21 @@ describe('CI never prompts', () => {
     [['login', '--profile', 'x', '--device-code', '--azure-cli'], 'error: Choose one sign-in method: --device-code, --browser, --client-secret-env, --client-secret-stdin, --certificate, --federated-token-file, --managed-identity, --azure-cli, --emulated.\n'],
     [['login', '--client-secret-env', 'not a name'], 'error: --client-secret-env takes the NAME of an environment variable (the secret itself is never an argument).\n'],
     [['profile', 'use'], 'error: Missing required option a profile name.\n'],
+    [['login', '--profile', 'x', '--tenant', TENANT, '--device-code'], 'error: --device-code signs in interactively and there is no terminal here; run it on a terminal, or save the profile with --no-verify.\n'],
     [['--profile', 'nope', 'agent', 'list'], "error: No profile 'nope' (from --profile); profiles: local. Create one with 'agentid login --profile nope …'.\n"],
   ])('agentid %j exits 2 with one line naming what is missing', async (args, stderr) => {
     const r = await h.run(args);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: '', stderr });
+  });
+
+  test('a device-code profile never waits for a sign-in off a terminal: exit 4 at once, no network', async () => {
+    expect((await h.run(['login', '--profile', 'dc', '--tenant', 'contoso.onmicrosoft.com', '--device-code', '--no-verify', '-o', 'none'])).code).toBe(0);
+    const r = await h.run(['--profile', 'dc', 'agent', 'list']);
+    expect(r.code).toBe(4);
+    expect(stderrLines(r)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: Profile 'dc' signs in interactively \(device code sign-in\) and no cached sign-in is usable off a terminal; run 'agentid login --profile dc' on a terminal/);
+    expect((await h.run(['profile', 'remove', 'dc', '--yes'])).code).toBe(0);
+    await h.run(['profile', 'use', 'local']);
   });
 
   test('removing a profile needs --yes off a terminal', async () => {
