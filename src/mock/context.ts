@@ -3,8 +3,8 @@ import type { Store } from './store.js';
 import type { LogStore } from './logs.js';
 import { GraphErrors } from './errors.js';
 
-/** Who is calling. Issue #3 derives this from the bearer token; until then the in-process
- * emulator acts as the seeded administrator. */
+/** Who is calling, from the bearer token (auth.ts, handler.ts step 4). Handler tests that run
+ * without requireToken use a trusted caller instead, with no grants. */
 export type Caller = ({ kind: 'user'; userId: string } | { kind: 'app'; appId: string; servicePrincipalId?: string }) & {
   /** What the bearer token grants (issue #3); absent for a trusted in-test caller. */
   grants?: { scopes: string[]; roles: string[]; wids: string[]; clientAppId: string };
