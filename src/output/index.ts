@@ -113,26 +113,33 @@ export class RowWriter {
       if (this.#opts.format !== 'none') this.#buffered.push(...rows);
       return;
     }
+    // Rows go out in ~64 KB chunks, each waiting for the pipe: a whole page as one string
+    // (a 1,000-row sign-in page is ~4 MB) made several page-sized copies per page and kept a
+    // 200,000-row export's memory far above what one row at a time needs.
     let text = '';
+    const emit = async (piece: string) => {
+      text += piece;
+      if (text.length >= 65_536) {
+        await writeTo(this.#out, text);
+        text = '';
+      }
+    };
     switch (this.#opts.format) {
       case 'json':
         for (const row of rows) {
-          text += (this.#count === 0 ? '[\n' : ',\n') + indent(JSON.stringify(row, null, 2));
+          await emit((this.#count === 0 ? '[\n' : ',\n') + indent(JSON.stringify(row, null, 2)));
           this.#count++;
         }
         break;
       case 'ndjson':
-        text = rows.map((row) => JSON.stringify(row) + '\n').join('');
+        for (const row of rows) await emit(JSON.stringify(row) + '\n');
         break;
       case 'csv':
       case 'tsv': {
         const first = this.#columns === undefined;
         const columns = (this.#columns ??= toGrid(rows, this.#opts.columns, false).columns);
-        if (this.#opts.format === 'csv') {
-          text = (first ? csvHeader(columns) : '') + rows.map((r) => csvLine(r, columns)).join('');
-        } else {
-          text = rows.map((r) => tsvLine(r, columns)).join('');
-        }
+        if (this.#opts.format === 'csv' && first) await emit(csvHeader(columns));
+        for (const r of rows) await emit(this.#opts.format === 'csv' ? csvLine(r, columns) : tsvLine(r, columns));
         break;
       }
     }

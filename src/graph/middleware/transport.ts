@@ -35,15 +35,13 @@ export const fetchTransport: Transport = (request) => fetch(request);
 /**
  * The network transport: node:http(s) with keep-alive, answering a standard Response. Global
  * fetch works too, but its client (undici) adds ~18 MB of resident memory to every process,
- * which a streaming export of 200,000 sign-ins notices (bench/logs); this one streams the body
- * through without buffering it.
+ * which a streaming export of 200,000 sign-ins notices (bench/logs).
  */
 export function createHttpTransport(): Transport {
   let agents: { http: import('node:http').Agent; https: import('node:https').Agent } | undefined;
   return async (request) => {
     const http = await import('node:http');
     const https = await import('node:https');
-    const { Readable } = await import('node:stream');
     agents ??= { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
     const url = new URL(request.url);
     const secure = url.protocol === 'https:';
@@ -63,8 +61,16 @@ export function createHttpTransport(): Transport {
           }
           const status = res.statusCode ?? 0;
           const noBody = status === 204 || status === 304 || request.method === 'HEAD';
-          if (noBody) res.resume();
-          resolve(new Response(noBody ? null : (Readable.toWeb(res) as unknown as ReadableStream), { status, statusText: res.statusMessage ?? '', headers: out }));
+          // Graph pages are bounded (at most 1,000 rows), so the body is gathered into one
+          // Buffer: wrapping the socket in a web ReadableStream allocates per chunk and showed up
+          // as tens of MB of garbage over a long export.
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const buf = noBody ? null : Buffer.concat(chunks);
+            resolve(new Response(buf, { status, statusText: res.statusMessage ?? '', headers: out }));
+          });
         },
       );
       req.on('error', reject);
