@@ -28,6 +28,9 @@ export const DELEGATED_SCOPES = [
   'AgentIdentity.DeleteRestore.All',
   'AgentIdUser.ReadWrite.All',
   'Application.Read.All',
+  // logs signins / logs audit (GD signin-list.md, directoryaudit-list.md)
+  'AuditLog.Read.All',
+  'Directory.Read.All',
   'Group.Read.All',
   'User.Read',
   'User.ReadBasic.All',

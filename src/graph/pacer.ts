@@ -18,6 +18,8 @@
 // AGENTID_TIME_SCALE (the same knob as `mock serve --time-scale`) shortens the windows for an
 // emulator whose clock runs faster; a real tenant is always 1.
 
+import { abortableSleep } from './middleware/retry.js';
+
 export const WRITE_QUOTA = 3000;
 export const WRITE_WINDOW_MS = 150_000;
 export const RU_QUOTA_SMALL = 3500;
@@ -145,20 +147,8 @@ export class Pacer {
   }
 }
 
-export function sleepMs(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** Abortable sleep; one implementation for the retry middleware, the pacer and the batch engine. */
+export const sleepMs = abortableSleep;
 
 /** The pacer for a target: AGENTID_TIME_SCALE only makes sense against a served emulator. */
 export function timeScaleFromEnv(env: NodeJS.ProcessEnv): number {

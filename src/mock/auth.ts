@@ -4,6 +4,7 @@ import type { AuthState, TenantState } from './state.js';
 import type { Caller } from './context.js';
 import { AGENTID_CLIENT_APP_ID, GRAPH_APP_ID } from './seed.js';
 import { GraphErrors } from './errors.js';
+import { DELEGATED_SCOPES } from '../graph/credentials.js';
 
 // The emulated tenant's security token service: it mints and validates the access tokens the
 // emulator accepts. Tokens are JWTs signed RS256 with a per-tenant key kept in the tenant state,
@@ -134,22 +135,10 @@ export function verifyAccessToken(token: string, key: NonNullable<AuthState['sig
  * offers (src/mock/permissions.ts cites each); Directory.AccessAsUser.All is deliberately absent
  * (Agent ID writes refuse it, GD includes/rbac-for-apis/rbac-agentid-apis-write.md).
  */
-export const AGENTID_DELEGATED_SCOPES = [
-  'AgentIdentityBlueprint.ReadWrite.All',
-  'AgentIdentityBlueprint.DeleteRestore.All',
-  'AgentIdentityBlueprintPrincipal.ReadWrite.All',
-  'AgentIdentityBlueprintPrincipal.DeleteRestore.All',
-  'AgentIdentity.Create.All',
-  'AgentIdentity.ReadWrite.All',
-  'AgentIdentity.DeleteRestore.All',
-  'AgentIdUser.ReadWrite.All',
-  'Application.Read.All',
-  'AuditLog.Read.All',
-  'Directory.Read.All',
-  'Group.Read.All',
-  'User.Read',
-  'User.ReadBasic.All',
-];
+// The same list the CLI asks for at an interactive sign-in: one list, so the emulated consent
+// can never grant what a real sign-in would not (the logs commands once needed a scope only the
+// emulator's copy had).
+export const AGENTID_DELEGATED_SCOPES: readonly string[] = DELEGATED_SCOPES;
 
 export interface MintOptions {
   issuerOrigin?: string;
