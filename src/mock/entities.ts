@@ -118,6 +118,8 @@ const USER_DEFAULTS = (): Record<string, unknown> => ({
   employeeId: null,
   employeeType: null,
   givenName: null,
+  // Sign-in identities (GD v1.0 resources/user.md); a member signs in with its UPN (user-get.md example 3).
+  identities: [],
   identityParentId: null,
   jobTitle: null,
   mail: null,
@@ -127,6 +129,7 @@ const USER_DEFAULTS = (): Record<string, unknown> => ({
   otherMails: [],
   postalCode: null,
   preferredLanguage: null,
+  proxyAddresses: [],
   // Moved to now by revokeSignInSessions (GD v1.0 resources/user.md; issue #4's bulk revoke --sessions).
   signInSessionsValidFromDateTime: null,
   state: null,
@@ -137,11 +140,14 @@ const USER_DEFAULTS = (): Record<string, unknown> => ({
   userType: 'Member',
 });
 
+// The default property set of GD v1.0 group-get.md example 1.
 const GROUP_DEFAULTS = (): Record<string, unknown> => ({
   deletedDateTime: null,
+  classification: null,
   createdDateTime: null,
   description: null,
   displayName: null,
+  expirationDateTime: null,
   groupTypes: [],
   isAssignableToRole: null,
   mail: null,
@@ -149,8 +155,23 @@ const GROUP_DEFAULTS = (): Record<string, unknown> => ({
   mailNickname: null,
   membershipRule: null,
   membershipRuleProcessingState: null,
+  onPremisesDomainName: null,
+  onPremisesLastSyncDateTime: null,
+  onPremisesNetBiosName: null,
+  onPremisesSamAccountName: null,
+  onPremisesSecurityIdentifier: null,
+  onPremisesSyncEnabled: null,
+  preferredDataLocation: null,
+  preferredLanguage: null,
+  proxyAddresses: [],
+  renewedDateTime: null,
+  resourceBehaviorOptions: [],
+  resourceProvisioningOptions: [],
   securityEnabled: true,
+  securityIdentifier: null,
+  theme: null,
   visibility: null,
+  onPremisesProvisioningErrors: [],
 });
 
 const DEFAULTS: Record<EntityType, () => Record<string, unknown>> = {

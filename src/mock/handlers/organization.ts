@@ -31,9 +31,12 @@ function organization(state: TenantState): Record<string, unknown> {
     createdDateTime: null,
     defaultUsageLocation: null,
     displayName: t.displayName,
+    isMultipleDataLocationsForServicesEnabled: null,
     marketingNotificationEmails: [],
     onPremisesLastSyncDateTime: null,
     onPremisesSyncEnabled: null,
+    // Only partner (CSP) tenants have a partnerTenantType (GD v1.0 resources/organization.md).
+    partnerTenantType: null,
     postalCode: null,
     preferredLanguage: 'en',
     securityComplianceNotificationMails: [],
@@ -42,6 +45,8 @@ function organization(state: TenantState): Record<string, unknown> {
     street: null,
     technicalNotificationMails: [],
     tenantType: 'AAD',
+    // 50,000 is the object quota of a tenant with no verified custom domain; objects in use count against it.
+    directorySizeQuota: { used: Object.keys(state.objects).length, total: 50000 },
     assignedPlans: [],
     privacyProfile: null,
     provisionedPlans: [],
