@@ -222,7 +222,7 @@ function auditRecord(ctx: MockContext, s: TenantState, a: Activity, noun: Noun):
     result: 'success',
     resultReason: '',
     activityDisplayName: a.name,
-    activityDateTime: ctx.now.toISOString(),
+    activityDateTime: monotonicTime(ctx.store, ctx.now).toISOString(),
     loggedByService: 'Core Directory',
     operationType: a.operationType,
     initiatedBy,
@@ -279,4 +279,15 @@ function encode(v: unknown): string | null {
 function keyDescriptions(v: unknown, kind: string): unknown {
   if (!Array.isArray(v)) return v;
   return v.map((c: Record<string, unknown>) => `[KeyIdentifier=${String(c.keyId)},KeyType=${kind === 'passwordCredentials' ? 'Password' : String(c.type ?? 'AsymmetricX509Cert')},KeyUsage=${kind === 'passwordCredentials' ? 'Verify' : String(c.usage ?? 'Verify')},DisplayName=${String(c.displayName ?? '')}]`);
+}
+
+// Two writes within one millisecond would share an activityDateTime, and the newest-first list
+// would then order them by their random ids. A tenant's audit times only move forward, so events
+// always list in the order they happened (one counter per tenant store: tests and fixtures that
+// inject their own clocks do not disturb each other).
+const lastAuditTime = new WeakMap<object, number>();
+function monotonicTime(tenant: object, now: Date): Date {
+  const t = Math.max(now.getTime(), (lastAuditTime.get(tenant) ?? 0) + 1);
+  lastAuditTime.set(tenant, t);
+  return new Date(t);
 }
