@@ -234,7 +234,7 @@ function mapStrings(v: unknown, fn: (s: string) => string): unknown {
 // Graph permission ids) say nothing about the tenant and make a fixture readable: kept.
 const FIRST_PARTY_APP = /^0000000[0-9a-f]-0000-0000-c000-000000000000$/i;
 const NAME_KEYS = new Set(['displayName', 'givenName', 'surname', 'mailNickname', 'description', 'appDisplayName', 'userDisplayName', 'uniqueName', 'companyName', 'jobTitle', 'department', 'servicePrincipalName', 'resourceDisplayName', 'notes', 'subject', 'name']);
-const ADDRESS_KEYS = new Set(['userPrincipalName', 'mail', 'otherMails', 'proxyAddresses', 'imAddresses', 'servicePrincipalNames', 'identifierUris', 'homeTenantName', 'publisherDomain', 'defaultDomain', 'issuer']);
+const ADDRESS_KEYS = new Set(['userPrincipalName', 'mail', 'otherMails', 'proxyAddresses', 'imAddresses', 'servicePrincipalNames', 'identifierUris', 'homeTenantName', 'publisherDomain', 'defaultDomain', 'issuer', 'issuerAssignedId']);
 
 /**
  * Replaces tenant-identifying values (object ids, UPNs, mail, display names, domains, IP
@@ -290,6 +290,8 @@ export class Anonymizer {
     if (at) return `user${this.h('local', at[1]!).slice(0, 8)}@${this.domain(at[2]!)}`;
     const smtp = /^(smtp:|SMTP:)(.+)$/.exec(s);
     if (smtp) return smtp[1] + this.address(smtp[2]!);
+    // A bare domain (a user identity's issuer, publisherDomain) names the tenant as surely as a UPN.
+    if (/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/.test(s)) return this.domain(s);
     return this.text(s);
   }
 
