@@ -34,6 +34,8 @@ interface Case {
   expectValues?: Record<string, string>;
   /** Needs a signed-in user (GET /me): skipped against a real tenant, whose runner signs in app-only. */
   delegatedOnly?: boolean;
+  /** "METHOD url" undoing what the request itself created (e.g. an upsert), run after the case. */
+  cleanup?: string;
 }
 
 const CASES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cases');
@@ -197,6 +199,11 @@ async function runCase(t: Tenant, c: Case): Promise<{ status: number; body: unkn
     }
     const id = (res.body as Record<string, unknown> | undefined)?.id;
     if (typeof id === 'string') t.vars['response.id'] = id;
+  }
+  if (c.cleanup && res.status < 300) {
+    // What the request itself created must not outlive the case in a real tenant.
+    const [method, url] = fill(c.cleanup, t.vars).split(' ') as [string, string];
+    if (!url.includes('{')) t.cleanup.push(async () => void (await send(t.client, method, url)));
   }
   return { status: res.status, body: res.body, problems };
 }
