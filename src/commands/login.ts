@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { CredentialKind, Profile } from '../config.js';
 import { helpSections, parseOptions, required } from './shared.js';
+import { PROFILE_COLUMNS } from './profile.js';
 
 // agentid login: create or update a profile and sign in once with it; agentid logout: forget the
 // account a profile signed in with. One flag per sign-in kind, each mapped to one
@@ -128,14 +129,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         await writeConfig(ctx.home(), config);
         msg.info(`${before ? 'Updated' : 'Created'} profile '${name}'; it is now the current profile.`);
-        await ctx.print(profile, [
-          { key: 'name', header: 'Profile' },
-          { key: 'target', header: 'Target' },
-          { key: 'tenantId', header: 'Tenant' },
-          { key: 'credential', header: 'Sign-in' },
-          { key: 'cloud', header: 'Cloud' },
-          { key: 'apiVersion', header: 'API' },
-        ]);
+        await ctx.print(profile, PROFILE_COLUMNS);
       }),
     [
       'agentid login --profile contoso --tenant contoso.onmicrosoft.com --device-code',

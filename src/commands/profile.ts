@@ -7,8 +7,8 @@ import { confirm, helpSections, parseOptions, yesOption } from './shared.js';
 // agentid profile list | use | show | remove. Profiles are created by `agentid login`; the
 // built-in `local` profile (the emulated tenant) always exists and cannot be removed.
 
-const COLUMNS = [
-  { key: 'current', header: '' },
+/** How a profile is shown in a table (login prints the profile it saved the same way). */
+export const PROFILE_COLUMNS = [
   { key: 'name', header: 'Profile' },
   { key: 'target', header: 'Target' },
   { key: 'tenantId', header: 'Tenant' },
@@ -16,6 +16,7 @@ const COLUMNS = [
   { key: 'cloud', header: 'Cloud' },
   { key: 'apiVersion', header: 'API' },
 ];
+const COLUMNS = [{ key: 'current', header: '' }, ...PROFILE_COLUMNS];
 
 const NO_GRAPH = 'none (profiles are local configuration; no Graph call)';
 
