@@ -6,7 +6,7 @@ import * as agents from '../graph/agents.js';
 import { getPrincipalByAppId } from '../graph/blueprints.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveAgent, resolveBlueprint } from '../graph/resolve.js';
-import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
+import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
 
 export const AGENT_COLUMNS = [
   { key: 'displayName', header: 'Name' },
@@ -128,34 +128,21 @@ export function register(program: Command, ctx: CliContext): void {
     'AgentIdentity.ReadWrite.All',
   );
 
-  for (const [verb, enabled] of [
-    ['enable', true],
-    ['disable', false],
-  ] as const) {
-    helpSections(
-      group
-        .command(verb)
-        .description(enabled ? 'Enable an agent identity (it can authenticate again)' : 'Disable an agent identity (it can no longer authenticate)')
-        .argument('<agent>', 'object id or exact display name')
-        .addOption(dryRunOption())
-        .action(async (ref: string, raw) => {
-          await ctx.checkOutputOptions();
-          const client = await ctx.graph();
-          const a = await resolveAgent(client, ref, ctx.chooser());
-          if (raw.dryRun) return printPlan(ctx, { action: `${verb} agent identity`, id: a.id, accountEnabled: enabled });
-          await agents.updateAgent(client, a.id, { accountEnabled: enabled });
-          const m = await ctx.messenger();
-          m.success(`${enabled ? 'Enabled' : 'Disabled'} agent '${a.displayName}'.`);
-          if (enabled && a.agentIdentityBlueprintId) {
-            const principal = await getPrincipalByAppId(client, a.agentIdentityBlueprintId);
-            if (principal && principal.accountEnabled === false) m.warn(`Its blueprint's principal is disabled, so the agent still cannot authenticate ('agentid blueprint enable').`);
-          }
-          await ctx.print({ ...a, accountEnabled: enabled });
-        }),
-      [`agentid agent ${verb} "Sales Agent EMEA"`, `agentid agent ${verb} 5b1c… -o json`],
-      'AgentIdentity.EnableDisable.All',
-    );
-  }
+  registerEnableDisable(group, ctx, {
+    noun: 'agent',
+    argument: ['<agent>', 'object id or exact display name'],
+    descriptions: { enable: 'Enable an agent identity (it can authenticate again)', disable: 'Disable an agent identity (it can no longer authenticate)' },
+    resolve: resolveAgent,
+    label: (a) => `'${a.displayName}'`,
+    setEnabled: (client, id, accountEnabled) => agents.updateAgent(client, id, { accountEnabled }),
+    exampleRef: '"Sales Agent EMEA"',
+    permission: 'AgentIdentity.EnableDisable.All',
+    afterEnable: async (client, a, m) => {
+      if (!a.agentIdentityBlueprintId) return;
+      const principal = await getPrincipalByAppId(client, a.agentIdentityBlueprintId);
+      if (principal && principal.accountEnabled === false) m.warn(`Its blueprint's principal is disabled, so the agent still cannot authenticate ('agentid blueprint enable').`);
+    },
+  });
 
   helpSections(
     group

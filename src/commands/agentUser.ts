@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import * as au from '../graph/agentUsers.js';
 import { resolveAgent, resolveAgentUser } from '../graph/resolve.js';
-import { confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
+import { confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
 
 const COLUMNS = [
   { key: 'displayName', header: 'Name' },
@@ -128,29 +128,16 @@ export function register(program: Command, ctx: CliContext): void {
     'AgentIdUser.ReadWrite.IdentityParentedBy',
   );
 
-  for (const [verb, enabled] of [
-    ['enable', true],
-    ['disable', false],
-  ] as const) {
-    helpSections(
-      group
-        .command(verb)
-        .description(enabled ? 'Enable an agent user' : 'Disable an agent user (it can no longer sign in)')
-        .argument('<agent-user>', 'object id, UPN or exact display name')
-        .addOption(dryRunOption())
-        .action(async (ref: string, raw) => {
-          await ctx.checkOutputOptions();
-          const client = await ctx.graph();
-          const u = await resolveAgentUser(client, ref, ctx.chooser());
-          if (raw.dryRun) return printPlan(ctx, { action: `${verb} agent user`, id: u.id, accountEnabled: enabled });
-          await au.updateAgentUser(client, u.id, { accountEnabled: enabled });
-          (await ctx.messenger()).success(`${enabled ? 'Enabled' : 'Disabled'} agent user ${u.userPrincipalName}.`);
-          await ctx.print({ ...u, accountEnabled: enabled });
-        }),
-      [`agentid agent-user ${verb} sales-emea@contoso.onmicrosoft.com`],
-      'User.EnableDisableAccount.All',
-    );
-  }
+  registerEnableDisable(group, ctx, {
+    noun: 'agent user',
+    argument: ['<agent-user>', 'object id, UPN or exact display name'],
+    descriptions: { enable: 'Enable an agent user', disable: 'Disable an agent user (it can no longer sign in)' },
+    resolve: resolveAgentUser,
+    label: (u) => String(u.userPrincipalName),
+    setEnabled: (client, id, accountEnabled) => au.updateAgentUser(client, id, { accountEnabled }),
+    exampleRef: 'sales-emea@contoso.onmicrosoft.com',
+    permission: 'User.EnableDisableAccount.All',
+  });
 
   helpSections(
     group

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../context.js';
+import type { GraphClient } from '../graph/client.js';
+import type { Chooser } from '../graph/resolve.js';
 
 // What every command leaf shares: option parsing through its zod schema, repeatable options,
 // help examples, and the confirmation / dry-run rules for mutations.
@@ -66,4 +68,47 @@ export async function required(ctx: CliContext, value: string | undefined, flag:
 export async function printPlan(ctx: CliContext, plan: Record<string, unknown>): Promise<void> {
   await ctx.print({ dryRun: true, ...plan });
   (await ctx.messenger()).info('Dry run: nothing was changed.');
+}
+
+export interface EnableDisableSpec<T extends { id: string }> {
+  /** 'agent', 'agent user': used in messages and the dry-run plan. */
+  noun: string;
+  argument: [name: string, description: string];
+  descriptions: { enable: string; disable: string };
+  resolve: (client: GraphClient, ref: string, choose?: Chooser) => Promise<T>;
+  label: (t: T) => string;
+  setEnabled: (client: GraphClient, id: string, enabled: boolean) => Promise<void>;
+  exampleRef: string;
+  permission: string;
+  /** Told after an enable, e.g. to warn that the blueprint's principal is still disabled. */
+  afterEnable?: (client: GraphClient, t: T, messenger: import('../output/messages.js').Messenger) => Promise<void>;
+}
+
+/** `enable` and `disable` leaves: the same three steps for every object that has accountEnabled. */
+export function registerEnableDisable<T extends { id: string }>(group: Command, ctx: CliContext, spec: EnableDisableSpec<T>): void {
+  for (const [verb, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    helpSections(
+      group
+        .command(verb)
+        .description(spec.descriptions[verb])
+        .argument(...spec.argument)
+        .addOption(dryRunOption())
+        .action(async (ref: string, raw) => {
+          await ctx.checkOutputOptions();
+          const client = await ctx.graph();
+          const t = await spec.resolve(client, ref, ctx.chooser());
+          if (raw.dryRun) return printPlan(ctx, { action: `${verb} ${spec.noun}`, id: t.id, accountEnabled: enabled });
+          await spec.setEnabled(client, t.id, enabled);
+          const m = await ctx.messenger();
+          m.success(`${enabled ? 'Enabled' : 'Disabled'} ${spec.noun} ${spec.label(t)}.`);
+          if (enabled && spec.afterEnable) await spec.afterEnable(client, t, m);
+          await ctx.print({ ...t, accountEnabled: enabled });
+        }),
+      [`agentid ${group.name()} ${verb} ${spec.exampleRef}`],
+      spec.permission,
+    );
+  }
 }
