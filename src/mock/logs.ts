@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { FileLock } from './lock.js';
 
 // The emulated tenant's sign-in and audit logs. They do not live in tenant.json: a tenant with
 // 200,000 sign-ins would make every directory write rewrite hundreds of megabytes. Each log is
@@ -296,55 +297,11 @@ export class FileLogStore implements LogStore {
     }
   }
 
-  private lockDepth = 0;
+  private lockFile: FileLock | undefined;
 
-  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.lockDepth > 0) return fn();
-    const lockPath = path.join(this.dir, 'logs.lock');
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + (this.opts.lockTimeoutMs ?? 30_000);
-    let delay = 2;
-    for (;;) {
-      try {
-        const h = await fsp.open(lockPath, 'wx', 0o600);
-        await h.writeFile(`${process.pid} ${Date.now()}`);
-        await h.close();
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (await lockIsStale(lockPath)) {
-        await fsp.rm(lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for the emulated tenant's log lock ${lockPath}. If no other agentid is running, delete that file.`);
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 50);
-    }
-    this.lockDepth++;
-    try {
-      return await fn();
-    } finally {
-      this.lockDepth--;
-      await fsp.rm(lockPath, { force: true });
-    }
-  }
-}
-
-/** A lock whose owner is gone (crash, kill -9) must not block everyone forever. */
-async function lockIsStale(lockPath: string): Promise<boolean> {
-  try {
-    const pid = Number((await fsp.readFile(lockPath, 'utf8')).split(' ')[0]);
-    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - (await fsp.stat(lockPath)).mtimeMs > 5_000;
-    if (pid === process.pid) return false;
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  } catch {
-    return false;
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    this.lockFile ??= new FileLock(path.join(this.dir, 'logs.lock'), this.opts.lockTimeoutMs);
+    return this.lockFile.run(fn);
   }
 }
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { TenantState } from './state.js';
 import { STATE_SCHEMA_VERSION } from './state.js';
 import { runWithUndo } from './undo.js';
+import { FileLock } from './lock.js';
 
 // Handlers see the tenant only through this interface. `write` callbacks must validate fully
 // before they mutate: a callback that throws leaves the store as it was (FileStore re-reads
@@ -60,7 +61,7 @@ export interface FileStoreOptions {
 export class FileStore implements Store {
   private cache: TenantState | null = null;
   private seen: FileIdentity | null = null;
-  private readonly lockPath: string;
+  private readonly lock: FileLock;
   private dirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -70,7 +71,7 @@ export class FileStore implements Store {
     readonly file: string,
     private readonly opts: FileStoreOptions,
   ) {
-    this.lockPath = `${file}.lock`;
+    this.lock = new FileLock(`${file}.lock`, opts.lockTimeoutMs);
   }
 
   async read<T>(fn: (s: TenantState) => T): Promise<T> {
@@ -192,69 +193,14 @@ export class FileStore implements Store {
     this.lastPersistMs = performance.now() - started;
   }
 
-  private lockDepth = 0;
-
-  private async withLockIfFree<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lockDepth > 0 ? fn() : this.withLock(fn);
+  private withLockIfFree<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.held ? fn() : this.lock.run(fn);
   }
 
-  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.lockDepth > 0) return fn();
-    await this.acquire();
-    this.lockDepth++;
-    try {
-      return await fn();
-    } finally {
-      this.lockDepth--;
-      await fsp.rm(this.lockPath, { force: true });
-    }
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(fn);
   }
 
-  private async acquire(): Promise<void> {
-    await fsp.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + (this.opts.lockTimeoutMs ?? 30_000);
-    let delay = 2;
-    for (;;) {
-      try {
-        const h = await fsp.open(this.lockPath, 'wx', 0o600);
-        await h.writeFile(`${process.pid} ${Date.now()}`);
-        await h.close();
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (await this.lockIsStale()) {
-        await fsp.rm(this.lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for the emulated tenant's lock ${this.lockPath}. If no other agentid is running, delete that file.`);
-      }
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 50);
-    }
-  }
-
-  /** A lock whose owner process is gone (crash, kill -9) must not block everyone forever. */
-  private async lockIsStale(): Promise<boolean> {
-    try {
-      const [pidText] = (await fsp.readFile(this.lockPath, 'utf8')).split(' ');
-      const pid = Number(pidText);
-      if (!Number.isInteger(pid) || pid <= 0) {
-        const s = await fsp.stat(this.lockPath);
-        return Date.now() - s.mtimeMs > 5_000;
-      }
-      if (pid === process.pid) return false;
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ESRCH';
-      }
-    } catch {
-      return false; // vanished between open and read: simply retry
-    }
-  }
 }
 
 function sameFile(a: FileIdentity, b: FileIdentity): boolean {
