@@ -69,12 +69,13 @@ export function collectionResponse(
   items: Record<string, unknown>[],
   spec: CollectionSpec,
   contextFragment: string,
-  defaultSelect?: string[],
+  /** Properties returned without $select: one list, or per item (users and agent users differ). */
+  defaultSelect?: string[] | ((item: Record<string, unknown>) => string[]),
 ): MockResult {
   const q = parseQuery(ctx.url.searchParams, ctx.req.headers, spec);
   const { page, nextSkiptoken, count } = applyQuery(items, q, spec);
-  const select = q.select ?? defaultSelect;
-  const value = select ? page.map((i) => selectProperties(i, select)) : page;
+  const selectFor = (i: Record<string, unknown>) => q.select ?? (typeof defaultSelect === 'function' ? defaultSelect(i) : defaultSelect);
+  const value = q.select || defaultSelect ? page.map((i) => selectProperties(i, selectFor(i))) : page;
   const fragment = q.select ? `${contextFragment}(${q.select.join(',')})` : contextFragment;
   const body: Record<string, unknown> = { '@odata.context': contextUrl(ctx, fragment) };
   if (count !== undefined) body['@odata.count'] = count;

@@ -3,8 +3,9 @@ import { contextUrl, created, noContent, ok, type MockContext, type MockResult }
 import { USER_DEFAULT_SELECT, view } from '../entities.js';
 import { ENTITY_SET_OF, isA, type EntityType, type StoredObject, type TenantState } from '../state.js';
 import { GUID_RE } from '../path.js';
-import { applyQuery, parseQuery, selectProperties, type CollectionSpec } from '../odata.js';
+import { selectProperties, type CollectionSpec } from '../odata.js';
 import {
+  collectionResponse,
   assignWritable,
   bindIds,
   bodyType,
@@ -15,7 +16,6 @@ import {
   entityResponse,
   findInSet,
   liveObjects,
-  nextLink,
   prop,
   relationshipRoute,
   requireString,
@@ -172,17 +172,9 @@ async function collectionRoute(ctx: MockContext): Promise<MockResult> {
   throw GraphErrors.methodNotAllowed();
 }
 
-/** collectionResponse, except that the default property set depends on each item's type. */
+/** A users collection: the default property set depends on each item's type. */
 export function usersCollection(ctx: MockContext, items: Record<string, unknown>[], spec: CollectionSpec, contextFragment: string): MockResult {
-  const q = parseQuery(ctx.url.searchParams, ctx.req.headers, spec);
-  const { page, nextSkiptoken, count } = applyQuery(items, q, spec);
-  const value = page.map((i) => selectProperties(i, q.select ?? userDefaultSelect(i)));
-  const fragment = q.select ? `${contextFragment}(${q.select.join(',')})` : contextFragment;
-  const body: Record<string, unknown> = { '@odata.context': contextUrl(ctx, fragment) };
-  if (count !== undefined) body['@odata.count'] = count;
-  if (nextSkiptoken) body['@odata.nextLink'] = nextLink(ctx, nextSkiptoken);
-  body.value = value;
-  return ok(body);
+  return collectionResponse(ctx, items, spec, contextFragment, userDefaultSelect);
 }
 
 // The characters GD agentuser-post.md allows in a UPN: A–Z a–z 0–9 ' . - _ ! # ^ ~
