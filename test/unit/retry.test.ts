@@ -168,6 +168,15 @@ describe('RetryMiddleware', () => {
     expect(ctx.response?.status).toBe(200);
   });
 
+  it('does not resend a POST after a 504, which may already have been applied', async () => {
+    const h = harness([reply(504)]);
+    const ctx = context('POST');
+    await h.retry.execute(ctx);
+    expect(h.next.calls).toBe(1);
+    expect(h.sleeps).toEqual([]);
+    expect(ctx.response?.status).toBe(504);
+  });
+
   it('retries writes too, resending the same request', async () => {
     const h = harness([reply(429, { 'Retry-After': '1' }), reply(201)]);
     const ctx = context('POST');

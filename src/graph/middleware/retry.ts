@@ -21,8 +21,10 @@ const RETRY_STATUSES = new Set([429, 503, 504]);
  * Bounded retry for 429/503/504 (GD concepts/throttling.md): wait what Retry-After says
  * (delta-seconds or an HTTP date), otherwise an exponential backoff with full jitter, never
  * more than maxDelayMs at once and never more than maxRetries times, after which the last
- * response goes up the chain as it is. Writes are retried too: Graph rejects a throttled
- * request before it acts on it, so a resend cannot apply it twice. cli-microsoft365's
+ * response goes up the chain as it is. Writes are retried after 429 and 503 too: Graph refuses
+ * those before it acts. A 504 is different: the gateway gave up waiting, and the request may
+ * have been applied, so a POST (a create, an action, a $ref add) is not resent after a 504 —
+ * the caller sees the error and can check before trying again. Other verbs are idempotent here. cli-microsoft365's
  * request.ts retries 429 forever by recursion; this is the bounded alternative.
  */
 export class RetryMiddleware extends ChainedMiddleware {
@@ -48,6 +50,7 @@ export class RetryMiddleware extends ChainedMiddleware {
       await this.callNext(context);
       const res = context.response;
       if (!res || !RETRY_STATUSES.has(res.status) || attempt >= this.maxRetries) return;
+      if (res.status === 504 && (context.options?.method ?? 'GET').toUpperCase() === 'POST') return;
       const hinted = parseRetryAfter(res.headers.get('Retry-After'), this.now());
       const backoff = this.baseDelayMs * 2 ** attempt * this.random();
       const delayMs = Math.min(this.maxDelayMs, hinted ?? backoff);
