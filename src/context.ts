@@ -203,6 +203,16 @@ export class CliContext {
     this.io.stderr.write(`Tenant: ${name} · ${where} · profile ${target.profile.name}\n`);
   }
 
+  private vault: Promise<import('./graph/tokenCache.js').TokenVault | { reason: string }> | undefined;
+
+  /** The persistent token cache (real tenants), or why tokens stay in memory. Opened once. */
+  tokenVault(): Promise<import('./graph/tokenCache.js').TokenVault | { reason: string }> {
+    this.vault ??= import('./graph/tokenCache.js').then(({ openVault }) =>
+      openVault({ home: this.home(), env: this.env, ...(this.globals.debug ? { onError: (m: string) => this.io.stderr.write(`[debug] ${m}\n`) } : {}) }),
+    );
+    return this.vault;
+  }
+
   private stdinSecretRead: Promise<string | undefined> | undefined;
 
   /** A client secret: asked for (masked) on a terminal, else the first line of stdin. Read once. */

@@ -119,6 +119,9 @@ export function register(program: Command, ctx: CliContext): void {
         config.profiles[name] = profile;
         config.current = name;
         const msg = await ctx.messenger();
+        // A changed profile starts with an empty token cache: its tokens may be another app's or tenant's.
+        const { removeCacheFiles, cacheNameFor } = await import('../graph/tokenCache.js');
+        await removeCacheFiles(ctx.home(), cacheNameFor(name));
         if (o.verify) {
           // Sign in before saving: a profile that cannot sign in is not written.
           ctx.globals.profile = name;
@@ -143,23 +146,45 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     program
       .command('logout')
-      .description("Forget the account a profile signed in with (the next command signs in again); tokens are held only in memory, or in the OS's protected store")
-      .action(async () => {
+      .description("Sign a profile out: forget its account and delete its cached tokens (the next command signs in again)")
+      .option('--all', 'sign out of every profile, and delete the token cache key from the OS store')
+      .action(async (raw: { all?: boolean }) => {
         const { readConfig, writeConfig, selectProfile } = await import('../config.js');
+        const { removeCacheFiles, cacheNameFor, TokenVault } = await import('../graph/tokenCache.js');
         const config = readConfig(ctx.home());
-        const { profile } = selectProfile(config, ctx.env, ctx.globals.profile);
         const msg = await ctx.messenger();
+        if (raw.all) {
+          const records = Object.values(config.profiles).filter((p) => p.authenticationRecord);
+          for (const p of records) delete p.authenticationRecord;
+          if (records.length) await writeConfig(ctx.home(), config);
+          const vault = await ctx.tokenVault();
+          const files = await removeCacheFiles(ctx.home());
+          let key = '';
+          if (vault instanceof TokenVault) {
+            await vault.forget().then(
+              () => (key = `, and the cache key in ${vault.storeLabel}`),
+              (err: Error) => msg.warn(`The token cache key stays in ${vault.storeLabel}: ${err.message}`),
+            );
+          }
+          msg.success(`Signed out of every profile: forgot ${records.length} signed-in account(s), deleted ${files.length} token cache file(s)${key}.`);
+          return;
+        }
+        const { profile } = selectProfile(config, ctx.env, ctx.globals.profile);
         const saved = config.profiles[profile.name];
-        if (saved?.authenticationRecord) {
-          delete saved.authenticationRecord;
+        const hadRecord = !!saved?.authenticationRecord;
+        if (hadRecord) {
+          delete saved!.authenticationRecord;
           await writeConfig(ctx.home(), config);
-          msg.success(`Signed out of profile '${profile.name}'.`);
+        }
+        const files = await removeCacheFiles(ctx.home(), cacheNameFor(profile.name));
+        if (hadRecord || files.length) {
+          msg.success(`Signed out of profile '${profile.name}'${files.length ? ': its cached tokens are deleted' : ''}.`);
         } else {
-          msg.info(`Profile '${profile.name}' keeps no signed-in account${profile.target === 'emulated' ? ' (the emulated tenant signs in anew on every command)' : ''}; nothing to forget.`);
+          msg.info(`Profile '${profile.name}' keeps no signed-in account and no cached token${profile.target === 'emulated' ? ' (the emulated tenant signs in anew on every command)' : ''}; nothing to forget.`);
         }
       }),
-    ['agentid logout', 'agentid logout --profile contoso'],
-    'none (it changes only the local profile file)',
+    ['agentid logout', 'agentid logout --profile contoso', 'agentid logout --all'],
+    'none (it changes only local files and the OS store)',
   );
 }
 

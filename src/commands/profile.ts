@@ -99,7 +99,9 @@ export function register(program: Command, ctx: CliContext): void {
         delete config.profiles[name];
         if (config.current === name) delete config.current;
         await writeConfig(ctx.home(), config);
-        (await ctx.messenger()).success(`Removed profile '${name}'.`);
+        const { removeCacheFiles, cacheNameFor } = await import('../graph/tokenCache.js');
+        const files = await removeCacheFiles(ctx.home(), cacheNameFor(name));
+        (await ctx.messenger()).success(`Removed profile '${name}'${files.length ? ' and its cached tokens' : ''}.`);
       }),
     ['agentid profile remove ci --yes'],
     NO_GRAPH,

@@ -44,9 +44,11 @@ export async function signIn(ctx: CliContext, profile: Profile, o: { interactive
       throw new UsageError(`${flag} signs in interactively and there is no terminal here; run it on a terminal, or save the profile with --no-verify.`);
     }
     // Interactive sign-in: keep MSAL's account record (no secret) so later runs sign in silently.
-    const { planCredential, createCredential, tokenCachePersistence } = await import('../graph/credentials.js');
+    const { planCredential, createCredential, usePersistentCache } = await import('../graph/credentials.js');
+    const { cacheNameFor } = await import('../graph/tokenCache.js');
     const plan = planCredential({ profile, env: ctx.env });
-    const credential = (await createCredential(plan, { prompt: (m) => ctx.io.stderr.write(`${m}\n`), persistence: await tokenCachePersistence() })) as import('@azure/identity').DeviceCodeCredential;
+    const persistent = (await usePersistentCache(await ctx.tokenVault())).persistent;
+    const credential = (await createCredential(plan, { prompt: (m) => ctx.io.stderr.write(`${m}\n`), ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}) })) as import('@azure/identity').DeviceCodeCredential;
     try {
       const r = await credential.authenticate(plan.scopes);
       if (r) record = { authority: r.authority, homeAccountId: r.homeAccountId, clientId: r.clientId, tenantId: r.tenantId, username: r.username };
@@ -91,6 +93,26 @@ export function tokenWarnings(claims: Record<string, unknown>): string[] {
   return out;
 }
 
+/** Where this profile's tokens are kept between commands. */
+async function cacheReport(ctx: CliContext, target: Target): Promise<{ persistent: boolean; store?: string; location?: string; reason?: string }> {
+  if (target.kind === 'emulated') return { persistent: false, reason: 'the emulated tenant signs in anew on every command' };
+  const { planCredential, cachesTokens, usePersistentCache } = await import('../graph/credentials.js');
+  const kind = target.profile.credential;
+  const plan = (() => {
+    try {
+      return planCredential({ profile: target.profile, env: ctx.env, stdinSecret: '-' });
+    } catch {
+      return undefined; // the sign-in worked, so only a stdin secret can be missing here
+    }
+  })();
+  if (plan && !cachesTokens(plan)) {
+    const why = kind === 'azureCli' ? 'the Azure CLI keeps its own token cache' : kind === 'managedIdentity' ? 'the managed identity endpoint caches its own tokens' : 'a federated token is exchanged anew on every command';
+    return { persistent: false, reason: why };
+  }
+  const state = await usePersistentCache(await ctx.tokenVault());
+  return state.persistent ? { persistent: true, store: state.store, location: state.dir } : { persistent: false, reason: state.reason };
+}
+
 const ROLE_IDS = {
   globalAdministrator: '62e90394-69f5-4237-9190-012177145e10',
   agentIdAdministrator: 'db506228-d27e-4b7d-95e5-295956d6615f',
@@ -121,6 +143,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         const app = c.idtyp === 'app';
         const warnings = tokenWarnings(c);
+        const tokenCache = await cacheReport(ctx, target);
         const report = {
           profile: profile.name,
           selectedBy: ctx.env.AGENTID_GRAPH_URL && profile.target === 'emulated' ? 'AGENTID_GRAPH_URL' : selection.source,
@@ -139,6 +162,7 @@ export function register(program: Command, ctx: CliContext): void {
           permissions: app ? list(c.roles) : list(c.scp),
           permissionType: app ? 'application (roles)' : 'delegated (scp)',
           directoryRoles: list(c.wids).map((id) => ROLE_NAMES[id] ?? id),
+          tokenCache,
           warnings,
         };
         const msg = await ctx.messenger();
@@ -151,6 +175,7 @@ export function register(program: Command, ctx: CliContext): void {
           [report.permissionType]: report.permissions.join(', ') || '(none)',
           directoryRoles: report.directoryRoles.join(', ') || '(none)',
           tokenExpires: report.tokenExpires,
+          tokenCache: tokenCache.persistent ? `persistent: encrypted in ${tokenCache.location}, key in ${tokenCache.store}` : `memory only (${tokenCache.reason})`,
         });
       }),
     ['agentid status', 'agentid status --profile ci -o json --query permissions', 'AGENTID_PROFILE=contoso agentid status'],

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { AuthError, UsageError } from '../errors.js';
 import { CLOUDS, type Profile } from '../config.js';
+import { TokenVault, type CacheState, type CachePlugin } from './tokenCache.js';
 
 // How agentid gets a token. Real tenants: one @azure/identity credential per sign-in kind, built
 // from the profile (what `agentid login` saved) and the environment. @azure/identity costs about
@@ -144,8 +145,8 @@ export interface BuildOptions {
   /** Where device-code instructions go (stderr). */
   prompt?: (message: string) => void;
   authenticationRecord?: Profile['authenticationRecord'];
-  /** Persistent token cache, when the OS offers a protected store (see tokenCachePersistence()). */
-  persistence?: boolean;
+  /** Persistent token cache under this name (see usePersistentCache()); absent: MSAL's memory cache. */
+  cacheName?: string;
   /** Tests and served emulators: skip MSAL's instance discovery at login.microsoftonline.com. */
   disableInstanceDiscovery?: boolean;
   /** Off a terminal: device code and browser sign in silently (cached account) or fail, never prompt. */
@@ -167,7 +168,7 @@ async function construct(plan: CredentialPlan, o: BuildOptions): Promise<TokenCr
   const common = {
     authorityHost: plan.authorityHost,
     ...(o.disableInstanceDiscovery ? { disableInstanceDiscovery: true } : {}),
-    ...(o.persistence ? { tokenCachePersistenceOptions: { enabled: true, name: 'agentid', unsafeAllowUnencryptedStorage: false } } : {}),
+    ...(o.cacheName ? { tokenCachePersistenceOptions: { enabled: true, name: o.cacheName, unsafeAllowUnencryptedStorage: false } } : {}),
   };
   switch (plan.type) {
     case 'DeviceCodeCredential':
@@ -200,23 +201,32 @@ async function construct(plan: CredentialPlan, o: BuildOptions): Promise<TokenCr
   }
 }
 
+/** Which credentials keep a token cache through MSAL (the others: managed identity and the Azure CLI keep their own). */
+export function cachesTokens(plan: CredentialPlan): boolean {
+  return ['DeviceCodeCredential', 'InteractiveBrowserCredential', 'ClientSecretCredential', 'ClientCertificateCredential'].includes(plan.type);
+}
+
+let registeredVault: TokenVault | undefined;
+
 /**
- * Persistent token cache: only where the operating system offers a protected store (Keychain,
- * DPAPI, libsecret), through @azure/identity-cache-persistence when it is installed beside
- * agentid (`npm install -g @azure/identity-cache-persistence`; it builds native code, so agentid
- * does not depend on it). Anything else keeps tokens in memory for the one command: agentid
- * never writes a token to disk in plain text (unsafeAllowUnencryptedStorage stays false).
+ * Persistent token cache: only where the operating system offers a protected store
+ * (src/graph/tokenCache.ts). Registers agentid's cache plugin with @azure/identity through its
+ * plugin hook, the one @azure/identity-cache-persistence uses (which agentid does not depend on:
+ * it builds native code at install). Without a store, tokens stay in memory for the one command:
+ * agentid never writes a token to disk in plain text (unsafeAllowUnencryptedStorage stays false).
  */
-export async function tokenCachePersistence(): Promise<boolean> {
-  try {
-    const pluginModule = '@azure/identity-cache-persistence';
-    const { cachePersistencePlugin } = (await import(pluginModule)) as { cachePersistencePlugin: unknown };
-    const { useIdentityPlugin } = await import('@azure/identity');
-    useIdentityPlugin(cachePersistencePlugin as Parameters<typeof useIdentityPlugin>[0]);
-    return true;
-  } catch {
-    return false;
-  }
+export async function usePersistentCache(vault: TokenVault | { reason: string }): Promise<CacheState> {
+  if (!(vault instanceof TokenVault)) return { persistent: false, reason: vault.reason };
+  const state = await vault.state();
+  if (!state.persistent || registeredVault === vault) return state;
+  const { useIdentityPlugin } = await import('@azure/identity');
+  useIdentityPlugin((context) => {
+    // The context's shape is @azure/identity's AzurePluginContext (plugins/provider.d.ts).
+    const control = (context as { cachePluginControl: { setPersistence(factory: (o?: { name?: string }) => Promise<CachePlugin>): void } }).cachePluginControl;
+    control.setPersistence(async (o) => vault.plugin(o?.name ?? 'agentid'));
+  });
+  registeredVault = vault;
+  return state;
 }
 
 /** A TokenCredential's token, with sign-in failures as exit-4 errors that say what to do. */

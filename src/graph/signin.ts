@@ -12,7 +12,9 @@ import { AuthError } from '../errors.js';
 //                                   the emulator at once for its signed-in user; or
 //                                   client_credentials for an app profile);
 //   real                            the @azure/identity credential the profile names.
-// Tokens stay in this process's memory and are reused until five minutes before they expire.
+// Tokens stay in this process's memory and are reused until five minutes before they expire; a
+// real tenant's are also kept, encrypted, in the persistent token cache where the OS offers a
+// protected store (tokenCache.ts), so the next command signs in silently.
 
 const KNOWN_AUTHORITIES = new Set(Object.values(CLOUDS).map((c) => new URL(c.authority).host));
 
@@ -46,15 +48,16 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     const { emulatorUserToken } = await import('./credentials.js');
     return () => emulatorUserToken(transport, origin, profile.tenantId ?? 'organizations', AGENTID_CLIENT_APP_ID);
   }
-  const { planCredential, createCredential, checkPlanFiles, getTokenOrExplain, tokenCachePersistence } = await import('./credentials.js');
+  const { planCredential, createCredential, checkPlanFiles, getTokenOrExplain, cachesTokens, usePersistentCache } = await import('./credentials.js');
   const stdinSecret = profile.credential === 'clientSecret' && profile.secretFromStdin ? await ctx.stdinSecret() : undefined;
   const plan = planCredential({ profile, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
   checkPlanFiles(plan);
   const interactive = plan.type === 'DeviceCodeCredential' || plan.type === 'InteractiveBrowserCredential';
-  const persistence = interactive || plan.type === 'ClientSecretCredential' || plan.type === 'ClientCertificateCredential' ? await tokenCachePersistence() : false;
+  const { cacheNameFor } = await import('./tokenCache.js');
+  const persistent = cachesTokens(plan) && (await usePersistentCache(await ctx.tokenVault())).persistent;
   const credential = await createCredential(plan, {
     prompt: (m) => ctx.io.stderr.write(`${m}\n`),
-    persistence,
+    ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}),
     // MSAL looks a non-Microsoft authority up at login.microsoftonline.com unless told not to.
     disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
     ...(profile.authenticationRecord ? { authenticationRecord: profile.authenticationRecord } : {}),

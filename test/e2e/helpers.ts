@@ -32,7 +32,9 @@ export interface RunOptions {
 export function baseEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['FORCE_COLOR', 'NO_COLOR', 'AGENTID_GRAPH_URL', 'AGENTID_API_VERSION', 'AGENTID_MOCK_TRACE', 'NODE_OPTIONS']) delete env[k];
-  Object.assign(env, { CI: 'true', AGENTID_HOME: home });
+  // AGENTID_TOKEN_CACHE=memory: a test run never touches the developer's own keyring; the token
+  // cache tests opt in with a store of their own (test/e2e/token-cache.test.ts).
+  Object.assign(env, { CI: 'true', AGENTID_HOME: home, AGENTID_TOKEN_CACHE: 'memory' });
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

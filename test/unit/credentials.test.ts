@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DeviceCodeCredential, InteractiveBrowserCredential, ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
-import { createCredential, DEFAULT_PUBLIC_CLIENT_ID, planCredential, tokenCachePersistence } from '../../src/graph/credentials.js';
+import { createCredential, DEFAULT_PUBLIC_CLIENT_ID, planCredential, usePersistentCache } from '../../src/graph/credentials.js';
 import { envProfile, type Profile } from '../../src/config.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -101,8 +101,8 @@ describe('credentials from the environment (CI with no login step)', () => {
 });
 
 describe('token cache', () => {
-  it('stays in memory when no protected OS store is available (no persistence plugin installed)', async () => {
-    expect(await tokenCachePersistence()).toBe(false);
+  it('stays in memory when no protected OS store is available, and says why', async () => {
+    expect(await usePersistentCache({ reason: 'AGENTID_TOKEN_CACHE=memory' })).toEqual({ persistent: false, reason: 'AGENTID_TOKEN_CACHE=memory' });
   });
 
   it('turns an @azure/identity constructor refusal into a usage error', async () => {
