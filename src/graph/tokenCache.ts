@@ -75,7 +75,9 @@ function firstLine(s: string): string {
 }
 
 function unavailable(label: string, r: RunResult, hint = ''): StoreUnavailable {
-  return new StoreUnavailable(r.missing ? `${label} is not installed${hint}` : `${label} did not answer: ${firstLine(r.stderr)}`);
+  // Programs start their messages with their own name ("secret-tool: Cannot autolaunch D-Bus …").
+  const said = firstLine(r.stderr).replace(new RegExp(`^${label}:\\s*`), '');
+  return new StoreUnavailable(r.missing ? `${label} is not installed${hint}` : `${label} did not answer: ${said}`);
 }
 
 /** libsecret's command-line client: `lookup` exits 1 with nothing on stderr when there is no item. */

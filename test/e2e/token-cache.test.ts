@@ -128,7 +128,7 @@ describe.skipIf(process.platform !== 'linux')('persistent token cache (a stand-i
     const written = statSync(cacheFile()).mtimeMs;
     const status = await h.run(['status', '-o', 'json', '--query', 'tokenCache'], { env });
     expect(status.code, status.stderr).toBe(0);
-    expect(status.json()).toEqual({ persistent: false, reason: 'secret-tool did not answer: secret-tool: Cannot autolaunch D-Bus without X11 $DISPLAY' });
+    expect(status.json()).toEqual({ persistent: false, reason: 'secret-tool did not answer: Cannot autolaunch D-Bus without X11 $DISPLAY' });
     const table = await h.run(['status', '-o', 'table'], { env });
     expect(table.stdout).toMatch(/tokenCache\s+memory only \(secret-tool did not answer/);
     expect(await appSignIns()).toBe(before + 2);

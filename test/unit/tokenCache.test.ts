@@ -222,7 +222,7 @@ describe('the OS stores', () => {
     expect(calls.flatMap((c) => c.args).join(' ')).not.toContain(KEY);
 
     const noBus = secretToolStore(recorder(() => ({ code: 1, stderr: 'secret-tool: Cannot autolaunch D-Bus without X11 $DISPLAY\n' })).run);
-    await expect(noBus.read()).rejects.toThrow('secret-tool did not answer: secret-tool: Cannot autolaunch D-Bus without X11 $DISPLAY');
+    await expect(noBus.read()).rejects.toThrow('secret-tool did not answer: Cannot autolaunch D-Bus without X11 $DISPLAY');
     const missing = secretToolStore(recorder(() => ({ code: null, missing: true, stderr: 'spawn secret-tool ENOENT' })).run);
     await expect(missing.read()).rejects.toThrow(/secret-tool is not installed \(install libsecret-tools/);
   });
