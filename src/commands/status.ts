@@ -48,7 +48,12 @@ export async function signIn(ctx: CliContext, profile: Profile, o: { interactive
     const { cacheNameFor } = await import('../graph/tokenCache.js');
     const plan = planCredential({ profile, env: ctx.env });
     const persistent = (await usePersistentCache(await ctx.tokenVault())).persistent;
-    const credential = (await createCredential(plan, { prompt: (m) => ctx.io.stderr.write(`${m}\n`), ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}) })) as import('@azure/identity').DeviceCodeCredential;
+    const { KNOWN_AUTHORITIES } = await import('../graph/signin.js');
+    const credential = (await createCredential(plan, {
+      prompt: (m) => ctx.io.stderr.write(`${m}\n`),
+      disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
+      ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}),
+    })) as import('@azure/identity').DeviceCodeCredential;
     try {
       const r = await credential.authenticate(plan.scopes);
       if (r) record = { authority: r.authority, homeAccountId: r.homeAccountId, clientId: r.clientId, tenantId: r.tenantId, username: r.username };

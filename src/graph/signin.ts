@@ -16,7 +16,8 @@ import { AuthError } from '../errors.js';
 // real tenant's are also kept, encrypted, in the persistent token cache where the OS offers a
 // protected store (tokenCache.ts), so the next command signs in silently.
 
-const KNOWN_AUTHORITIES = new Set(Object.values(CLOUDS).map((c) => new URL(c.authority).host));
+/** Microsoft's own sign-in hosts; MSAL looks any other authority up at login.microsoftonline.com unless told not to. */
+export const KNOWN_AUTHORITIES = new Set(Object.values(CLOUDS).map((c) => new URL(c.authority).host));
 
 export async function tokenProvider(ctx: CliContext, target: Target, transport: Transport): Promise<TokenProvider> {
   const fetchToken = await acquirer(ctx, target, transport);

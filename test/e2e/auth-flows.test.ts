@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { BIN, ROOT, baseEnv, parseJson, startServer, tempHome } from './helpers.js';
+import { ROOT, baseEnv, parseJson, runOnTerminal, startServer, tempHome } from './helpers.js';
 
 // @azure/identity's own DeviceCodeCredential, ClientCertificateCredential and
 // WorkloadIdentityCredential signing in against `agentid mock serve --tls`, the way they would
@@ -68,17 +68,7 @@ function nodeScript(code: string, env: Record<string, string> = {}): Promise<{ c
  * agentid on a pseudo-terminal (util-linux `script`), with CI unset for this child only: stdin and
  * stderr are the terminal, so the CLI is interactive; stdout goes to a file for the test to read.
  */
-function onTerminal(args: string[], stdoutFile: string): Promise<{ code: number | null; terminal: string; stdout: string }> {
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = `${[process.execPath, BIN, ...args].map(quote).join(' ')} > ${quote(stdoutFile)}`;
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: baseEnv(home.home, { CI: undefined, NODE_EXTRA_CA_CERTS: ca, TERM: 'dumb' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let terminal = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (terminal += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (terminal += d));
-    child.on('close', (c) => resolve({ code: c, terminal, stdout: readFileSync(stdoutFile, 'utf8') }));
-  });
-}
+const onTerminal = (args: string[], stdoutFile: string) => runOnTerminal(home.home, args, stdoutFile, { NODE_EXTRA_CA_CERTS: ca });
 
 const claimsSnippet = `const claims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());`;
 const opts = `{ authorityHost: process.env.URL, disableInstanceDiscovery: true }`;
@@ -166,12 +156,7 @@ describe('agentid real-tenant profiles through those credentials', () => {
     expect(parseJson(r.stdout, 'status')).toEqual({ signIn: 'deviceCode', upn: 'admin@contoso.onmicrosoft.com', client: '14d82eec-204b-4c2f-b7e8-296a70dab67e', roles: expect.arrayContaining(['Agent ID Administrator']) });
   });
 
-  // Known gap, reported to the lead: login's verifying sign-in (src/commands/status.ts signIn,
-  // interactiveRecord) builds the DeviceCodeCredential without disableInstanceDiscovery, so MSAL
-  // first asks login.microsoftonline.com about the emulator's authority and fails offline with
-  // endpoints_resolution_error. Drop `.fails` once that call passes disableInstanceDiscovery as
-  // src/graph/signin.ts does.
-  test.fails('login --device-code on a terminal signs in before it saves the profile', async () => {
+  test('login --device-code on a terminal signs in before it saves the profile', async () => {
     const out = path.join(home.home, 'login.json');
     const r = await onTerminal(['login', '--profile', 'dc2', ...at(), '--device-code', '-o', 'none'], out);
     expect(r.code).toBe(0);

@@ -148,3 +148,19 @@ export async function startServer(home: string, extraArgs: string[] = []): Promi
     },
   };
 }
+
+/**
+ * Runs agentid on a pseudo-terminal (util-linux `script`), with CI unset, so that it is
+ * interactive; stdout goes to stdoutFile, and `terminal` is what the terminal showed.
+ */
+export function runOnTerminal(home: string, args: string[], stdoutFile: string, env: Record<string, string | undefined> = {}): Promise<{ code: number | null; terminal: string; stdout: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = `${[process.execPath, BIN, ...args].map(quote).join(' ')} > ${quote(stdoutFile)}`;
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: baseEnv(home, { CI: undefined, TERM: 'dumb', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let terminal = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (terminal += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (terminal += d));
+    child.on('close', (c) => resolve({ code: c, terminal, stdout: readFileSync(stdoutFile, 'utf8') }));
+  });
+}

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { open } from '../../src/graph/tokenCache.js';
-import { startServer, tempHome } from './helpers.js';
+import { runOnTerminal, startServer, tempHome } from './helpers.js';
 
 // The persistent token cache end to end: @azure/identity's ClientSecretCredential signs in to
 // `mock serve --tls` (the real-tenant path), and the emulator's own sign-in log counts how often
@@ -149,6 +149,25 @@ describe.skipIf(process.platform !== 'linux')('persistent token cache (a stand-i
     expect(all.stderr).toContain('deleted 1 token cache file(s), and the cache key in Secret Service (secret-tool).');
     expect(existsSync(path.join(fakeDir, 'item'))).toBe(false);
     expect(readdirSync(path.join(h.home, 'token-cache'))).toEqual([]);
+  });
+
+  test('device code: signed in once on a terminal, a pipeline’s later commands sign in silently from the cache; without it they cannot', async () => {
+    const at = ['--tenant', TENANT, '--graph-url', url, '--authority-host', url];
+    const r = await runOnTerminal(h.home, ['login', '--profile', 'dc', ...at, '--device-code', '-o', 'none'], path.join(h.home, 'login.out'), withStore());
+    expect(r.code, r.terminal).toBe(0);
+    expect(r.terminal).toMatch(/enter the code [A-Z0-9]{9} to authenticate/);
+    expect(r.terminal).toContain(`Signed in to ${TENANT} as admin@contoso.onmicrosoft.com.`);
+    expect(existsSync(path.join(h.home, 'token-cache', 'agentid.dc.bin'))).toBe(true);
+
+    // Off a terminal (CI=true), no prompt is possible: the cached account is the only way in.
+    const silent = await h.run(['--profile', 'dc', 'agent', 'list', '-o', 'json', '--query', 'length(@)'], { env: withStore() });
+    expect({ code: silent.code, stderr: silent.stderr }).toEqual({ code: 0, stderr: '' });
+    const who = await h.run(['--profile', 'dc', 'status', '-o', 'json', '--query', '{upn:identity.userPrincipalName,cache:tokenCache.persistent}'], { env: withStore() });
+    expect(who.json()).toEqual({ upn: 'admin@contoso.onmicrosoft.com', cache: true });
+
+    const memory = await h.run(['--profile', 'dc', 'agent', 'list', '-o', 'json'], { env: withStore({ AGENTID_TOKEN_CACHE: 'memory' }) });
+    expect(memory.code).toBe(4);
+    expect(memory.stderr).toMatch(/^error: Profile 'dc' signs in interactively \(device code sign-in\) and no cached sign-in is usable off a terminal; run 'agentid login --profile dc' on a terminal/);
   });
 
   test('profile remove deletes the removed profile’s cache', async () => {
