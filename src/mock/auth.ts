@@ -209,6 +209,13 @@ export function applicationOf(state: TenantState, appId: string) {
   return Object.values(state.objects).find((o) => !o.deletedDateTime && (o.type === 'application' || o.type === 'agentIdentityBlueprint') && String(o.props.appId ?? '').toLowerCase() === a);
 }
 
+/**
+ * A token minted straight from the tenant key, without the token endpoint: the `local` profile's
+ * in-process sign-in (src/graph/signin.ts) and `agentid mock token`. It is deliberately not
+ * reported to the sign-in hook: it stands for a session the emulated user already has, not a
+ * sign-in, and every in-process CLI run mints one, so logging it would add a user sign-in per
+ * command (thousands in the test suite) and bury the sign-ins the logs are there to show.
+ */
 export async function mintToken(store: Store, claims: (state: TenantState) => AccessTokenClaims): Promise<string> {
   const key = await signingKey(store);
   const c = await store.read(claims);
@@ -274,6 +281,13 @@ export interface TokenIssuedInfo {
   success: boolean;
   /** The AADSTS number of a failure, e.g. 7000215 for a wrong secret. */
   errorCode?: number;
+  /** The AADSTS message of a failure, as the client was told it (user sign-ins). */
+  failureReason?: string;
+  /** Set for a user sign-in: the device-code grant is interactive, a refresh token is not. */
+  signInEventType?: 'interactiveUser' | 'nonInteractiveUser';
+  /** A user sign-in whose session began with the device-code flow (protocol tracking). */
+  originalTransferMethod?: 'deviceCodeFlow';
+  userAgent?: string;
   ipAddress?: string;
   correlationId: string;
   time: Date;

@@ -76,6 +76,12 @@ export interface RefreshTokenClaims {
   oid: string;
   /** The scopes the user granted at sign-in, as the client asked for them (space-separated). */
   scope: string;
+  /**
+   * 'deviceCodeFlow' when the session began with a device code: "Protocol tracking state is
+   * sustained through subsequent refreshes" (ED conditional-access/concept-authentication-flows.md),
+   * so each refresh's sign-in keeps originalTransferMethod.
+   */
+  otm?: 'deviceCodeFlow';
   iat: number;
   exp: number;
 }

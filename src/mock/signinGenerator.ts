@@ -34,6 +34,10 @@ export interface TokenEvent {
   errorCode?: number | undefined;
   failureReason?: string | undefined;
   ipAddress?: string | undefined;
+  /** A user sign-in (the device-code grant or a refresh token); absent for app sign-ins. */
+  signInEventType?: 'interactiveUser' | 'nonInteractiveUser' | undefined;
+  originalTransferMethod?: 'deviceCodeFlow' | undefined;
+  userAgent?: string | undefined;
   keyId?: string | undefined;
   federatedCredentialId?: string | undefined;
   correlationId?: string | undefined;
@@ -62,24 +66,46 @@ function blueprintOf(state: TenantState, appId: string): StoredObject | undefine
   return Object.values(state.objects).find((o) => o.type === 'agentIdentityBlueprint' && String(o.props.appId).toLowerCase() === wanted);
 }
 
+// Microsoft's own public clients a user may sign in with, which the emulated tenant holds no
+// service principal for. Microsoft Graph Command Line Tools is agentid's default client
+// (src/graph/credentials.ts DEFAULT_PUBLIC_CLIENT_ID; GD powershell app-only/consent docs name it).
+const FIRST_PARTY_CLIENTS: Record<string, string> = {
+  '14d82eec-204b-4c2f-b7e8-296a70dab67e': 'Microsoft Graph Command Line Tools',
+};
+
+/** The display name of the client app a token was issued to (an agent identity's appId is its id). */
+function clientAppName(state: TenantState, appId: string): string | null {
+  const a = appId.toLowerCase();
+  const agent = state.objects[a];
+  if (agent?.type === 'agentIdentity') return (agent.props.displayName as string) ?? null;
+  const app = live(state).find((o) => String(o.props.appId ?? '').toLowerCase() === a);
+  return (app?.props.displayName as string | undefined) ?? FIRST_PARTY_CLIENTS[a] ?? null;
+}
+
 /** Who asked for the token, with the agent facet it gets. */
 export function subjectOf(state: TenantState, ev: Pick<TokenEvent, 'appId' | 'servicePrincipalId' | 'userId'>): Subject {
-  const base = { userId: null, userPrincipalName: null, userDisplayName: null, parentAppId: null, subjectParentId: null } as const;
   const user = ev.userId ? state.objects[ev.userId.toLowerCase()] : undefined;
+  // A user's sign-in names the user whatever client it went through.
+  const base = {
+    userId: user?.id ?? null,
+    userPrincipalName: user ? String(user.props.userPrincipalName ?? '').toLowerCase() : null,
+    userDisplayName: (user?.props.displayName as string | undefined) ?? null,
+    parentAppId: null,
+    subjectParentId: null,
+  };
   const sp = ev.servicePrincipalId ? state.objects[ev.servicePrincipalId.toLowerCase()] : undefined;
   const agent = sp?.type === 'agentIdentity' ? sp : state.objects[ev.appId.toLowerCase()]?.type === 'agentIdentity' ? state.objects[ev.appId.toLowerCase()] : undefined;
   if (user?.type === 'agentUser') {
     const parent = state.objects[String(user.props.identityParentId ?? '')];
+    // appId is the client the token went to: the parent agent identity in an agent's own flow
+    // (generateSignIns), whatever public client redeemed the user's refresh token otherwise.
     return {
       ...base,
       agentType: 'agentIDuser',
-      appId: parent?.id ?? ev.appId,
-      appDisplayName: (parent?.props.displayName as string) ?? null,
+      appId: ev.appId,
+      appDisplayName: clientAppName(state, ev.appId),
       servicePrincipalId: null,
       servicePrincipalName: null,
-      userId: user.id,
-      userPrincipalName: String(user.props.userPrincipalName ?? '').toLowerCase(),
-      userDisplayName: (user.props.displayName as string) ?? null,
       parentAppId: parent?.id ?? null,
       subjectParentId: parent?.id ?? null,
     };
@@ -98,23 +124,15 @@ export function subjectOf(state: TenantState, ev: Pick<TokenEvent, 'appId' | 'se
     }
     return { ...base, agentType: 'agenticApp', appId: String(bp.props.appId), appDisplayName: name, servicePrincipalId: null, servicePrincipalName: name, parentAppId: null, subjectParentId: null };
   }
-  const app = live(state).find((o) => String(o.props.appId ?? '').toLowerCase() === ev.appId.toLowerCase());
-  const name = (app?.props.displayName as string) ?? null;
-  return {
-    ...base,
-    agentType: 'notAgentic',
-    appId: ev.appId,
-    appDisplayName: name,
-    servicePrincipalId: ev.servicePrincipalId ?? null,
-    servicePrincipalName: name,
-    ...(user ? { userId: user.id, userPrincipalName: String(user.props.userPrincipalName ?? '').toLowerCase(), userDisplayName: (user.props.displayName as string) ?? null } : {}),
-  };
+  const name = clientAppName(state, ev.appId);
+  return { ...base, agentType: 'notAgentic', appId: ev.appId, appDisplayName: name, servicePrincipalId: ev.servicePrincipalId ?? null, servicePrincipalName: name };
 }
 
 /** The stored part of one signIn. Property names are Graph's (beta signIn), so $filter runs on it. */
 export function signInRecord(state: TenantState, ev: TokenEvent, now: Date, subject?: Subject): LogRecord {
   const s = subject ?? subjectOf(state, ev);
-  const userFlow = s.userId !== null;
+  const userSignIn = ev.signInEventType;
+  const userFlow = s.userId !== null || userSignIn !== undefined;
   const time = ev.time ?? now;
   const errorCode = ev.success ? 0 : (ev.errorCode ?? 7000215);
   const graphSp = state.objects[SEED_IDS.graphServicePrincipal];
@@ -123,7 +141,8 @@ export function signInRecord(state: TenantState, ev: TokenEvent, now: Date, subj
     createdDateTime: time.toISOString(),
     userDisplayName: s.userDisplayName,
     userPrincipalName: s.userPrincipalName,
-    userId: s.userId ?? '',
+    // A user purged since its refresh token was issued is still named by id (AADSTS50034).
+    userId: s.userId ?? ev.userId ?? '',
     appId: s.appId,
     appDisplayName: s.appDisplayName,
     ipAddress: ev.ipAddress ?? '127.0.0.1',
@@ -142,9 +161,37 @@ export function signInRecord(state: TenantState, ev: TokenEvent, now: Date, subj
     clientCredentialType: ev.credentialType ?? (userFlow ? 'none' : 'clientSecret'),
     // GD signin.md: agents may appear under any of the four types; app-only tokens are
     // servicePrincipal sign-ins, an agent user's are non-interactive user sign-ins.
-    signInEventTypes: [userFlow ? 'nonInteractiveUser' : 'servicePrincipal'],
+    signInEventTypes: [userSignIn ?? (userFlow ? 'nonInteractiveUser' : 'servicePrincipal')],
+    ...(userSignIn ? userSignInProperties(userSignIn, ev) : {}),
     status: errorCode === 0 ? { errorCode: 0, failureReason: null, additionalDetails: null } : { errorCode, failureReason: ev.failureReason ?? failureReasonOf(errorCode), additionalDetails: null },
     agent: { agentType: s.agentType, parentAppId: s.parentAppId, agentSubjectType: s.agentType, agentSubjectParentId: s.subjectParentId },
+  };
+}
+
+/**
+ * What a user sign-in through the token endpoint adds (GD beta resources/signin.md). isInteractive
+ * "corresponds to" signInEventTypes (same page). The device-code grant is authenticationProtocol
+ * deviceCode and starts a protocol-tracked session: originalTransferMethod deviceCodeFlow, kept by
+ * every refresh of it (ED conditional-access/concept-authentication-flows.md). A refresh presents
+ * incomingTokenType refreshToken (a late member of that evolvable enum: handlers/auditLogs.ts).
+ * [INFERRED] authenticationProtocol is none for a refresh ("none for all authentications that
+ * don't have a specific value"). [DOC-CONFLICT] signin.md's clientAppUsed examples say "Modern
+ * clients"; the sign-in logs' Client app filter splits modern clients into "Browser" and "Mobile
+ * apps and desktop clients" (ED monitoring-health/howto-customize-filter-logs.md), and Entra
+ * writes "Mobile Apps and Desktop clients" for an MSAL public client, so that is used. The emulated tenant has no Conditional Access policies and no MFA: notApplied,
+ * singleFactorAuthentication.
+ */
+function userSignInProperties(type: 'interactiveUser' | 'nonInteractiveUser', ev: TokenEvent): Record<string, unknown> {
+  return {
+    isInteractive: type === 'interactiveUser',
+    clientAppUsed: 'Mobile Apps and Desktop clients',
+    authenticationRequirement: 'singleFactorAuthentication',
+    conditionalAccessStatus: 'notApplied',
+    authenticationProtocol: type === 'interactiveUser' ? 'deviceCode' : 'none',
+    originalTransferMethod: ev.originalTransferMethod ?? 'none',
+    incomingTokenType: type === 'nonInteractiveUser' ? 'refreshToken' : 'none',
+    userType: 'member',
+    userAgent: ev.userAgent ?? null,
   };
 }
 

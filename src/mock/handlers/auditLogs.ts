@@ -175,6 +175,7 @@ AUDIT_SPEC.properties = ['id', 'category', 'correlationId', 'result', 'resultRea
 // `Prefer: include-unknown-enum-members` Graph answers unknownFutureValue in their place
 // (GD beta resources/agentic-agentsignin.md; best-practices-concept.md, evolvable enums).
 const LATE_AGENT_TYPES = new Set(['agentIdentityBlueprintPrincipal', 'agentIDuser']);
+const LATE_INCOMING_TOKEN_TYPES = new Set(['remoteDesktopToken', 'refreshToken']);
 
 function wantsUnknownMembers(ctx: MockContext): boolean {
   return /(^|[,;\s])include-unknown-enum-members($|[,;\s])/i.test(ctx.header('Prefer') ?? '');
@@ -193,6 +194,9 @@ export function signInView(record: LogRecord, version: 'v1.0' | 'beta', unknownM
     };
   }
   if (out.agent) out.agent = { '@odata.type': '#microsoft.graph.agentic.agentSignIn', ...(out.agent as object) };
+  // incomingTokenType's remoteDesktopToken and refreshToken are late members too (GD beta
+  // resources/signin.md), and a user's refresh-token sign-in has refreshToken.
+  if (!unknownMembers && LATE_INCOMING_TOKEN_TYPES.has(String(out.incomingTokenType))) out.incomingTokenType = 'unknownFutureValue';
   if (version === 'v1.0') {
     // v1.0 signIn has neither the agent facet nor signInEventTypes (MD v1.0 type mappings).
     delete out.agent;

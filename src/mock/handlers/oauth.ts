@@ -142,7 +142,7 @@ export async function oauthRoute(req: Request, opts: OAuthOptions): Promise<Resp
     if (req.method.toUpperCase() !== 'POST') return json(405, { error: 'invalid_request', error_description: 'AADSTS900561: The endpoint only accepts POST requests.', error_codes: [900561] });
     const form = new URLSearchParams(await req.text());
     if (e.endsWith('devicecode')) return await deviceCode(form, tenant.id, origin, opts.store, now);
-    return await token(form, { tenantId: tenant.id, tenantSegment: tenantSegment!, knownTenant: known, origin, store: opts.store, now, correlationId });
+    return await token(form, { tenantId: tenant.id, tenantSegment: tenantSegment!, knownTenant: known, origin, store: opts.store, now, correlationId, userAgent: req.headers.get('user-agent') ?? undefined });
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     return json(err.status, {
@@ -196,6 +196,8 @@ interface TokenContext {
   store: Store;
   now: Date;
   correlationId: string;
+  /** The client's User-Agent, which a user sign-in's log entry shows. */
+  userAgent: string | undefined;
 }
 
 async function token(form: URLSearchParams, t: TokenContext): Promise<Response> {
@@ -378,8 +380,63 @@ async function deviceCodeToken(form: URLSearchParams, t: TokenContext): Promise<
   if (read.claims.client_id !== clientId.toLowerCase() || read.claims.tid !== t.tenantId) throw OAuthErrors.badVerificationCode();
   // The scopes are those of the device authorization request; the token request's are ignored.
   const { graph, oidc } = splitScopes(read.claims.scope);
+  // The code is approved by the tenant's signed-in user: from here on it is that user's
+  // interactive sign-in, logged whatever the answer. A code that is unknown, another client's
+  // or expired is not logged: no user ever signed in with it.
   const userId = await t.store.read((s) => s.signedInUserId);
-  return userTokens(t, { clientId: clientId.toLowerCase(), userId, graph: graph.length ? graph : undefined, oidc, clientInfo: form.get('client_info') === '1' });
+  const info = userSignInInfo(t, clientId, userId, 'interactiveUser', 'deviceCodeFlow');
+  return reportUserSignIn(info, t, async () => {
+    await checkUserMaySignIn(t, userId);
+    return userTokens(t, { clientId: clientId.toLowerCase(), userId, graph: graph.length ? graph : undefined, oidc, clientInfo: form.get('client_info') === '1', otm: 'deviceCodeFlow' });
+  });
+}
+
+/** What the sign-in hook is told about a user sign-in (a public client: no client credential). */
+function userSignInInfo(t: TokenContext, clientId: string, userId: string, type: 'interactiveUser' | 'nonInteractiveUser', otm: 'deviceCodeFlow' | undefined): TokenIssuedInfo {
+  return {
+    appId: clientId.toLowerCase(),
+    userId,
+    tenantId: t.tenantId,
+    grantType: type === 'interactiveUser' ? 'device_code' : 'refresh_token',
+    credentialType: 'none',
+    success: false,
+    signInEventType: type,
+    ...(otm ? { originalTransferMethod: otm } : {}),
+    ...(t.userAgent ? { userAgent: t.userAgent } : {}),
+    correlationId: t.correlationId,
+    time: t.now,
+  };
+}
+
+/** Runs a user sign-in and reports it to the sign-in hook, granted or refused (with its AADSTS answer). */
+async function reportUserSignIn(info: TokenIssuedInfo, t: TokenContext, signIn: () => Promise<Response>): Promise<Response> {
+  try {
+    const res = await signIn();
+    info.success = true;
+    await emitTokenIssued(info, t.store);
+    return res;
+  } catch (err) {
+    if (err instanceof OAuthError) {
+      info.errorCode = err.aadsts;
+      // [INFERRED] Entra's failureReason is the error's description, which is what the client got.
+      info.failureReason = err.message;
+      await emitTokenIssued(info, t.store);
+    }
+    throw err;
+  }
+}
+
+/**
+ * A deleted user cannot sign in (AADSTS50034), nor a disabled one (AADSTS50057).
+ * [INFERRED] for the device-code grant: Entra refuses the user at the browser step, which the
+ * emulator skips, so the polling client gets the refusal the refresh-token grant gives.
+ */
+async function checkUserMaySignIn(t: TokenContext, userId: string): Promise<void> {
+  await t.store.read((s) => {
+    const user = s.objects[userId.toLowerCase()];
+    if (!user || user.deletedDateTime) throw OAuthErrors.userNotFound(s.tenant.defaultDomain);
+    if (user.props.accountEnabled === false) throw OAuthErrors.userDisabled();
+  });
 }
 
 /**
@@ -395,13 +452,19 @@ async function refreshTokenGrant(form: URLSearchParams, t: TokenContext): Promis
   if (!token) throw OAuthErrors.missingParameter('refresh_token');
   const key = await signingKey(t.store);
   const read = readTenantSigned<RefreshTokenClaims>(token, 'refresh_token', key, t.now);
-  if (!read.ok) {
-    if (read.problem === 'malformed') throw OAuthErrors.malformedGrant();
-    if (read.problem === 'signature') throw OAuthErrors.invalidGrant();
-    const claims = decodeJwt(token)!.payload as unknown as RefreshTokenClaims;
-    throw OAuthErrors.refreshTokenExpired(new Date(claims.iat * 1000), Math.floor(t.now.getTime() / 1000) - claims.iat);
-  }
-  const rt = read.claims;
+  // A token that is not this tenant's names nobody: refused, not logged. [INFERRED] Entra cannot
+  // tie an unreadable refresh token to a user either.
+  if (!read.ok && read.problem === 'malformed') throw OAuthErrors.malformedGrant();
+  if (!read.ok && read.problem === 'signature') throw OAuthErrors.invalidGrant();
+  // From here the token is ours (an expired one still carries a valid signature), so this is the
+  // user's non-interactive sign-in, logged whatever the answer.
+  const rt = read.ok ? read.claims : (decodeJwt(token)!.payload as unknown as RefreshTokenClaims);
+  const info = userSignInInfo(t, clientId, rt.oid, 'nonInteractiveUser', rt.otm);
+  return reportUserSignIn(info, t, () => redeemRefreshToken(form, t, clientId, rt, read.ok));
+}
+
+async function redeemRefreshToken(form: URLSearchParams, t: TokenContext, clientId: string, rt: RefreshTokenClaims, live: boolean): Promise<Response> {
+  if (!live) throw OAuthErrors.refreshTokenExpired(new Date(rt.iat * 1000), Math.floor(t.now.getTime() / 1000) - rt.iat);
   // A refresh token is bound to the client it was issued to, and to its tenant.
   if (rt.client_id !== clientId.toLowerCase() || rt.tid !== t.tenantId) throw OAuthErrors.invalidGrant();
   const granted = splitScopes(rt.scope);
@@ -412,13 +475,9 @@ async function refreshTokenGrant(form: URLSearchParams, t: TokenContext): Promis
   const graph = asked.graph.length && !asked.graphDefault ? asked.graph : granted.graph;
   // offline_access and openid were granted at sign-in; they stay with the new refresh token.
   const oidc = [...new Set([...granted.oidc, ...asked.oidc.filter((s) => granted.oidc.includes(s))])];
-  await t.store.read((s) => {
-    const user = s.objects[rt.oid];
-    if (!user || user.deletedDateTime) throw OAuthErrors.userNotFound(s.tenant.defaultDomain);
-    if (user.props.accountEnabled === false) throw OAuthErrors.userDisabled();
-  });
+  await checkUserMaySignIn(t, rt.oid);
   // The new refresh token stands for the same grant as the old one, not just for this request's scopes.
-  return userTokens(t, { clientId: clientId.toLowerCase(), userId: rt.oid, graph: graph.length ? graph : undefined, oidc, clientInfo: form.get('client_info') === '1', grantedScope: rt.scope });
+  return userTokens(t, { clientId: clientId.toLowerCase(), userId: rt.oid, graph: graph.length ? graph : undefined, oidc, clientInfo: form.get('client_info') === '1', grantedScope: rt.scope, otm: rt.otm });
 }
 
 /**
@@ -426,7 +485,7 @@ async function refreshTokenGrant(form: URLSearchParams, t: TokenContext): Promis
  * response"): access_token; id_token when openid was asked for; refresh_token when
  * offline_access was; client_info when the client sent client_info=1; scope.
  */
-async function userTokens(t: TokenContext, o: { clientId: string; userId: string; graph: string[] | undefined; oidc: string[]; clientInfo: boolean; grantedScope?: string }): Promise<Response> {
+async function userTokens(t: TokenContext, o: { clientId: string; userId: string; graph: string[] | undefined; oidc: string[]; clientInfo: boolean; grantedScope?: string; otm?: 'deviceCodeFlow' | undefined }): Promise<Response> {
   const key = await signingKey(t.store);
   const { access, id } = await t.store.read((state) => ({
     access: userClaims(state, o.userId, { issuerOrigin: t.origin, now: t.now, clientAppId: o.clientId, ...(o.graph ? { scopes: o.graph } : {}) }),
@@ -437,7 +496,7 @@ async function userTokens(t: TokenContext, o: { clientId: string; userId: string
   // openid email"), then the OpenID scopes that were granted.
   const scope = [...graphScopes, ...o.oidc].join(' ');
   const refresh = o.oidc.includes('offline_access')
-    ? mintRefreshToken(key, { tid: t.tenantId, client_id: o.clientId, oid: access.oid, scope: o.grantedScope ?? [...graphScopes.map((s) => `${GRAPH_RESOURCE}/${s}`), ...o.oidc].join(' ') }, t.now)
+    ? mintRefreshToken(key, { tid: t.tenantId, client_id: o.clientId, oid: access.oid, scope: o.grantedScope ?? [...graphScopes.map((s) => `${GRAPH_RESOURCE}/${s}`), ...o.oidc].join(' '), ...(o.otm ? { otm: o.otm } : {}) }, t.now)
     : undefined;
   return json(200, {
     token_type: 'Bearer',
