@@ -2,8 +2,9 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { promises as fsp } from 'node:fs';
 import type { CliContext } from '../context.js';
-import { UsageError } from '../errors.js';
+import { NotFoundError, UsageError } from '../errors.js';
 import * as bp from '../graph/blueprints.js';
+import { createSelfSignedCertificate, readCertificate, summarizeKeyCredential, type CertificateInfo } from '../graph/certificates.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveBlueprint } from '../graph/resolve.js';
 import { isGuid } from '../graph/paths.js';
@@ -47,6 +48,23 @@ export const SecretSchema = z.object({
   expires: z.string().optional(),
   secretFile: z.string().min(1).optional(),
 });
+
+export const CertificateSchema = z
+  .object({
+    certificate: z.string().min(1, '--certificate needs the path of a PEM or DER (.cer) file.').optional(),
+    createCertificate: z.boolean().optional(),
+    keyFile: z.string().min(1).optional(),
+    years: z.coerce
+      .number({ error: '--years takes a whole number of years from 1 to 10.' })
+      .int('--years takes a whole number of years from 1 to 10.')
+      .min(1, '--years takes a whole number of years from 1 to 10.')
+      .max(10, '--years takes a whole number of years from 1 to 10.')
+      .optional(),
+    displayName: z.string().min(1).max(256, '--display-name is at most 256 characters.').optional(),
+  })
+  .refine((o) => !(o.certificate && o.createCertificate), { message: 'Use either --certificate PATH (an existing certificate) or --create-certificate, not both.' })
+  .refine((o) => !o.createCertificate || o.keyFile, { message: '--create-certificate needs --key-file PATH: the new file that receives the certificate and its private key.' })
+  .refine((o) => o.createCertificate || (o.keyFile === undefined && o.years === undefined), { message: '--key-file and --years only go with --create-certificate.' });
 
 export const FederatedSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/, '--name takes letters, digits, dash and underscore (at most 120 characters).'),
@@ -254,8 +272,9 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 function registerCredentials(group: Command, ctx: CliContext): void {
-  const cred = helpSections(group.command('credential').description("Manage a blueprint's client secrets and federated identity credentials"), [
+  const cred = helpSections(group.command('credential').description("Manage a blueprint's client secrets, certificates and federated identity credentials"), [
     'agentid blueprint credential add "Sales Agent" --secret-file ./sales.secret --expires 90d',
+    'agentid blueprint credential add "Sales Agent" --create-certificate --key-file ./sales.pem',
     'agentid blueprint credential list "Sales Agent"',
     'agentid blueprint credential remove "Sales Agent" --name gh-main --yes',
   ]);
@@ -263,7 +282,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
   helpSections(
     cred
       .command('add')
-      .description('Add a client secret (shown once) or a federated identity credential')
+      .description('Add a client secret (shown once), a certificate, or a federated identity credential')
       .argument('<blueprint>', 'object id, appId or display name')
       .option('--secret', 'add a client secret (the default)')
       .option('--display-name <name>', 'label of the secret')
@@ -275,9 +294,15 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .option('--subject <subject>', 'federated: token subject')
       .option('--audience <aud>', 'federated: audience', 'api://AzureADTokenExchange')
       .option('--description <text>', 'federated: description')
+      .option('--certificate <path>', 'register this public certificate (PEM or DER/.cer; a private key in the file is never sent)')
+      .option('--create-certificate', 'create a self-signed certificate and register it (needs --key-file)')
+      .option('--key-file <path>', 'with --create-certificate: new file (mode 0600) for the certificate and its private key')
+      .option('--years <n>', 'with --create-certificate: validity in years (default 1)')
       .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
-        if (raw.secret && raw.federated) throw new UsageError('Use either --secret or --federated, not both.');
+        const kinds = [raw.secret, raw.federated, raw.certificate !== undefined, raw.createCertificate].filter(Boolean).length;
+        if (kinds > 1) throw new UsageError('Give one kind of credential: --secret, --federated, --certificate PATH or --create-certificate.');
+        if (raw.certificate !== undefined || raw.createCertificate || raw.keyFile !== undefined || raw.years !== undefined) return addCertificate(ctx, ref, raw);
         await ctx.checkOutputOptions();
         if (raw.federated) {
           const o = parseOptions(FederatedSchema, raw);
@@ -321,6 +346,8 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       }),
     [
       'agentid blueprint credential add "Sales Agent" --secret-file ./sales.secret --expires 90d',
+      'agentid blueprint credential add "Sales Agent" --certificate ./sales.cer',
+      'agentid blueprint credential add "Sales Agent" --create-certificate --key-file ./sales.pem --years 1',
       'agentid blueprint credential add "Sales Agent" --federated --name gh-main --issuer https://token.actions.githubusercontent.com --subject repo:contoso/sales:ref:refs/heads/main',
     ],
     'AgentIdentityBlueprint.AddRemoveCreds.All',
@@ -329,15 +356,19 @@ function registerCredentials(group: Command, ctx: CliContext): void {
   helpSections(
     cred
       .command('list')
-      .description("List a blueprint's secrets (hints only) and federated credentials")
+      .description("List a blueprint's secrets (hints only), certificates (thumbprints, never keys) and federated credentials")
       .argument('<blueprint>', 'object id, appId or display name')
       .action(async (ref: string) => {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
-        const b = await bp.getBlueprint(client, (await resolveBlueprint(client, ref, ctx.chooser())).id);
-        const fics = await bp.listFederatedCredentials(client, b.id);
+        const b = await resolveBlueprint(client, ref, ctx.chooser());
+        const [creds, fics] = await Promise.all([bp.getCredentials(client, b.id), bp.listFederatedCredentials(client, b.id)]);
         const rows = [
-          ...(b.passwordCredentials ?? []).map((p) => ({ type: 'secret', id: p.keyId, name: p.displayName ?? null, detail: `hint ${p.hint ?? '?'}…`, expires: p.endDateTime ?? null })),
+          ...creds.passwordCredentials.map((p) => ({ type: 'secret', id: p.keyId, name: p.displayName ?? null, detail: `hint ${p.hint ?? '?'}…`, expires: p.endDateTime ?? null })),
+          ...creds.keyCredentials.map((k) => {
+            const c = summarizeKeyCredential(k);
+            return { type: 'certificate', id: c.keyId, name: c.displayName, detail: `thumbprint ${c.thumbprint ?? '?'}`, expires: c.endDateTime, thumbprint: c.thumbprint, starts: c.startDateTime, keyType: c.type };
+          }),
           ...fics.map((f) => ({ type: 'federated', id: f.id, name: f.name, detail: `${f.issuer} ${f.subject}`, expires: null })),
         ];
         await ctx.print(rows, [
@@ -348,35 +379,48 @@ function registerCredentials(group: Command, ctx: CliContext): void {
           { key: 'expires', header: 'Expires' },
         ]);
       }),
-    ['agentid blueprint credential list "Sales Agent"'],
+    ['agentid blueprint credential list "Sales Agent"', `agentid blueprint credential list "Sales Agent" -o json --query "[?type=='certificate'].{keyId:id,thumbprint:thumbprint,expires:expires}"`],
     'AgentIdentityBlueprint.Read.All',
   );
 
   helpSections(
     cred
       .command('remove')
-      .description('Remove a client secret (--key-id) or a federated credential (--name or --id)')
+      .description('Remove a client secret or certificate (--key-id) or a federated credential (--name or --id)')
       .argument('<blueprint>', 'object id, appId or display name')
-      .option('--key-id <guid>', 'keyId of the secret')
+      .option('--key-id <guid>', 'keyId of the secret or certificate')
       .option('--name <name>', 'name of the federated credential')
       .option('--id <guid>', 'id of the federated credential')
       .addOption(yesOption())
       .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
         const given = [raw.keyId, raw.name, raw.id].filter(Boolean).length;
-        if (given !== 1) throw new UsageError('Give exactly one of --key-id (a secret), --name or --id (a federated credential).');
+        if (given !== 1) throw new UsageError('Give exactly one of --key-id (a secret or certificate), --name or --id (a federated credential).');
         if (raw.keyId && !isGuid(raw.keyId)) throw new UsageError(`--key-id must be a GUID, not '${raw.keyId}'.`);
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const b = await resolveBlueprint(client, ref, ctx.chooser());
-        if (raw.dryRun) return printPlan(ctx, { action: 'remove credential', blueprintId: b.id, ...(raw.keyId ? { keyId: raw.keyId } : { federatedCredential: raw.name ?? raw.id }) });
-        await confirm(ctx, raw.yes, `Remove this credential from '${b.displayName}'? Anything signing in with it stops working.`);
-        if (raw.keyId) await bp.removePassword(client, b.id, raw.keyId);
+        // A keyId names a secret (removePassword) or a certificate (PATCH keyCredentials without it):
+        // which one is decided by the collection that holds it.
+        const held = raw.keyId ? await keyIdKind(client, b.id, raw.keyId) : undefined;
+        if (raw.dryRun) {
+          // A keyId the blueprint does not hold is reported as credentialType null: the run would fail with exit 3.
+          return printPlan(ctx, { action: 'remove credential', blueprintId: b.id, ...(raw.keyId ? { keyId: raw.keyId, credentialType: held?.kind ?? null, ...(held?.thumbprint ? { thumbprint: held.thumbprint } : {}) } : { federatedCredential: raw.name ?? raw.id }) });
+        }
+        if (raw.keyId && !held) throw new NotFoundError(`Blueprint '${b.displayName}' holds no secret or certificate with keyId ${raw.keyId}; see 'agentid blueprint credential list'.`);
+        const what = held?.kind === 'certificate' ? `certificate ${held.thumbprint ?? raw.keyId}` : held ? `client secret ${raw.keyId}` : 'this credential';
+        await confirm(ctx, raw.yes, `Remove ${what} from '${b.displayName}'? Anything signing in with it stops working.`);
+        if (held?.kind === 'certificate') await bp.removeCertificate(client, b.id, raw.keyId);
+        else if (held) await bp.removePassword(client, b.id, raw.keyId);
         else await bp.removeFederatedCredential(client, b.id, raw.name ?? raw.id);
         (await ctx.messenger()).success(`Removed the credential from '${b.displayName}'.`);
         await ctx.print({ blueprintId: b.id, removed: raw.keyId ?? raw.name ?? raw.id });
       }),
-    ['agentid blueprint credential remove "Sales Agent" --key-id 0d1c… --yes', 'agentid blueprint credential remove "Sales Agent" --name gh-main --yes'],
+    [
+      'agentid blueprint credential remove "Sales Agent" --key-id 0d1c… --yes',
+      'agentid blueprint credential remove "Sales Agent" --key-id 6e2a… --dry-run -o json',
+      'agentid blueprint credential remove "Sales Agent" --name gh-main --yes',
+    ],
     'AgentIdentityBlueprint.AddRemoveCreds.All',
   );
 }
@@ -456,6 +500,75 @@ function registerPermissions(group: Command, ctx: CliContext): void {
     ['agentid blueprint permission remove "Sales Agent" --resource graph --yes'],
     'AgentIdentityBlueprint.ReadWrite.All',
   );
+}
+
+/** Which collection holds a keyId: a certificate (keyCredentials) or a secret (passwordCredentials). */
+async function keyIdKind(client: Awaited<ReturnType<CliContext['graph']>>, blueprintId: string, keyId: string): Promise<{ kind: 'certificate' | 'secret'; thumbprint?: string | null } | undefined> {
+  const creds = await bp.getCredentials(client, blueprintId);
+  const k = creds.keyCredentials.find((c) => c.keyId.toLowerCase() === keyId.toLowerCase());
+  if (k) return { kind: 'certificate', thumbprint: summarizeKeyCredential(k).thumbprint };
+  if (creds.passwordCredentials.some((c) => c.keyId.toLowerCase() === keyId.toLowerCase())) return { kind: 'secret' };
+  return undefined;
+}
+
+/**
+ * `credential add --certificate PATH` and `--create-certificate --key-file PATH`. The created
+ * certificate's file is opened before anything else happens ('wx': never over another file) and
+ * removed again if registering fails; its private key goes only into that file.
+ */
+async function addCertificate(ctx: CliContext, ref: string, raw: Record<string, unknown>): Promise<void> {
+  const o = parseOptions(CertificateSchema, raw);
+  if (!o.certificate && !o.createCertificate) throw new UsageError('--key-file and --years only go with --create-certificate.');
+  const cert = o.certificate ? readCertificate(await readCertificateFile(o.certificate), o.certificate) : undefined;
+  await ctx.checkOutputOptions();
+  const client = await ctx.graph();
+  const b = await resolveBlueprint(client, ref, ctx.chooser());
+  const years = o.years ?? 1;
+  if (raw.dryRun) {
+    if (cert) return printPlan(ctx, { action: 'add certificate', blueprintId: b.id, displayName: o.displayName ?? cert.subject, thumbprint: cert.thumbprint, startDateTime: cert.notBefore, endDateTime: cert.notAfter });
+    if (await fsp.stat(o.keyFile!).then(() => true, () => false)) throw new UsageError(`--key-file ${o.keyFile} already exists; choose a new path (agentid never overwrites a file with a private key).`);
+    return printPlan(ctx, { action: 'create and add certificate', blueprintId: b.id, subject: `CN=${b.displayName}`, years, keyFile: o.keyFile });
+  }
+  const m = await ctx.messenger();
+  if (cert) {
+    const added = await bp.addCertificate(client, b.id, cert, o.displayName ?? cert.subject);
+    m.success(`Added certificate ${added.thumbprint} to '${b.displayName}' (keyId ${added.keyId}).`);
+    return ctx.print(added);
+  }
+  const keyFile = o.keyFile!;
+  const file = await openKeyFile(keyFile);
+  try {
+    const pems = await createSelfSignedCertificate(b.displayName ?? b.appId, years);
+    // Key first, then certificate: the single PEM ClientCertificateCredential and `agentid login --certificate` read.
+    await file.writeFile(pems.keyPem + pems.certPem);
+    await file.close();
+    const created: CertificateInfo = readCertificate(Buffer.from(pems.certPem), keyFile);
+    const added = await bp.addCertificate(client, b.id, created, o.displayName ?? created.subject);
+    m.success(`Added a new self-signed certificate ${added.thumbprint} to '${b.displayName}' (keyId ${added.keyId}). Its private key is in ${keyFile} (mode 0600) and is not shown.`);
+    return ctx.print({ ...added, keyFile });
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await fsp.rm(keyFile, { force: true });
+    throw err;
+  }
+}
+
+async function readCertificateFile(p: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(p);
+  } catch (err) {
+    throw new UsageError(`Cannot read --certificate ${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`);
+  }
+}
+
+async function openKeyFile(p: string) {
+  try {
+    return await fsp.open(p, 'wx', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError(`--key-file ${p} already exists; choose a new path (agentid never overwrites a file with a private key).`);
+    throw new UsageError(`Cannot create --key-file ${p}: ${(err as Error).message}`);
+  }
 }
 
 async function openSecretFile(p: string) {

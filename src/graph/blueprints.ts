@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { GraphClient } from './client.js';
+import { UsageError } from '../errors.js';
+import { summarizeKeyCredential, type CertificateInfo, type CertificateSummary } from './certificates.js';
 import { GraphRequestError } from './errors.js';
 import {
   Blueprint,
   BlueprintPrincipal,
   FederatedIdentityCredential,
   InheritablePermission,
+  KeyCredential,
   PasswordCredential,
   parseAs,
   parseList,
@@ -124,6 +128,59 @@ export async function addPassword(client: GraphClient, blueprintId: string, inpu
 
 export async function removePassword(client: GraphClient, blueprintId: string, keyId: string): Promise<void> {
   await client.post(`${paths.blueprint(blueprintId)}/removePassword`, { keyId });
+}
+
+// --- certificates (keyCredentials) -------------------------------------------------------------
+//
+// Added and removed with PATCH keyCredentials, as az does (`az ad app credential reset --cert
+// --append`): addKey/removeKey need a proof-of-possession JWT signed by a certificate the blueprint
+// already holds, and "blueprints that don't have any existing valid certificates … won't be able to
+// use this service action" (GD v1.0 agentidentityblueprint-addkey.md). The PATCH replaces the whole
+// collection, so the existing credentials are sent back with their keys, and the keys are only
+// returned by a single-object GET with $select=keyCredentials (resources/keycredential.md). Graph
+// has no ETag on applications: two concurrent adds can lose one; the command re-reads after its
+// write and says what the blueprint holds.
+
+const CREDENTIALS = { $select: 'id,displayName,keyCredentials,passwordCredentials' };
+
+export interface BlueprintCredentials {
+  keyCredentials: KeyCredential[];
+  passwordCredentials: PasswordCredential[];
+}
+
+export async function getCredentials(client: GraphClient, blueprintId: string): Promise<BlueprintCredentials> {
+  const b = parseAs(Blueprint.pick({ keyCredentials: true, passwordCredentials: true }), await client.get(paths.blueprint(blueprintId), { query: CREDENTIALS }), 'blueprint');
+  return { keyCredentials: b.keyCredentials ?? [], passwordCredentials: b.passwordCredentials ?? [] };
+}
+
+/** The fields of keyCredential (keycredential.md), as read, for sending back unchanged. */
+function asWritten(k: KeyCredential): Record<string, unknown> {
+  const { customKeyIdentifier, displayName, endDateTime, key, keyId, startDateTime, type, usage } = k;
+  return { customKeyIdentifier, displayName, endDateTime, key, keyId, startDateTime, type, usage };
+}
+
+/**
+ * Registers a public certificate. What Graph asks of each keyCredential in the PATCH
+ * (applications-how-to-add-certificate.md): type AsymmetricX509Cert, usage Verify, key the base64
+ * DER, displayName the subject. keyId is ours so the new credential can be found again;
+ * customKeyIdentifier and the dates are left to Graph, which derives them from the certificate.
+ */
+export async function addCertificate(client: GraphClient, blueprintId: string, cert: CertificateInfo, displayName: string): Promise<CertificateSummary> {
+  const { keyCredentials } = await getCredentials(client, blueprintId);
+  const same = keyCredentials.find((k) => summarizeKeyCredential(k).thumbprint === cert.thumbprint);
+  if (same) throw new UsageError(`This certificate (thumbprint ${cert.thumbprint}) is already registered as keyId ${same.keyId}; nothing to add.`);
+  const keyId = randomUUID();
+  const added = { keyId, type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.der.toString('base64'), displayName };
+  await client.patch(paths.blueprint(blueprintId), { keyCredentials: [...keyCredentials.map(asWritten), added] });
+  const now = (await getCredentials(client, blueprintId)).keyCredentials.find((k) => k.keyId.toLowerCase() === keyId);
+  return summarizeKeyCredential(now ?? added);
+}
+
+export async function removeCertificate(client: GraphClient, blueprintId: string, keyId: string): Promise<void> {
+  const { keyCredentials } = await getCredentials(client, blueprintId);
+  const rest = keyCredentials.filter((k) => k.keyId.toLowerCase() !== keyId.toLowerCase());
+  if (rest.length === keyCredentials.length) return;
+  await client.patch(paths.blueprint(blueprintId), { keyCredentials: rest.map(asWritten) });
 }
 
 export async function listFederatedCredentials(client: GraphClient, blueprintId: string): Promise<FederatedIdentityCredential[]> {

@@ -21,6 +21,19 @@ export const PasswordCredential = z.looseObject({
 });
 export type PasswordCredential = z.infer<typeof PasswordCredential>;
 
+// GD v1.0 resources/keycredential.md. `key` is null except on a single object's GET with $select=keyCredentials.
+export const KeyCredential = z.looseObject({
+  keyId: z.string(),
+  displayName: z.string().nullable().optional(),
+  type: z.string().nullable().optional(),
+  usage: z.string().nullable().optional(),
+  key: z.string().nullable().optional(),
+  customKeyIdentifier: z.string().nullable().optional(),
+  startDateTime: z.string().nullable().optional(),
+  endDateTime: z.string().nullable().optional(),
+});
+export type KeyCredential = z.infer<typeof KeyCredential>;
+
 export const Blueprint = z.looseObject({
   id: z.string(),
   appId: z.string(),
@@ -29,6 +42,7 @@ export const Blueprint = z.looseObject({
   uniqueName: z.string().nullable().optional(),
   createdDateTime: z.string().nullable().optional(),
   passwordCredentials: z.array(PasswordCredential).optional(),
+  keyCredentials: z.array(KeyCredential).optional(),
 });
 export type Blueprint = z.infer<typeof Blueprint>;
 

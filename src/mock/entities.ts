@@ -206,6 +206,9 @@ export function view(obj: StoredObject, version: Version, opts: ViewOptions = {}
     if (k in defaults || obj.type === 'user' || obj.type === 'group' || obj.type === 'servicePrincipal' || obj.type === 'application') out[k] = v;
   }
   if (obj.deletedDateTime) out.deletedDateTime = obj.deletedDateTime;
+  // keyCredential.key is "returned only on $select for a single object …; otherwise, it is always
+  // null" (GD v1.0 resources/keycredential.md). That one GET puts it back (mock/keyCredentials.ts).
+  if (Array.isArray(out.keyCredentials)) out.keyCredentials = (out.keyCredentials as Record<string, unknown>[]).map((k) => ({ ...k, key: null }));
   // Beta renamed servicePrincipal.oauth2PermissionScopes to publishedPermissionScopes.
   if (version === 'beta' && 'oauth2PermissionScopes' in out && obj.type !== 'agentIdentity') {
     out.publishedPermissionScopes = out.oauth2PermissionScopes;

@@ -189,6 +189,21 @@ export const GraphErrors = {
   // [UNCONFIRMED] agent users have no passwords (ED agent-users.md); the wording is ours.
   agentUserPropertyNotSupported: (property: string) =>
     make(400, 'Request_BadRequest', `Property '${property}' is not supported for agent users.`),
+  // keyCredentials written with PATCH (GD v1.0 resources/keycredential.md; src/mock/keyCredentials.ts).
+  // Observed code KeyCredentialsInvalidValue for an empty key (ansible-collections/azure#2127:
+  // "KeyValue cannot be null or empty"); the same code for a key that is no certificate, with our
+  // wording [UNCONFIRMED].
+  keyCredentialValueMissing: () => make(400, 'KeyCredentialsInvalidValue', 'KeyValue cannot be null or empty.'),
+  keyCredentialValueInvalid: () => make(400, 'KeyCredentialsInvalidValue', 'Key credential value is invalid: the key must be the base64 encoding of an X.509 certificate.'),
+  // Observed message (msgraph-sdk-java#1823); the code is not in that report [UNCONFIRMED].
+  keyCredentialUsageInvalid: () => make(400, 'Request_BadRequest', 'The value for the property "usage" in one of your credentials is invalid. Acceptable values are Sign, Verify.'),
+  // [INFERRED] GD agentidentityblueprint-addkey.md pairs AsymmetricX509Cert with Verify and X509CertAndPassword with Sign.
+  keyCredentialTypeInvalid: (type: string) =>
+    make(400, 'Request_BadRequest', `Invalid value specified for property 'type' of resource 'keyCredential': '${type}' with this usage. Use AsymmetricX509Cert with usage Verify.`),
+  // Observed on AAD Graph for an end date past the certificate's own (Azure/azure-rest-api-specs#11985, Azure/azure-cli#11146).
+  keyCredentialEndDateInvalid: () => make(400, 'Request_BadRequest', 'Key credential end date is invalid.'),
+  // Observed on AAD Graph (Azure/azure-powershell#6784): an existing keyId sent with another key.
+  keyCredentialUpdateNotAllowed: () => make(400, 'Request_BadRequest', 'Update to existing credential with KeyId is not allowed.'),
   // Observed (msgraph-sdk-php#1163 and many others).
   meRequiresDelegated: () => make(400, 'BadRequest', '/me request is only valid with delegated authentication flow.'),
   // Observed (msgraph-sdk-powershell#832, microsoft-graph-docs-contrib#4424): GET /directory/deletedItems without a cast.

@@ -119,7 +119,10 @@ function applications(m: string, read: boolean, rest: string[], type: EntityType
     if (m === 'DELETE') return w('agentIdentityBlueprint.delete', 'agentidentityblueprint-delete-permissions.md', ['AgentIdentityBlueprint.DeleteRestore.All', ...BP_RW]);
     if (path.key.kind === 'uniqueName') return w('agentIdentityBlueprint.upsert', 'agentidentityblueprint-upsert-permissions.md', BP_RW);
     // PATCH: credential properties need AddRemoveCreds, branding UpdateBranding (GD agentidentityblueprint-update-permissions.md).
-    const creds = body && ('keyCredentials' in body || 'passwordCredentials' in body);
+    // A body touching both kinds needs ReadWrite.All ("To update properties covered by both permission scopes").
+    const keys = Object.keys(body ?? {}).filter((k) => !k.includes('@odata.'));
+    const creds = keys.filter((k) => k === 'keyCredentials' || k === 'passwordCredentials').length;
+    if (creds && creds < keys.length) return w('agentIdentityBlueprint.update', 'agentidentityblueprint-update-permissions.md', BP_RW);
     return w('agentIdentityBlueprint.update', 'agentidentityblueprint-update-permissions.md', [creds ? 'AgentIdentityBlueprint.AddRemoveCreds.All' : 'AgentIdentityBlueprint.UpdateBranding.All', ...BP_RW]);
   }
   if (['addpassword', 'removepassword', 'addkey', 'removekey'].includes(seg)) return w(`agentIdentityBlueprint.${seg}`, `agentidentityblueprint-${seg}-permissions.md`, ['AgentIdentityBlueprint.AddRemoveCreds.All', ...BP_RW]);

@@ -24,6 +24,7 @@ import {
 } from './common.js';
 import { AGENTID_CLIENT_APP_ID } from '../seed.js';
 import { forgetSecret, recordSecret } from '../auth.js';
+import { normalizeKeyCredentials, withSelectedKeys } from '../keyCredentials.js';
 
 // /applications: agent identity blueprints (GD v1.0 agentidentityblueprint-*.md) and the plain
 // applications they derive from. Blueprint-only navigation (sponsors, inheritablePermissions)
@@ -169,6 +170,7 @@ function createApplication(
   const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !['uniquename', 'displayname'].includes(k.toLowerCase())));
   assignWritable(props, rest, BLUEPRINT_WRITABLE, isBlueprint ? 'agentIdentityBlueprint' : 'application');
   if ('passwordCredentials' in props) throw GraphErrors.readOnlyProperty('passwordCredentials');
+  if ('keyCredentials' in props) props.keyCredentials = normalizeKeyCredentials(props.keyCredentials, [], () => ctx.newId());
   const id = ctx.newId();
   Object.assign(props, {
     displayName,
@@ -200,7 +202,10 @@ function createApplication(
 async function itemRoute(ctx: MockContext, key: Key, target: (s: TenantState) => StoredObject): Promise<MockResult> {
   const { method, path } = ctx;
   if (method === 'GET') {
-    return ctx.store.read((s) => entityResponse(ctx, target(s), 'applications', path.cast));
+    return ctx.store.read((s) => {
+      const obj = target(s);
+      return withSelectedKeys(ctx, obj, entityResponse(ctx, obj, 'applications', path.cast));
+    });
   }
   if (method === 'PATCH') {
     const body = await ctx.json();
@@ -217,13 +222,13 @@ async function itemRoute(ctx: MockContext, key: Key, target: (s: TenantState) =>
           return { created: createApplication(ctx, state, body, isBlueprint, { requireSponsors: false, uniqueName: key.value }) };
         }
         if (path.cast && !isA(existing.type, path.cast)) throw GraphErrors.notFound(key.value);
-        updateApplication(existing, body);
+        updateApplication(ctx, existing, body);
         return { created: undefined };
       });
       if (outcome.created) return created({ '@odata.context': contextUrl(ctx, 'applications/$entity'), ...view(outcome.created, ctx.version) });
       return noContent();
     }
-    await ctx.store.write((state) => updateApplication(target(state), body));
+    await ctx.store.write((state) => updateApplication(ctx, target(state), body));
     return noContent();
   }
   if (method === 'DELETE') {
@@ -245,7 +250,7 @@ async function itemRoute(ctx: MockContext, key: Key, target: (s: TenantState) =>
   throw GraphErrors.methodNotAllowed();
 }
 
-function updateApplication(obj: StoredObject, body: Record<string, unknown>): void {
+function updateApplication(ctx: MockContext, obj: StoredObject, body: Record<string, unknown>): void {
   if (prop(body, 'passwordCredentials') !== undefined) {
     throw GraphErrors.badRequest('Updating passwordCredentials with PATCH is not supported. Use the addPassword and removePassword actions.');
   }
@@ -253,6 +258,9 @@ function updateApplication(obj: StoredObject, body: Record<string, unknown>): vo
   if (displayName !== undefined && (typeof displayName !== 'string' || displayName.length === 0 || displayName.length > 256)) throw GraphErrors.invalidValue('displayName');
   const next = { ...obj.props };
   assignWritable(next, body, BLUEPRINT_WRITABLE, obj.type, ['uniqueName', 'appId', 'id']);
+  if ('keyCredentials' in next && next.keyCredentials !== obj.props.keyCredentials) {
+    next.keyCredentials = normalizeKeyCredentials(next.keyCredentials, obj.props.keyCredentials, () => ctx.newId());
+  }
   obj.props = next;
 }
 

@@ -24,6 +24,7 @@ import {
 } from './common.js';
 import { AGENT_ID_ADMINISTRATOR_ROLE, AGENTID_CLIENT_APP_ID } from '../seed.js';
 import { appRoleAssignmentsRoute, principalGrantsRoute } from './grants.js';
+import { withSelectedKeys } from '../keyCredentials.js';
 
 // /servicePrincipals: agent identity blueprint principals (GD v1.0 agentidentityblueprintprincipal-*.md),
 // agent identities (GD v1.0 agentidentity-*.md) and the plain service principals they derive from.
@@ -432,7 +433,11 @@ function checkCommonValues(props: Record<string, unknown>): void {
 async function itemRoute(ctx: MockContext, target: (s: TenantState) => StoredObject): Promise<MockResult> {
   const { method, path } = ctx;
   if (method === 'GET') {
-    return ctx.store.read((s) => entityResult(ctx, s, target(s), path.cast));
+    // keyCredentials[].key only on this single-object GET with $select (GD v1.0 resources/keycredential.md).
+    return ctx.store.read((s) => {
+      const obj = target(s);
+      return withSelectedKeys(ctx, obj, entityResult(ctx, s, obj, path.cast));
+    });
   }
   if (method === 'PATCH') {
     const body = await ctx.json();
