@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { LogRecord, LogStore } from './logs.js';
 import type { Store } from './store.js';
 import type { StoredObject, TenantState } from './state.js';
-import { GRAPH_APP_ID, SEED_IDS } from './seed.js';
+import { AGENTID_CLIENT_APP_ID, GRAPH_APP_ID, SEED_IDS } from './seed.js';
 
 // Sign-in records: the ones the emulator's token endpoint causes (one per token issued or
 // refused), and `agentid mock signins generate`'s synthetic history. Records keep only what
@@ -66,11 +66,13 @@ function blueprintOf(state: TenantState, appId: string): StoredObject | undefine
   return Object.values(state.objects).find((o) => o.type === 'agentIdentityBlueprint' && String(o.props.appId).toLowerCase() === wanted);
 }
 
-// Microsoft's own public clients a user may sign in with, which the emulated tenant holds no
-// service principal for. Microsoft Graph Command Line Tools is agentid's default client
-// (src/graph/credentials.ts DEFAULT_PUBLIC_CLIENT_ID; GD powershell app-only/consent docs name it).
+// Clients a user may sign in with that the emulated tenant holds no registration for: Microsoft
+// Graph Command Line Tools, agentid's default public client on a real tenant
+// (src/graph/credentials.ts DEFAULT_PUBLIC_CLIENT_ID), and the client id the CLI's user profiles
+// sign in with on a served emulator (seed.ts AGENTID_CLIENT_APP_ID; its name is ours [INFERRED]).
 const FIRST_PARTY_CLIENTS: Record<string, string> = {
   '14d82eec-204b-4c2f-b7e8-296a70dab67e': 'Microsoft Graph Command Line Tools',
+  [AGENTID_CLIENT_APP_ID]: 'agentid',
 };
 
 /** The display name of the client app a token was issued to (an agent identity's appId is its id). */
