@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Tiny launcher: everything else lives in dist/ (built by `npm run build`, run on install).
-import { main } from '../dist/main.js';
+// Tiny launcher: everything else lives in dist/bundle/ (built by `npm run build`, run on install; see scripts/bundle.mjs).
+import { main } from '../dist/bundle/main.js';
 
 process.exitCode = await main(process.argv);

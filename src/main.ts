@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CliContext, type IO } from './context.js';
 import { ExitCode, UsageError, exitCodeOf } from './errors.js';
+import { packageRoot } from './packageRoot.js';
 
 // The command tree is built lazily: `agentid --help` and `--version` load commander and this
 // file only, and `agentid blueprint …` loads the blueprint group alone (zod, the output module
@@ -55,7 +57,7 @@ On a fresh install agentid talks to the built-in emulated tenant "Contoso".`;
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     return pkg.version;
   } catch {
     return '0.0.0';

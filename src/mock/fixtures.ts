@@ -1,8 +1,8 @@
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Recording } from '../graph/middleware/record.js';
 import type { LogRecord } from './logs.js';
+import { packageRoot } from '../packageRoot.js';
 import { seedState } from './seed.js';
 import { generateSignIns } from './signinGenerator.js';
 import type { AppRoleAssignment, EntityType, InheritablePermission, OAuth2PermissionGrant, StoredObject, TenantState } from './state.js';
@@ -42,7 +42,7 @@ export interface LoadedFixture {
 
 /** The bundled fixtures/ directory (beside dist/ in the package, beside src/ in the repository). */
 export function bundledFixturesDir(): string {
-  return fileURLToPath(new URL('../../fixtures/', import.meta.url));
+  return path.join(packageRoot(), 'fixtures');
 }
 
 /** A fixture name (contoso) or a directory path → the directory; undefined when neither exists. */
