@@ -87,7 +87,8 @@ export function normalizeKeyCredentials(value: unknown, existing: unknown, newId
     const start = str(k.startDateTime) ? new Date(k.startDateTime as string) : validFrom;
     const end = str(k.endDateTime) ? new Date(k.endDateTime as string) : validTo;
     if (Number.isNaN(start.getTime())) throw GraphErrors.invalidValue('startDateTime');
-    if (Number.isNaN(end.getTime()) || end <= start || end > validTo) throw GraphErrors.keyCredentialEndDateInvalid();
+    // Only an end past the certificate's own is refused (the observed case); an end already passed registers an expired key.
+    if (Number.isNaN(end.getTime()) || end > validTo) throw GraphErrors.keyCredentialEndDateInvalid();
     const displayName = str(k.displayName) ?? null;
     return {
       customKeyIdentifier: str(k.customKeyIdentifier) ?? createHash('sha1').update(cert.raw).digest('base64'),
