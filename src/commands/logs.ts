@@ -100,6 +100,21 @@ export function timeWindow(o: { since?: string | undefined; until?: string | und
 
 // --- commands ------------------------------------------------------------------------------------
 
+/** What both log commands start with: the time window, the Graph client, and lookups of --agent, --blueprint and --agent-user. */
+async function startLogCommand(ctx: CliContext, o: Parameters<typeof timeWindow>[0]) {
+  const window = timeWindow(o, new Date());
+  await ctx.checkOutputOptions();
+  const client = await ctx.graph();
+  const { resolveAgent, resolveAgentUser, resolveBlueprint } = await import('../graph/resolve.js');
+  const chooser = ctx.chooser();
+  const find = {
+    agent: (v: string) => resolveAgent(client, v, chooser),
+    blueprint: (v: string) => resolveBlueprint(client, v, chooser),
+    agentUser: (v: string) => resolveAgentUser(client, v, chooser),
+  };
+  return { window, client, logs: await import('../graph/logs.js'), find };
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const group = helpSections(program.command('logs').description('Sign-in and audit logs of agents: filtered, streamed as pages arrive'), [
     'agentid logs signins --agent "Sales Agent EMEA" --since 24h',
@@ -126,17 +141,12 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--summary', 'one row per agent: sign-ins, failures, distinct IP addresses, first and last seen (reads every page)')
       .action(async (raw) => {
         const o = parseOptions(SignInsSchema, raw);
-        const window = timeWindow(o, new Date());
-        await ctx.checkOutputOptions();
-        const client = await ctx.graph();
-        const { resolveAgent, resolveAgentUser, resolveBlueprint } = await import('../graph/resolve.js');
-        const logs = await import('../graph/logs.js');
-        const chooser = ctx.chooser();
+        const { window, client, logs, find } = await startLogCommand(ctx, o);
         const query = {
           ...window,
-          ...(o.agent ? { agentId: (await resolveAgent(client, o.agent, chooser)).id } : {}),
-          ...(o.blueprint ? { blueprintAppId: (await resolveBlueprint(client, o.blueprint, chooser)).appId } : {}),
-          ...(o.agentUser ? { agentUserId: (await resolveAgentUser(client, o.agentUser, chooser)).id } : {}),
+          ...(o.agent ? { agentId: (await find.agent(o.agent)).id } : {}),
+          ...(o.blueprint ? { blueprintAppId: (await find.blueprint(o.blueprint)).appId } : {}),
+          ...(o.agentUser ? { agentUserId: (await find.agentUser(o.agentUser)).id } : {}),
           status: o.status,
           eventTypes: o.eventType,
           agentTypes: o.agentType,
@@ -178,16 +188,11 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--all', 'follow every page to the end (default: the first page)')
       .action(async (raw) => {
         const o = parseOptions(AuditSchema, raw);
-        const window = timeWindow(o, new Date());
-        await ctx.checkOutputOptions();
-        const client = await ctx.graph();
-        const { resolveAgent, resolveAgentUser, resolveBlueprint } = await import('../graph/resolve.js');
-        const logs = await import('../graph/logs.js');
-        const chooser = ctx.chooser();
+        const { window, logs, find } = await startLogCommand(ctx, o);
         let targetId = o.target;
-        if (o.agent) targetId = (await resolveAgent(client, o.agent, chooser)).id;
-        if (o.blueprint) targetId = (await resolveBlueprint(client, o.blueprint, chooser)).id;
-        if (o.agentUser) targetId = (await resolveAgentUser(client, o.agentUser, chooser)).id;
+        if (o.agent) targetId = (await find.agent(o.agent)).id;
+        if (o.blueprint) targetId = (await find.blueprint(o.blueprint)).id;
+        if (o.agentUser) targetId = (await find.agentUser(o.agentUser)).id;
         const q = { ...window, targetId, activity: o.activity, initiatedBy: o.initiatedBy, category: o.category, result: o.result };
         await exportLog(ctx, '/auditLogs/directoryAudits', AUDIT_COLUMNS, { filter: logs.auditFilter(q), keep: logs.localAuditFilter(q), top: o.top, all: !!o.all }, 'audit entries');
       }),

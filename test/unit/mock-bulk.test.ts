@@ -5,6 +5,7 @@ import { GRAPH_APP_ROLES, SEED_IDS, seedState } from '../../src/mock/seed.js';
 import { Traffic } from '../../src/mock/traffic.js';
 import { Throttle, resourceUnitCost, WRITE_LIMIT } from '../../src/mock/throttle.js';
 import { Faults } from '../../src/mock/faults.js';
+import { callThrough, type Reply } from './emulatorCall.js';
 
 // The emulator's issue-#4 surface: $batch (GD concepts/json-batching.md), throttling (GD
 // concepts/throttling-limits.md), injected faults, oauth2PermissionGrants, appRoleAssignments and
@@ -12,30 +13,10 @@ import { Faults } from '../../src/mock/faults.js';
 
 const ROOT = 'https://graph.microsoft.com/v1.0';
 
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
 function tenant(traffic?: Traffic) {
   const store = new MemoryStore(seedState());
   const handler = createMockHandler({ store, ...(traffic ? { traffic } : {}) });
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
-    const init: RequestInit = { method, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const res = await handler(new Request(`${ROOT}${path}`, init));
-    const text = await res.text();
-    let parsed: any = null;
-    if (text) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  };
+  const call = callThrough(handler, ROOT);
   return { store, call };
 }
 

@@ -3,6 +3,7 @@ import { createMockHandler, type MockHandler } from '../../src/mock/handler.js';
 import { MemoryStore } from '../../src/mock/store.js';
 import { SEED_DOMAIN, SEED_IDS, SEED_TENANT_ID, seedState } from '../../src/mock/seed.js';
 import type { Caller } from '../../src/mock/context.js';
+import { callThrough, type Call, type Reply } from './emulatorCall.js';
 
 // Drives the emulator the way the CLI's transport does: Fetch Requests in, Fetch Responses out,
 // one fresh seeded tenant per test. Expected shapes follow the GD/ED pages cited in the handlers.
@@ -11,33 +12,11 @@ const ROOT = 'https://graph.microsoft.com/v1.0';
 const USERS = `${ROOT}/users`;
 const GROUPS = `${ROOT}/groups`;
 
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-type Call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
-
 function tenant() {
   const store = new MemoryStore(seedState());
   const as = (caller?: Caller): Call => {
     const handler: MockHandler = createMockHandler({ store, ...(caller ? { defaultCaller: async () => caller } : {}) });
-    return async (method, path, body, headers = {}) => {
-      const init: RequestInit = { method, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } };
-      if (body !== undefined) init.body = JSON.stringify(body);
-      const res = await handler(new Request(path.startsWith('http') ? path : `${ROOT}${path}`, init));
-      const text = await res.text();
-      let parsed: unknown = null;
-      if (text) {
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = text;
-        }
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
-    };
+    return callThrough(handler, ROOT);
   };
   return { store, call: as(), as };
 }

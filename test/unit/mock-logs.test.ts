@@ -8,6 +8,7 @@ import { FileLogStore, MemoryLogStore, type LogRecord } from '../../src/mock/log
 import { SEED_IDS, SEED_TENANT_ID, seedState } from '../../src/mock/seed.js';
 import { generateSignIns, signInRecord } from '../../src/mock/signinGenerator.js';
 import type { Caller } from '../../src/mock/context.js';
+import { callThrough } from './emulatorCall.js';
 import { emitTokenIssued } from '../../src/mock/auth.js';
 
 // The emulator's logs: directoryAudit entries recorded by every write (GD v1.0
@@ -24,13 +25,7 @@ function tenant(opts: { caller?: Caller; now?: () => Date } = {}) {
   const store = new MemoryStore(seedState());
   const logs = new MemoryLogStore();
   const handler = createMockHandler({ store, logs, ...(opts.caller ? { defaultCaller: async () => opts.caller! } : {}), ...(opts.now ? { now: opts.now } : {}) });
-  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const init: RequestInit = { method, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } };
-    if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    const res = await handler(new Request(url.startsWith('http') ? url : `${V1}${url}`, init));
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = callThrough(handler, V1);
   return { store, logs, call, handler };
 }
 
