@@ -3,7 +3,8 @@
 // machine, so the ratio means something on any hardware. Target: agentid --help and --version
 // at most 2.5x `node -e 0` (issue #2).
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -23,12 +24,21 @@ function median(cmd, args) {
   return times[Math.floor(times.length / 2)];
 }
 
+// bin/agentid.js runs dist/bundle/; this launcher runs tsc's dist/main.js, for the comparison.
+const unbundled = path.join(root, 'bench', '.out', 'unbundled.mjs');
+mkdirSync(path.dirname(unbundled), { recursive: true });
+writeFileSync(unbundled, `import { main } from ${JSON.stringify(pathToFileURL(path.join(root, 'dist', 'main.js')).href)};\nprocess.exitCode = await main(process.argv);\n`);
+
 const baseline = median(process.execPath, ['-e', '0']);
 const rows = [
   ['node -e 0 (baseline)', baseline],
   ['agentid --help', median(process.execPath, [bin, '--help'])],
   ['agentid --version', median(process.execPath, [bin, '--version'])],
   ['agentid blueprint --help', median(process.execPath, [bin, 'blueprint', '--help'])],
+  ['agentid agent list', median(process.execPath, [bin, 'agent', 'list', '-o', 'none'])],
+  // The same commands from tsc's output, unbundled: what scripts/bundle.mjs saves.
+  ['  unbundled blueprint --help', median(process.execPath, [unbundled, 'blueprint', '--help'])],
+  ['  unbundled agent list', median(process.execPath, [unbundled, 'agent', 'list', '-o', 'none'])],
 ];
 console.log(`startup, median of ${runs} runs (ms), ratio to node -e 0; target <= 2.5x for --help/--version`);
 let ok = true;
