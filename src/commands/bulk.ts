@@ -132,7 +132,7 @@ export function register(program: Command, ctx: CliContext): void {
         .option('--grants', "the agents' and principal's oauth2PermissionGrants (undo recreates them)")
         .option('--app-roles', "the agents' and principal's appRoleAssignments (undo recreates them)")
         .option('--inheritable', "the blueprint's inheritablePermissions (undo recreates them)")
-        .option('--credentials', "the blueprint's passwords and federated credentials: cannot be undone, needs --yes")
+        .option('--credentials', "the blueprint's client secrets, certificates and federated credentials: cannot be undone, needs --yes")
         .option('--sessions', "revokeSignInSessions for the agents' agent users (cannot be undone)")
         .option('--all', 'all of the above'),
     ).action(async (raw) => revoke(ctx, raw)),
@@ -264,7 +264,7 @@ async function revoke(ctx: CliContext, raw: Record<string, unknown>): Promise<vo
     sessions: none || !!o.all || !!o.sessions,
   };
   const items = await bulk.planRevoke(client, await scopes(ctx, client, o.blueprint), what, pacer);
-  if (what.credentials) (await ctx.messenger()).warn('Removed passwords and federated credentials cannot be restored by bulk undo.');
+  if (what.credentials) (await ctx.messenger()).warn('Removed secrets, certificates and federated credentials cannot be restored by bulk undo.');
   await execute(ctx, { kind: 'revoke', items, args: { ...o, ...what, target: client.baseUrl }, o, client, pacer });
 }
 
@@ -431,6 +431,7 @@ const NOUNS: Record<string, [string, string]> = {
   inheritablePermission: ['inheritable permission', 'inheritable permissions'],
   passwordCredential: ['client secret', 'client secrets'],
   federatedIdentityCredential: ['federated credential', 'federated credentials'],
+  keyCredentials: ["blueprint's certificates", "blueprints' certificates"],
 };
 
 /** "1 blueprint principal, 250 agent identities" (changes only). */

@@ -8,7 +8,8 @@ import { directoryObjectRef, odataString, paths } from './paths.js';
 import { AGENT_USER_SELECT } from './agentUsers.js';
 import { AgentIdentity, Blueprint, BlueprintPrincipal, FederatedIdentityCredential, InheritablePermission, User, parseAs, parseList } from './models.js';
 import { AppRoleAssignment, Grant, grantBody, grantPaths, grantSpec, findAssignment, findGrant, type AssignmentSpec, type GrantSpec } from './grants.js';
-import { orUndefined } from './blueprints.js';
+import { getCredentials, orUndefined } from './blueprints.js';
+import { summarizeKeyCredential } from './certificates.js';
 import type { PrincipalRef } from './directory.js';
 
 // Planning and running of bulk changes (issue #4): what each change is as a Graph request, how
@@ -27,6 +28,8 @@ export type Op =
   | { kind: 'deleteInheritable'; blueprintId: string; permission: InheritablePermission }
   | { kind: 'createInheritable'; blueprintId: string; permission: InheritablePermission }
   | { kind: 'removePassword'; blueprintId: string; keyId: string }
+  /** Every certificate of a blueprint in one PATCH: keyCredentials is written whole (blueprints.ts). */
+  | { kind: 'removeCertificates'; blueprintId: string; keyIds: string[] }
   | { kind: 'deleteFederatedCredential'; blueprintId: string; credentialId: string }
   | { kind: 'revokeSessions'; userId: string }
   | { kind: 'createAgent'; blueprintAppId: string; displayName: string; sponsors: PrincipalRef[]; owners: PrincipalRef[] }
@@ -45,6 +48,7 @@ const ACTION: Record<Op['kind'], string> = {
   deleteInheritable: 'delete inheritablePermission',
   createInheritable: 'create inheritablePermission',
   removePassword: 'remove password credential',
+  removeCertificates: 'remove certificates',
   deleteFederatedCredential: 'delete federated identity credential',
   revokeSessions: 'revoke sign-in sessions',
   createAgent: 'create agent identity',
@@ -98,6 +102,10 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
     }
     case 'removePassword':
       return { method: 'POST', url: `${paths.blueprint(op.blueprintId)}/removePassword`, body: { keyId: op.keyId } };
+    case 'removeCertificates':
+      // The collection is replaced whole: the plan removes every certificate, so the blueprint is
+      // left with none, including one added after the plan was read (in a compromise, suspect too).
+      return { method: 'PATCH', url: paths.blueprint(op.blueprintId), body: { keyCredentials: [] } };
     case 'deleteFederatedCredential':
       return { method: 'DELETE', url: `${paths.blueprint(op.blueprintId)}/federatedIdentityCredentials/${op.credentialId}` };
     case 'revokeSessions':
@@ -129,7 +137,7 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
  * left to reconcile(), which finds the object and its id.
  */
 function opAccept(op: Op): number[] {
-  return op.kind.startsWith('delete') || op.kind === 'removePassword' ? [404] : [];
+  return op.kind.startsWith('delete') || op.kind === 'removePassword' || op.kind === 'removeCertificates' ? [404] : [];
 }
 
 /** Resource units of the request (GD throttling-limits.md); reconciles are separate reads. */
@@ -176,6 +184,11 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     case 'removePassword': {
       const bp = parseAs(Blueprint, await client.get(paths.blueprint(op.blueprintId), { query: { $select: 'id,appId,displayName,passwordCredentials' } }), 'blueprint');
       return { done: !(bp.passwordCredentials ?? []).some((c) => c.keyId.toLowerCase() === op.keyId.toLowerCase()) };
+    }
+    case 'removeCertificates': {
+      const wanted = new Set(op.keyIds.map((k) => k.toLowerCase()));
+      const { keyCredentials } = await getCredentials(client, op.blueprintId);
+      return { done: !keyCredentials.some((k) => wanted.has(k.keyId.toLowerCase())) };
     }
     case 'deleteFederatedCredential':
       return gone(`${paths.blueprint(op.blueprintId)}/federatedIdentityCredentials/${op.credentialId}`);
@@ -224,6 +237,7 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
     case 'removePassword':
       return { irreversible: 'a removed client secret cannot be recreated (Graph returns a secret only once, at creation)' };
     case 'deleteFederatedCredential':
+    case 'removeCertificates':
       return { irreversible: 'removed credentials are not recreated by undo; add them again with agentid blueprint' };
     case 'revokeSessions':
       return { irreversible: 'revoked sign-in sessions cannot be restored' };
@@ -368,7 +382,7 @@ export interface RevokeSet {
 /**
  * Revoke: the grants and app role assignments of the blueprint principal and of every agent
  * identity (read 20 principals per $batch), the blueprint's inheritable permissions, its
- * passwords and federated credentials, and the sign-in sessions of the agents' agent users.
+ * secrets, certificates and federated credentials, and the sign-in sessions of the agents' agent users.
  * Everything revoked is kept in the journal so that undo can recreate it (except credentials
  * and sessions, which cannot come back).
  */
@@ -404,10 +418,16 @@ export async function planRevoke(client: GraphClient, scopes: BlueprintScope[], 
       }
     }
     if (what.credentials) {
-      const bp = parseAs(Blueprint, await client.get(paths.blueprint(b.blueprint.id), { query: { $select: 'id,appId,displayName,passwordCredentials' } }), 'blueprint');
-      for (const c of bp.passwordCredentials ?? []) {
+      const creds = await getCredentials(client, b.blueprint.id);
+      for (const c of creds.passwordCredentials) {
         // The hint and dates identify the secret for people; the secret itself is never returned.
-        items.push({ t: 'item', key: `password:${b.blueprint.id}:${c.keyId}`, phase: 0, op: { kind: 'removePassword', blueprintId: b.blueprint.id, keyId: c.keyId }, label: `${bpName}: secret ${c.displayName ?? ''} (${c.hint ?? '?'}…)`, objectType: 'passwordCredential', objectId: c.keyId, blueprint: bpName, prior: { keyId: c.keyId, displayName: c.displayName ?? null, hint: c.hint ?? null, endDateTime: c.endDateTime ?? null } });
+        items.push({ t: 'item', key: `password:${b.blueprint.id}:${c.keyId}`, phase: 0, op: { kind: 'removePassword', blueprintId: b.blueprint.id, keyId: c.keyId }, label: `${bpName}: secret ${c.displayName ? `${c.displayName} ` : ''}(${c.hint ?? '?'}…)`, objectType: 'passwordCredential', objectId: c.keyId, blueprint: bpName, prior: { keyId: c.keyId, displayName: c.displayName ?? null, hint: c.hint ?? null, endDateTime: c.endDateTime ?? null } });
+      }
+      if (creds.keyCredentials.length) {
+        // Public certificates only: what the journal keeps of them is their summary, never a key.
+        const certs = creds.keyCredentials.map(summarizeKeyCredential);
+        const label = `${bpName}: ${certs.length} certificate${certs.length === 1 ? '' : 's'} (${certs.map((c) => c.displayName ?? c.thumbprint ?? c.keyId).join(', ')})`;
+        items.push({ t: 'item', key: `certificates:${b.blueprint.id}`, phase: 0, op: { kind: 'removeCertificates', blueprintId: b.blueprint.id, keyIds: certs.map((c) => c.keyId) }, label, objectType: 'keyCredentials', objectId: b.blueprint.id, blueprint: bpName, prior: certs });
       }
       const fics = parseList(FederatedIdentityCredential, await client.list(`${paths.blueprint(b.blueprint.id)}/federatedIdentityCredentials`), 'federated identity credential');
       for (const f of fics) {

@@ -176,3 +176,30 @@ describe('blueprint certificates through the CLI', () => {
     expect(ok(await run(['blueprint', 'credential', 'list', BP, '-o', 'json', '--query', '[].type'])).json()).toEqual(['certificate']);
   });
 });
+
+describe('a compromised blueprint: bulk revoke --credentials', () => {
+  test('strips secrets, certificates and federated credentials in one run; the certificate no longer signs in, and undo says it cannot bring them back', async () => {
+    ok(await run(['blueprint', 'credential', 'add', BP, '--secret-file', path.join(home.home, 'revoke.secret')]));
+    ok(await run(['blueprint', 'credential', 'add', BP, '--federated', '--name', 'gh-main', '--issuer', 'https://token.actions.githubusercontent.com', '--subject', 'repo:contoso/sales:ref:refs/heads/main']));
+    expect(await signIn(keyFile)).toEqual({ appid: appId });
+    expect(ok(await run(['blueprint', 'credential', 'list', BP, '-o', 'json', '--query', '[].type'])).json<string[]>().sort()).toEqual(['certificate', 'federated', 'secret']);
+
+    const journal = path.join(home.home, 'revoke-credentials.jsonl');
+    const dry = ok(await run(['bulk', 'revoke', '--blueprint', BP, '--credentials', '--dry-run', '-o', 'json']));
+    expect(dry.stdout).toContain(`${BP}: 1 certificate (CN=${BP})`);
+    const r = ok(await run(['bulk', 'revoke', '--blueprint', BP, '--credentials', '--yes', '--journal', journal, '-o', 'json']));
+    expect(r.json<{ objectType: string; status: string }[]>().map((i) => [i.objectType, i.status]).sort()).toEqual([
+      ['federatedIdentityCredential', 'done'],
+      ['keyCredentials', 'done'],
+      ['passwordCredential', 'done'],
+    ]);
+    expect(ok(await run(['blueprint', 'credential', 'list', BP, '-o', 'json'])).json()).toEqual([]);
+    expect(await signIn(keyFile)).toEqual({ error: 'AADSTS700027: Client assertion contains an invalid signature. [Reason - The key was not found.' });
+    // The journal keeps what was removed for people (names, thumbprints), never a key.
+    const text = readFileSync(journal, 'utf8');
+    expect(text).toContain('"kind":"removeCertificates"');
+    expect(text).not.toContain(readFileSync(keyFile, 'utf8').split('\n')[1]!.slice(0, 40));
+    const undo = await run(['bulk', 'undo', journal, '--yes', '-o', 'json']);
+    expect(undo.stderr).toContain('removed credentials are not recreated by undo');
+  });
+});
