@@ -19,7 +19,7 @@ export const CLOUDS = {
 } as const;
 export type Cloud = keyof typeof CLOUDS;
 
-export const CREDENTIAL_KINDS = ['emulated', 'deviceCode', 'browser', 'clientSecret', 'certificate', 'federatedToken', 'managedIdentity', 'azureCli', 'environment'] as const;
+export const CREDENTIAL_KINDS = ['emulated', 'deviceCode', 'browser', 'clientSecret', 'certificate', 'federatedToken', 'githubOidc', 'managedIdentity', 'azureCli', 'environment'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -66,10 +66,21 @@ export type Config = z.infer<typeof ConfigSchema>;
 
 export const LOCAL_PROFILE: Profile = { name: 'local', target: 'emulated', credential: 'emulated', cloud: 'public', apiVersion: 'v1.0' };
 
+/**
+ * A GitHub Actions job's own OIDC token is the env profile's sign-in when none of
+ * @azure/identity's credential variables is set and the job may ask for one (both
+ * ACTIONS_ID_TOKEN_* variables: `permissions: id-token: write`). The others keep precedence.
+ */
+export function githubOidcFromEnv(env: NodeJS.ProcessEnv): boolean {
+  return !env.AZURE_CLIENT_SECRET && !env.AZURE_CLIENT_CERTIFICATE_PATH && !env.AZURE_FEDERATED_TOKEN_FILE && !!env.ACTIONS_ID_TOKEN_REQUEST_URL && !!env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+}
+
 /** The implicit CI profile: @azure/identity's environment convention, no login step. */
 export function envProfile(env: NodeJS.ProcessEnv): Profile | undefined {
   if (!env.AZURE_TENANT_ID || !env.AZURE_CLIENT_ID) return undefined;
-  return { name: 'env', target: 'real', credential: 'environment', cloud: 'public', apiVersion: 'v1.0', tenantId: env.AZURE_TENANT_ID, clientId: env.AZURE_CLIENT_ID };
+  // githubOidc rather than environment: `status` then names the sign-in the job really uses.
+  const credential = githubOidcFromEnv(env) ? 'githubOidc' : 'environment';
+  return { name: 'env', target: 'real', credential, cloud: 'public', apiVersion: 'v1.0', tenantId: env.AZURE_TENANT_ID, clientId: env.AZURE_CLIENT_ID };
 }
 
 export function configPath(home: string): string {

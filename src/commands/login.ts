@@ -11,7 +11,7 @@ import { PROFILE_COLUMNS } from './profile.js';
 // @azure/identity credential (src/graph/credentials.ts). A secret is never an argument: it comes
 // from an environment variable named by --client-secret-env, or from stdin.
 
-type MethodKey = 'deviceCode' | 'browser' | 'clientSecretEnv' | 'clientSecretStdin' | 'certificate' | 'federatedTokenFile' | 'managedIdentity' | 'azureCli' | 'emulated';
+type MethodKey = 'deviceCode' | 'browser' | 'clientSecretEnv' | 'clientSecretStdin' | 'certificate' | 'federatedTokenFile' | 'githubOidc' | 'managedIdentity' | 'azureCli' | 'emulated';
 
 const METHOD_FLAGS: [MethodKey, CredentialKind, string][] = [
   ['deviceCode', 'deviceCode', '--device-code'],
@@ -20,6 +20,7 @@ const METHOD_FLAGS: [MethodKey, CredentialKind, string][] = [
   ['clientSecretStdin', 'clientSecret', '--client-secret-stdin'],
   ['certificate', 'certificate', '--certificate'],
   ['federatedTokenFile', 'federatedToken', '--federated-token-file'],
+  ['githubOidc', 'githubOidc', '--github-oidc'],
   ['managedIdentity', 'managedIdentity', '--managed-identity'],
   ['azureCli', 'azureCli', '--azure-cli'],
   ['emulated', 'emulated', '--emulated'],
@@ -42,6 +43,7 @@ export const LoginSchema = z
     clientSecretStdin: z.boolean().optional(),
     certificate: z.string().min(1).optional(),
     federatedTokenFile: z.string().min(1).optional(),
+    githubOidc: z.boolean().optional(),
     managedIdentity: z.boolean().optional(),
     azureCli: z.boolean().optional(),
     emulated: z.boolean().optional(),
@@ -79,7 +81,7 @@ export function profileFromOptions(name: string, kind: CredentialKind, o: LoginO
   return p;
 }
 
-const NEEDS_APP: CredentialKind[] = ['clientSecret', 'certificate', 'federatedToken'];
+const NEEDS_APP: CredentialKind[] = ['clientSecret', 'certificate', 'federatedToken', 'githubOidc'];
 
 export function register(program: Command, ctx: CliContext): void {
   helpSections(
@@ -96,6 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--client-secret-stdin', 'sign in as an app with the secret read from stdin (asked for, masked, on a terminal)')
       .option('--certificate <path>', 'sign in as an app with a PEM certificate and private key')
       .option('--federated-token-file <path>', 'sign in as an app with a federated token (workload identity: GitHub Actions, Kubernetes)')
+      .option('--github-oidc', "sign in as an app with the GitHub Actions job's own OIDC token (needs `permissions: id-token: write`; no secret, no token file)")
       .option('--managed-identity', 'sign in as the Azure managed identity of this machine (with --client-id for a user-assigned one)')
       .option('--azure-cli', 'reuse the Azure CLI sign-in (az login)')
       .option('--emulated', 'a profile on the emulated tenant (with --graph-url for a served emulator; with --client-id and a secret flag for an emulated app)')
@@ -137,7 +140,7 @@ export function register(program: Command, ctx: CliContext): void {
     [
       'agentid login --profile contoso --tenant contoso.onmicrosoft.com --device-code',
       'agentid login --profile ci --tenant $TENANT --client-id $APP --client-secret-env AGENTID_SECRET',
-      'agentid login --profile gha --tenant $TENANT --client-id $APP --federated-token-file $AZURE_FEDERATED_TOKEN_FILE',
+      'agentid login --profile gha --tenant $TENANT --client-id $APP --github-oidc',
       'agentid login --profile served --emulated --graph-url http://127.0.0.1:8080',
     ],
     'none to save a profile; the sign-in asks for the Agent ID permissions the commands need',

@@ -111,7 +111,7 @@ async function cacheReport(ctx: CliContext, target: Target): Promise<{ persisten
     }
   })();
   if (plan && !cachesTokens(plan)) {
-    const why = kind === 'azureCli' ? 'the Azure CLI keeps its own token cache' : kind === 'managedIdentity' ? 'the managed identity endpoint caches its own tokens' : 'a federated token is exchanged anew on every command';
+    const why = kind === 'azureCli' ? 'the Azure CLI keeps its own token cache' : kind === 'managedIdentity' ? 'the managed identity endpoint caches its own tokens' : kind === 'githubOidc' ? 'a fresh GitHub Actions OIDC token is fetched and exchanged on every command' : 'a federated token is exchanged anew on every command';
     return { persistent: false, reason: why };
   }
   const state = await usePersistentCache(await ctx.tokenVault());

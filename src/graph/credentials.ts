@@ -3,6 +3,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import { AuthError, UsageError } from '../errors.js';
 import { CLOUDS, type Profile } from '../config.js';
 import { TokenVault, type CacheState, type CachePlugin } from './tokenCache.js';
+import { exchangeAudience, githubAssertion } from './githubOidc.js';
 
 // How agentid gets a token. Real tenants: one @azure/identity credential per sign-in kind, built
 // from the profile (what `agentid login` saved) and the environment. @azure/identity costs about
@@ -43,6 +44,7 @@ export type CredentialClass =
   | 'ClientSecretCredential'
   | 'ClientCertificateCredential'
   | 'WorkloadIdentityCredential'
+  | 'ClientAssertionCredential'
   | 'ManagedIdentityCredential'
   | 'AzureCliCredential';
 
@@ -55,9 +57,12 @@ export interface CredentialPlan {
   scopes: string[];
   certificatePath?: string;
   tokenFilePath?: string;
+  /** GitHub Actions OIDC (ClientAssertionCredential): the job's token URL and the audience to ask for. */
+  oidcRequestUrl?: string;
+  oidcAudience?: string;
   /** For `status` and messages: where the credential comes from, never the secret itself. */
   describe: string;
-  /** The client secret, read from the environment or stdin; kept off JSON and inspection. */
+  /** The client secret (or GitHub's ACTIONS_ID_TOKEN_REQUEST_TOKEN), read from the environment or stdin; kept off JSON and inspection. */
   readonly secret?: string;
 }
 
@@ -111,6 +116,11 @@ export function planCredential({ profile, env, stdinSecret }: PlanInput): Creden
       const f = need(profile.federatedTokenFile, `Profile '${profile.name}' names no token file; run 'agentid login --federated-token-file PATH'.`);
       return { ...base, tenantId: t, clientId: c, type: 'WorkloadIdentityCredential', tokenFilePath: f, scopes: graphDefault, describe: `federated token file ${f}` };
     }
+    case 'githubOidc': {
+      const t = need(tenantId, `Profile '${profile.name}' has no tenant; run 'agentid login --tenant ID --client-id ID --github-oidc'.`);
+      const c = need(clientId, `Profile '${profile.name}' has no client id; run 'agentid login --client-id ID --github-oidc'.`);
+      return planGithubOidc({ ...base, tenantId: t, clientId: c, scopes: graphDefault }, profile, env);
+    }
     case 'managedIdentity': {
       const mi = profile.managedIdentityClientId;
       return { ...base, type: 'ManagedIdentityCredential', ...(mi ? { clientId: mi } : {}), scopes: graphDefault, describe: mi ? `managed identity ${mi}` : 'system-assigned managed identity' };
@@ -132,7 +142,24 @@ function planFromEnvironment(profile: Profile, env: NodeJS.ProcessEnv, authority
   if (env.AZURE_CLIENT_SECRET) return withSecret({ ...base, type: 'ClientSecretCredential', describe: 'client secret from $AZURE_CLIENT_SECRET' }, env.AZURE_CLIENT_SECRET);
   if (env.AZURE_CLIENT_CERTIFICATE_PATH) return { ...base, type: 'ClientCertificateCredential', certificatePath: env.AZURE_CLIENT_CERTIFICATE_PATH, describe: `certificate from $AZURE_CLIENT_CERTIFICATE_PATH (${env.AZURE_CLIENT_CERTIFICATE_PATH})` };
   if (env.AZURE_FEDERATED_TOKEN_FILE) return { ...base, type: 'WorkloadIdentityCredential', tokenFilePath: env.AZURE_FEDERATED_TOKEN_FILE, describe: `federated token from $AZURE_FEDERATED_TOKEN_FILE (${env.AZURE_FEDERATED_TOKEN_FILE})` };
-  throw new UsageError('AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but none of AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE: set one, or choose a profile with --profile.');
+  if (env.ACTIONS_ID_TOKEN_REQUEST_URL) return planGithubOidc(base, profile, env);
+  throw new UsageError('AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but none of AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE (nor, in a GitHub Actions job with `permissions: id-token: write`, its ACTIONS_ID_TOKEN_REQUEST_URL): set one, or choose a profile with --profile.');
+}
+
+/**
+ * GitHub Actions' OIDC token as a client assertion (src/graph/githubOidc.ts). Both variables
+ * exist only in a job granted `permissions: id-token: write`; the request token is read here, at
+ * sign-in, and kept like a secret (never in the profile, JSON or inspection).
+ */
+function planGithubOidc(base: { tenantId: string; clientId: string; authorityHost: string; scopes: string[] }, profile: Profile, env: NodeJS.ProcessEnv): CredentialPlan {
+  const url = env.ACTIONS_ID_TOKEN_REQUEST_URL?.trim();
+  const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  const where = profile.name === 'env' ? 'The env profile signs in with GitHub Actions OIDC' : `Profile '${profile.name}' signs in with GitHub Actions OIDC (--github-oidc)`;
+  if (!url && !token) throw new UsageError(`${where}, but ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: run agentid in a GitHub Actions job with \`permissions: id-token: write\`.`);
+  if (!url) throw new UsageError(`${where}, but ACTIONS_ID_TOKEN_REQUEST_URL is not set: run agentid in a GitHub Actions job with \`permissions: id-token: write\`.`);
+  if (!token) throw new UsageError(`ACTIONS_ID_TOKEN_REQUEST_URL is set but ACTIONS_ID_TOKEN_REQUEST_TOKEN is not: the workflow needs \`permissions: id-token: write\` (on the job or the workflow) for agentid to get GitHub's OIDC token.`);
+  const audience = exchangeAudience(profile.cloud, base.authorityHost);
+  return withSecret({ ...base, type: 'ClientAssertionCredential', oidcRequestUrl: url, oidcAudience: audience, describe: `GitHub Actions OIDC token for ${audience}` }, token);
 }
 
 /** Checks what can be checked offline (files exist) before any sign-in is attempted. */
@@ -194,6 +221,8 @@ async function construct(plan: CredentialPlan, o: BuildOptions): Promise<TokenCr
       return new id.ClientCertificateCredential(plan.tenantId!, plan.clientId!, { certificatePath: plan.certificatePath! }, common);
     case 'WorkloadIdentityCredential':
       return new id.WorkloadIdentityCredential({ ...common, tenantId: plan.tenantId!, clientId: plan.clientId!, tokenFilePath: plan.tokenFilePath! });
+    case 'ClientAssertionCredential':
+      return new id.ClientAssertionCredential(plan.tenantId!, plan.clientId!, githubAssertion({ requestUrl: plan.oidcRequestUrl!, requestToken: plan.secret!, audience: plan.oidcAudience! }), common);
     case 'ManagedIdentityCredential':
       return plan.clientId ? new id.ManagedIdentityCredential({ clientId: plan.clientId }) : new id.ManagedIdentityCredential();
     case 'AzureCliCredential':

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DeviceCodeCredential, InteractiveBrowserCredential, ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
+import { AzureCliCredential, ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential, DeviceCodeCredential, InteractiveBrowserCredential, ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
 import { createCredential, DEFAULT_PUBLIC_CLIENT_ID, planCredential, usePersistentCache } from '../../src/graph/credentials.js';
 import { envProfile, type Profile } from '../../src/config.js';
 import { UsageError } from '../../src/errors.js';
@@ -22,6 +22,7 @@ describe('credentials from login flags (the profile)', () => {
     ['--client-secret-env VAR', { credential: 'clientSecret', tenantId: TENANT, clientId: APP, clientSecretEnv: 'MY_SECRET' }, { MY_SECRET: PLANTED }, 'ClientSecretCredential', ClientSecretCredential, { describe: 'client secret from $MY_SECRET' }],
     ['--certificate PATH', { credential: 'certificate', tenantId: TENANT, clientId: APP, certificatePath: '/etc/agentid/app.pem' }, {}, 'ClientCertificateCredential', ClientCertificateCredential, { certificatePath: '/etc/agentid/app.pem' }],
     ['--federated-token-file PATH', { credential: 'federatedToken', tenantId: TENANT, clientId: APP, federatedTokenFile: '/var/run/secrets/token' }, {}, 'WorkloadIdentityCredential', WorkloadIdentityCredential, { tokenFilePath: '/var/run/secrets/token' }],
+    ['--github-oidc', { credential: 'githubOidc', tenantId: TENANT, clientId: APP }, { ACTIONS_ID_TOKEN_REQUEST_URL: 'https://pipelines.actions.githubusercontent.com/x?api-version=2.0', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-token' }, 'ClientAssertionCredential', ClientAssertionCredential, { oidcAudience: 'api://AzureADTokenExchange' }],
     ['--managed-identity', { credential: 'managedIdentity' }, {}, 'ManagedIdentityCredential', ManagedIdentityCredential, { describe: 'system-assigned managed identity' }],
     ['--managed-identity --client-id', { credential: 'managedIdentity', managedIdentityClientId: APP }, {}, 'ManagedIdentityCredential', ManagedIdentityCredential, { clientId: APP }],
     ['--azure-cli', { credential: 'azureCli', tenantId: TENANT }, {}, 'AzureCliCredential', AzureCliCredential, { tenantId: TENANT }],
