@@ -153,10 +153,10 @@ describe('mock token and the served emulator’s 403', () => {
 
 describe('CI never prompts', () => {
   test.each<[string[], string]>([
-    [['login', '--profile', 'x'], 'error: Missing a sign-in method: pass one of --device-code, --browser, --client-secret-env, --client-secret-stdin, --certificate, --federated-token-file, --managed-identity, --azure-cli, --emulated.\n'],
+    [['login', '--profile', 'x'], 'error: Missing a sign-in method: pass one of --device-code, --browser, --client-secret-env, --client-secret-stdin, --certificate, --federated-token-file, --github-oidc, --managed-identity, --azure-cli, --emulated.\n'],
     [['login', '--profile', 'x', '--certificate', '/tmp/app.pem'], 'error: Missing required option --tenant.\n'],
     [['login', '--profile', 'x', '--tenant', TENANT, '--federated-token-file', '/tmp/t'], 'error: Missing required option --client-id.\n'],
-    [['login', '--profile', 'x', '--device-code', '--azure-cli'], 'error: Choose one sign-in method: --device-code, --browser, --client-secret-env, --client-secret-stdin, --certificate, --federated-token-file, --managed-identity, --azure-cli, --emulated.\n'],
+    [['login', '--profile', 'x', '--device-code', '--azure-cli'], 'error: Choose one sign-in method: --device-code, --browser, --client-secret-env, --client-secret-stdin, --certificate, --federated-token-file, --github-oidc, --managed-identity, --azure-cli, --emulated.\n'],
     [['login', '--client-secret-env', 'not a name'], 'error: --client-secret-env takes the NAME of an environment variable (the secret itself is never an argument).\n'],
     [['profile', 'use'], 'error: Missing required option a profile name.\n'],
     [['login', '--profile', 'x', '--tenant', TENANT, '--device-code'], 'error: --device-code signs in interactively and there is no terminal here; run it on a terminal, or save the profile with --no-verify.\n'],
