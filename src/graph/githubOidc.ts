@@ -80,8 +80,37 @@ function quote(body: string, requestToken: string): string {
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
+/** A failure worth another try (the endpoint unreachable, 429 or 5xx): what happened, and the fix. */
+class Transient extends Error {
+  constructor(
+    readonly what: string,
+    readonly fix: string,
+  ) {
+    super(`${what}: ${fix}.`);
+  }
+}
+
+/**
+ * Waits before the 2nd and 3rd try. GitHub's token service fails now and then under load, and a
+ * pipeline that stops on one such answer must be rerun by hand: actions/toolkit retries too.
+ */
+const RETRY_DELAYS_MS = [1000, 3000];
+
 /** One fresh GitHub OIDC token (a JWT) for this audience; every failure is one exit-4 line. */
-export async function fetchGithubOidcToken(req: GithubOidcRequest, o: { fetch?: FetchFn; signal?: AbortSignal } = {}): Promise<string> {
+export async function fetchGithubOidcToken(req: GithubOidcRequest, o: { fetch?: FetchFn; signal?: AbortSignal; retryDelaysMs?: number[] } = {}): Promise<string> {
+  const delays = o.retryDelaysMs ?? RETRY_DELAYS_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchOnce(req, o);
+    } catch (err) {
+      if (!(err instanceof Transient)) throw err;
+      if (attempt >= delays.length || o.signal?.aborted) throw new AuthError(`${err.what}${attempt > 0 ? `, ${attempt + 1} times` : ''}: ${err.fix}.`);
+      await new Promise((r) => setTimeout(r, delays[attempt]));
+    }
+  }
+}
+
+async function fetchOnce(req: GithubOidcRequest, o: { fetch?: FetchFn; signal?: AbortSignal }): Promise<string> {
   const fetchFn = o.fetch ?? fetch;
   let res: Response;
   try {
@@ -93,13 +122,14 @@ export async function fetchGithubOidcToken(req: GithubOidcRequest, o: { fetch?: 
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
     const why = e.cause?.code ?? e.name;
-    throw new AuthError(`${ENDPOINT} is unreachable (${why}): run agentid inside the GitHub Actions job that set ACTIONS_ID_TOKEN_REQUEST_URL, on a runner that can reach it.`);
+    throw new Transient(`${ENDPOINT} is unreachable (${why})`, 'run agentid inside the GitHub Actions job that set ACTIONS_ID_TOKEN_REQUEST_URL, on a runner that can reach it');
   }
   const text = await res.text().catch(() => '');
   if (res.status !== 200) {
     const said = quote(text, req.requestToken);
-    const fix = res.status === 401 || res.status === 403 ? FIX_PERMISSION : res.status >= 500 ? 'GitHub could not issue the token now; rerun the job' : FIX_URL;
-    throw new AuthError(`${ENDPOINT} answered HTTP ${res.status}${said ? ` (${said})` : ''}: ${fix}.`);
+    const what = `${ENDPOINT} answered HTTP ${res.status}${said ? ` (${said})` : ''}`;
+    if (res.status >= 500 || res.status === 429) throw new Transient(what, 'GitHub could not issue the token now; rerun the job');
+    throw new AuthError(`${what}: ${res.status === 401 || res.status === 403 ? FIX_PERMISSION : FIX_URL}.`);
   }
   let value: unknown;
   try {
@@ -114,6 +144,6 @@ export async function fetchGithubOidcToken(req: GithubOidcRequest, o: { fetch?: 
 }
 
 /** ClientAssertionCredential's getAssertion: a fresh GitHub token on every call, as GitHub's tokens last minutes. */
-export function githubAssertion(req: GithubOidcRequest, o: { fetch?: FetchFn } = {}): () => Promise<string> {
+export function githubAssertion(req: GithubOidcRequest, o: { fetch?: FetchFn; retryDelaysMs?: number[] } = {}): () => Promise<string> {
   return () => fetchGithubOidcToken(req, o);
 }

@@ -148,9 +148,11 @@ afterEach(() => {
 
 const request = () => ({ requestUrl: `${base}/abc/idtoken/1/2?api-version=2.0`, requestToken: REQUEST_TOKEN, audience: 'api://AzureADTokenExchange' });
 
-async function failure(answer: Answer): Promise<AuthError> {
-  answers.push(answer);
-  const err = await fetchGithubOidcToken(request()).then(() => undefined, (e: unknown) => e);
+const NO_WAIT = { retryDelaysMs: [0, 0] };
+
+async function failure(answer: Answer, times = 1): Promise<AuthError> {
+  for (let i = 0; i < times; i++) answers.push(answer);
+  const err = await fetchGithubOidcToken(request(), NO_WAIT).then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(AuthError);
   const e = err as AuthError;
   expect(e.message).not.toContain(REQUEST_TOKEN);
@@ -187,9 +189,21 @@ describe('fetching GitHub’s OIDC token', () => {
     expect((await failure({ status: 401, body: '' })).message).toMatch(/answered HTTP 401: give the job `permissions: id-token: write`/);
   });
 
-  it('a 500 says to rerun the job, and a JWT in the body is cut out', async () => {
-    const e = await failure({ status: 500, body: `upstream failed for ${JWT}` });
-    expect(e.message).toBe("GitHub's OIDC token endpoint ($ACTIONS_ID_TOKEN_REQUEST_URL) answered HTTP 500 (upstream failed for [REDACTED]): GitHub could not issue the token now; rerun the job.");
+  it('a 500 is tried three times, then says to rerun the job, and a JWT in the body is cut out', async () => {
+    const e = await failure({ status: 500, body: `upstream failed for ${JWT}` }, 3);
+    expect(e.message).toBe("GitHub's OIDC token endpoint ($ACTIONS_ID_TOKEN_REQUEST_URL) answered HTTP 500 (upstream failed for [REDACTED]), 3 times: GitHub could not issue the token now; rerun the job.");
+    expect(seen).toHaveLength(3);
+  });
+
+  it('a 503 or a 429 followed by a token is a token: GitHub’s service fails now and then', async () => {
+    answers.push({ status: 503, body: '' }, { status: 429, body: '' }, { status: 200, body: JSON.stringify({ value: JWT }) });
+    await expect(fetchGithubOidcToken(request(), NO_WAIT)).resolves.toBe(JWT);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('a 403 or 404 is not tried again', async () => {
+    await failure({ status: 403, body: '' });
+    expect(seen).toHaveLength(1);
   });
 
   it('a 404 points at the URL', async () => {
@@ -205,7 +219,7 @@ describe('fetching GitHub’s OIDC token', () => {
   });
 
   it('a dropped connection is an auth error naming the endpoint', async () => {
-    expect((await failure('hang-up')).message).toMatch(/^GitHub's OIDC token endpoint \(\$ACTIONS_ID_TOKEN_REQUEST_URL\) is unreachable \(\w+\): run agentid inside the GitHub Actions job/);
+    expect((await failure('hang-up', 3)).message).toMatch(/^GitHub's OIDC token endpoint \(\$ACTIONS_ID_TOKEN_REQUEST_URL\) is unreachable \(\w+\), 3 times: run agentid inside the GitHub Actions job/);
   });
 
   it('an unreachable endpoint is an auth error naming the endpoint', async () => {
@@ -213,9 +227,9 @@ describe('fetching GitHub’s OIDC token', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const err = await fetchGithubOidcToken({ ...request(), requestUrl: `http://127.0.0.1:${port}/t?api-version=2.0` }).catch((e: Error) => e);
+    const err = await fetchGithubOidcToken({ ...request(), requestUrl: `http://127.0.0.1:${port}/t?api-version=2.0` }, NO_WAIT).catch((e: Error) => e);
     expect(err).toBeInstanceOf(AuthError);
-    expect((err as Error).message).toMatch(/is unreachable \(ECONNREFUSED\): run agentid inside the GitHub Actions job that set ACTIONS_ID_TOKEN_REQUEST_URL/);
+    expect((err as Error).message).toMatch(/is unreachable \(ECONNREFUSED\), 3 times: run agentid inside the GitHub Actions job that set ACTIONS_ID_TOKEN_REQUEST_URL/);
     expect((err as Error).message).not.toContain(REQUEST_TOKEN);
   });
 
