@@ -19,6 +19,20 @@ export const CLOUDS = {
 } as const;
 export type Cloud = keyof typeof CLOUDS;
 
+/** Other sign-in hosts of the national clouds (MSAL's instance metadata aliases). [INFERRED] */
+const AUTHORITY_ALIASES: Record<string, Cloud> = { 'login.partner.microsoftonline.cn': 'china', 'login.usgovcloudapi.net': 'usgov' };
+
+/** The cloud a sign-in host belongs to, if it is one of Microsoft's (login.microsoftonline.us: usgov, which DOD shares). */
+export function cloudOfAuthority(authority: string): Cloud | undefined {
+  let host: string;
+  try {
+    host = new URL(authority).host;
+  } catch {
+    return undefined;
+  }
+  return AUTHORITY_ALIASES[host] ?? (Object.keys(CLOUDS) as Cloud[]).find((c) => new URL(CLOUDS[c].authority).host === host);
+}
+
 export const CREDENTIAL_KINDS = ['emulated', 'deviceCode', 'browser', 'clientSecret', 'certificate', 'federatedToken', 'githubOidc', 'managedIdentity', 'azureCli', 'environment'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
@@ -80,7 +94,21 @@ export function envProfile(env: NodeJS.ProcessEnv): Profile | undefined {
   if (!env.AZURE_TENANT_ID || !env.AZURE_CLIENT_ID) return undefined;
   // githubOidc rather than environment: `status` then names the sign-in the job really uses.
   const credential = githubOidcFromEnv(env) ? 'githubOidc' : 'environment';
-  return { name: 'env', target: 'real', credential, cloud: 'public', apiVersion: 'v1.0', tenantId: env.AZURE_TENANT_ID, clientId: env.AZURE_CLIENT_ID };
+  return { name: 'env', target: 'real', credential, cloud: envCloud(env), apiVersion: 'v1.0', tenantId: env.AZURE_TENANT_ID, clientId: env.AZURE_CLIENT_ID };
+}
+
+/**
+ * The env profile's cloud: AGENTID_CLOUD when set, else the cloud of AZURE_AUTHORITY_HOST, else
+ * the global service. A US Government pipeline that sets only AZURE_AUTHORITY_HOST thus signs in
+ * for graph.microsoft.us and calls it; DOD shares that sign-in host, so it sets AGENTID_CLOUD=usgovdod.
+ */
+function envCloud(env: NodeJS.ProcessEnv): Cloud {
+  const named = env.AGENTID_CLOUD?.trim();
+  if (named) {
+    if (Object.hasOwn(CLOUDS, named)) return named as Cloud;
+    throw new UsageError(`AGENTID_CLOUD '${named}' is not a cloud agentid knows; use one of ${Object.keys(CLOUDS).join(', ')}.`);
+  }
+  return (env.AZURE_AUTHORITY_HOST && cloudOfAuthority(env.AZURE_AUTHORITY_HOST.trim())) || 'public';
 }
 
 export function configPath(home: string): string {

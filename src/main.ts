@@ -51,6 +51,9 @@ Environment:
   AGENTID_RECORD     record every Graph request/response pair into this directory (like --record)
   AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET | AZURE_CLIENT_CERTIFICATE_PATH |
   AZURE_FEDERATED_TOKEN_FILE   sign in to a real tenant with no login step (CI)
+  AGENTID_CLOUD      that sign-in's cloud: public, usgov, usgovdod or china (default: from
+                     AZURE_AUTHORITY_HOST, else public)
+  AGENTID_TOKEN_CACHE=memory   keep tokens in memory only, not in the OS-protected cache
   NO_COLOR           disable colour
 
 On a fresh install agentid talks to the built-in emulated tenant "Contoso".`;

@@ -1,5 +1,5 @@
 import { AuthError } from '../errors.js';
-import { CLOUDS, type Cloud } from '../config.js';
+import { cloudOfAuthority, type Cloud } from '../config.js';
 
 // GitHub Actions' OIDC token, the client assertion of a `--github-oidc` sign-in. A job granted
 // `permissions: id-token: write` gets ACTIONS_ID_TOKEN_REQUEST_URL and
@@ -30,19 +30,9 @@ export const TOKEN_EXCHANGE_AUDIENCE: Record<Cloud, string> = {
   china: 'api://AzureADTokenExchangeChina',
 };
 
-// Other sign-in hosts of the national clouds (MSAL's instance metadata aliases). [INFERRED]
-const AUTHORITY_ALIASES: Record<string, Cloud> = { 'login.partner.microsoftonline.cn': 'china', 'login.usgovcloudapi.net': 'usgov' };
-
 /** The audience for a sign-in at this authority: a national cloud's sign-in host (AZURE_AUTHORITY_HOST in CI) wins over the profile's cloud. */
 export function exchangeAudience(cloud: Cloud, authorityHost: string): string {
-  let host = '';
-  try {
-    host = new URL(authorityHost).host;
-  } catch {
-    /* not a URL: the profile's cloud decides */
-  }
-  const byHost = AUTHORITY_ALIASES[host] ?? (Object.keys(CLOUDS) as Cloud[]).find((c) => new URL(CLOUDS[c].authority).host === host);
-  return TOKEN_EXCHANGE_AUDIENCE[byHost ?? cloud];
+  return TOKEN_EXCHANGE_AUDIENCE[cloudOfAuthority(authorityHost) ?? cloud];
 }
 
 /** Where the token is asked for: the job's URL with the audience appended to its query string. */

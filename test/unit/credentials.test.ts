@@ -92,6 +92,23 @@ describe('credentials from the environment (CI with no login step)', () => {
     expect(planCredential({ profile: envProfile(env)!, env }).authorityHost).toBe('https://login.partner.microsoftonline.cn');
   });
 
+  it.each<[string, NodeJS.ProcessEnv, string, string]>([
+    ['a US Government sign-in host', { AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' }, 'usgov', 'https://graph.microsoft.us/.default'],
+    ['AGENTID_CLOUD=usgovdod (DOD shares that host)', { AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us', AGENTID_CLOUD: 'usgovdod' }, 'usgovdod', 'https://dod-graph.microsoft.us/.default'],
+    ["China's sign-in host, or its older alias", { AZURE_AUTHORITY_HOST: 'https://login.partner.microsoftonline.cn' }, 'china', 'https://microsoftgraph.chinacloudapi.cn/.default'],
+    ['no sign-in host', {}, 'public', 'https://graph.microsoft.com/.default'],
+    ['a host that is not Microsoft’s (a test authority)', { AZURE_AUTHORITY_HOST: 'https://127.0.0.1:8443' }, 'public', 'https://graph.microsoft.com/.default'],
+  ])('takes its cloud, and so its Graph audience, from %s', (_what, extra, cloud, scope) => {
+    const env = { ...base, AZURE_CLIENT_SECRET: PLANTED, ...extra };
+    const implicit = envProfile(env)!;
+    expect(implicit.cloud).toBe(cloud);
+    expect(planCredential({ profile: implicit, env }).scopes).toEqual([scope]);
+  });
+
+  it('refuses an AGENTID_CLOUD it does not know, naming the ones it does', () => {
+    expect(() => envProfile({ ...base, AGENTID_CLOUD: 'mars' })).toThrow("AGENTID_CLOUD 'mars' is not a cloud agentid knows; use one of public, usgov, usgovdod, china.");
+  });
+
   it('names the variables to set when only tenant and client are given', () => {
     expect(() => planCredential({ profile: envProfile(base)!, env: base })).toThrow(/none of AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE/);
   });
