@@ -118,6 +118,8 @@ interface FileLog {
   ino: number;
   /** Lines this process has added but not yet written (deferred mode). */
   pending: string[];
+  /** The read of the file's tail in progress: reads take turns (see readTail). */
+  reading?: Promise<void>;
 }
 
 export interface FileLogStoreOptions {
@@ -240,8 +242,18 @@ export class FileLogStore implements LogStore {
     this.flushTimer.unref();
   }
 
-  /** Reads what was appended to the file since this process last looked. */
-  private async readTail(kind: LogKind, log: FileLog): Promise<void> {
+  /**
+   * Reads what was appended to the file since this process last looked. Reads of one log take
+   * turns: two that overlapped (two queries to a served emulator, or a query and a flush) both
+   * started from the same offset and added the same records twice.
+   */
+  private readTail(kind: LogKind, log: FileLog): Promise<void> {
+    const next = (log.reading ?? Promise.resolve()).then(() => this.readTailNow(kind, log));
+    log.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readTailNow(kind: LogKind, log: FileLog): Promise<void> {
     let st: { size: number; ino: number };
     try {
       st = await fsp.stat(this.fileOf(kind));

@@ -363,6 +363,20 @@ describe('FileLogStore', () => {
     expect(readFileSync(a.fileOf('signIns'), 'utf8').trim().split('\n')).toHaveLength(3);
   });
 
+  test('queries and a flush at once read the file once: no record is listed twice (served emulator)', async () => {
+    const d = dir();
+    const now = new Date('2026-11-22T08:00:00Z');
+    await new FileLogStore(d).append('signIns', Array.from({ length: 500 }, (_, i) => rec(`g${i}`, new Date(Date.parse('2026-11-21T00:00:00Z') + i * 1000).toISOString())));
+    const served = new FileLogStore(d, { mode: 'deferred' });
+    // A sign-in to the served emulator (deferred), then a query that reads the file while the flush reads it too.
+    await served.append('signIns', [rec('token', '2026-11-22T07:59:00Z')]);
+    const [listed, again] = await Promise.all([served.entries('signIns', now), served.entries('signIns', now), served.flush()]);
+    expect(listed).toHaveLength(501);
+    expect(again).toHaveLength(501);
+    expect(await served.entries('signIns', now)).toHaveLength(501);
+    expect(new Set((await served.entries('signIns', now)).map((e) => e.record.id)).size).toBe(501);
+  });
+
   test('deferred appends reach the file on flush; compaction drops what is past retention', async () => {
     const d = dir();
     const served = new FileLogStore(d, { mode: 'deferred' });
