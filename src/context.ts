@@ -266,6 +266,7 @@ export class CliContext {
       ...(columns ? { columns } : {}),
       isTTY: this.isTTY,
       color: this.color,
+      width: (this.io.stdout as { columns?: number }).columns,
     });
     if (text) this.io.stdout.write(text);
   }

@@ -20,6 +20,8 @@ export interface RenderOptions {
   columns?: Column[];
   isTTY: boolean;
   color: boolean;
+  /** The terminal's width in columns: a property sheet wraps long values to fit it. */
+  width?: number | undefined;
 }
 
 // Header used when the data (usually a --query result) is a scalar or a list of scalars; az uses
@@ -315,12 +317,21 @@ async function renderTable(value: unknown, columns: Column[] | undefined, opts: 
 
   let head: string[];
   let body: string[][];
+  let colWidths: number[] | undefined;
   if (isRecord(value)) {
     // A single object reads better as a vertical property sheet than as one very wide row.
     head = ['Property', 'Value'];
     body = columns
       ? columns.map((c) => [c.header, cell(cellOf(value, c))])
       : Object.entries(value).map(([k, v]) => [k, cell(v)]);
+    // On a terminal a long value (a token's permissions) wraps at the terminal's edge instead of
+    // making every line of the sheet as wide as it is.
+    if (opts.isTTY && opts.width) {
+      const keyWidth = Math.max(...[...body, head].map(([k]) => (k ?? '').length)) + 2;
+      const valueWidth = opts.width - keyWidth - 3;
+      const widest = Math.max(...body.map(([, v]) => Math.max(...(v ?? '').split('\n').map((l) => l.length)))) + 2;
+      if (valueWidth >= 20 && widest > valueWidth) colWidths = [keyWidth, valueWidth];
+    }
   } else {
     const grid = toGrid(value, columns, true);
     if (grid.rows.length === 0 || grid.columns.length === 0) return '';
@@ -348,7 +359,7 @@ async function renderTable(value: unknown, columns: Column[] | undefined, opts: 
     table.push(...body);
     return table.toString().split('\n').map((line) => line.trimEnd()).join('\n') + '\n';
   }
-  const table = new Table({ head, chars: NO_ROW_RULES, style });
+  const table = new Table({ head, chars: NO_ROW_RULES, style, ...(colWidths ? { colWidths, wordWrap: true } : {}) });
   table.push(...body);
   // With the row rules gone cli-table3 also drops the rule under the header; put that one back,
   // drawn from the top border so the junctions line up.

@@ -335,6 +335,19 @@ tags:
     );
   });
 
+  test("on a terminal, a long value wraps at the terminal's width instead of widening every line", async () => {
+    const permissions = Array.from({ length: 12 }, (_, i) => `AgentIdentity.Permission${i}.ReadWrite.All`).join(', ');
+    const out = await render({ profile: 'local', permissions }, terminal('table', { width: 80 }));
+    const lines = out.trimEnd().split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBe(80);
+    expect(lines[3]).toBe('│ profile     │ local                                                          │');
+    // Every permission is still there, whole, one after another.
+    const text = lines.slice(4, -1).map((l) => l.slice(l.lastIndexOf('│', l.length - 2) + 2, -1).trimEnd()).join(' ');
+    expect(text).toBe(permissions);
+    // Narrow enough already: no wrapping, the sheet keeps its natural width.
+    expect(await render(invoiceBot, terminal('table', { width: 80 }))).toBe(await render(invoiceBot, terminal('table')));
+  });
+
   test('the Property/Value sheet follows the command columns when given', async () => {
     const columns: Column[] = [
       { key: 'displayName', header: 'Name' },
