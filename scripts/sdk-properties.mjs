@@ -80,16 +80,7 @@ export function loadSerializers() {
 /** Every property of a type (e.g. 'AgentIdentity' in microsoft.graph, '' namespace), base types included;
  * each maps to the serializer key of its own (complex) type, or null for a primitive. */
 export function propertiesOf(typeName, namespace = '') {
-  const all = loadSerializers();
-  const out = new Map();
-  const visit = (fn) => {
-    const entry = all.get(fn);
-    if (!entry) throw new Error(`No ${fn} in @microsoft/msgraph-beta-sdk`);
-    for (const b of entry.bases) visit(b);
-    for (const [k, v] of entry.props) out.set(k, v);
-  };
-  visit(`${namespace}:serialize${typeName}`);
-  return out;
+  return propertiesOfSerializer(`${namespace}:serialize${typeName}`);
 }
 
 /** Properties of the type a serializer key (`dir:serializeX`, as propertiesOf's values) writes, base types included. */

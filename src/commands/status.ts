@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext, Target } from '../context.js';
 import type { Profile } from '../config.js';
-import { AuthError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { helpSections } from './shared.js';
 
 // agentid status: which profile, which tenant (emulated or real), who is signed in, and what the
@@ -43,24 +43,10 @@ export async function signIn(ctx: CliContext, profile: Profile, o: { interactive
       const flag = profile.credential === 'deviceCode' ? '--device-code' : '--browser';
       throw new UsageError(`${flag} signs in interactively and there is no terminal here; run it on a terminal, or save the profile with --no-verify.`);
     }
-    // Interactive sign-in: keep MSAL's account record (no secret) so later runs sign in silently.
-    const { planCredential, createCredential, usePersistentCache } = await import('../graph/credentials.js');
-    const { cacheNameFor } = await import('../graph/tokenCache.js');
-    const plan = planCredential({ profile, env: ctx.env });
-    const persistent = (await usePersistentCache(await ctx.tokenVault())).persistent;
-    const { KNOWN_AUTHORITIES } = await import('../graph/signin.js');
-    const credential = (await createCredential(plan, {
-      prompt: (m) => ctx.io.stderr.write(`${m}\n`),
-      disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
-      ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}),
-    })) as import('@azure/identity').DeviceCodeCredential;
-    try {
-      const r = await credential.authenticate(plan.scopes);
-      if (r) record = { authority: r.authority, homeAccountId: r.homeAccountId, clientId: r.clientId, tenantId: r.tenantId, username: r.username };
-      token = (await credential.getToken(plan.scopes))!.token;
-    } catch (err) {
-      throw new AuthError(`Sign-in failed (${plan.describe}): ${(err as Error).message.split('\n')[0]}`);
-    }
+    const { interactiveSignIn } = await import('../graph/signin.js');
+    const signedIn = await interactiveSignIn(ctx, profile);
+    token = signedIn.token;
+    record = signedIn.record;
   } else {
     const { acquirer } = await import('../graph/signin.js');
     const transport = target.kind === 'emulated' && target.mode === 'in-process' ? (await import('../mock/inprocess.js')).createInProcessTransport(target.stateFile) : (await import('../graph/middleware/transport.js')).fetchTransport;

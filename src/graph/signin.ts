@@ -2,7 +2,8 @@ import type { AccessToken } from '@azure/identity';
 import type { CliContext, Target } from '../context.js';
 import type { TokenProvider } from './middleware/auth.js';
 import type { Transport } from './middleware/transport.js';
-import { CLOUDS } from '../config.js';
+import { CLOUDS, type Profile } from '../config.js';
+import type { BuildOptions, CredentialPlan } from './credentials.js';
 import { AuthError } from '../errors.js';
 
 // The token behind every Graph request, by target:
@@ -17,7 +18,7 @@ import { AuthError } from '../errors.js';
 // protected store (tokenCache.ts), so the next command signs in silently.
 
 /** Microsoft's own sign-in hosts; MSAL looks any other authority up at login.microsoftonline.com unless told not to. */
-export const KNOWN_AUTHORITIES = new Set(Object.values(CLOUDS).map((c) => new URL(c.authority).host));
+const KNOWN_AUTHORITIES = new Set(Object.values(CLOUDS).map((c) => new URL(c.authority).host));
 
 export async function tokenProvider(ctx: CliContext, target: Target, transport: Transport): Promise<TokenProvider> {
   const fetchToken = await acquirer(ctx, target, transport);
@@ -49,18 +50,12 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     const { emulatorUserToken } = await import('./credentials.js');
     return () => emulatorUserToken(transport, origin, profile.tenantId ?? 'organizations', AGENTID_CLIENT_APP_ID);
   }
-  const { planCredential, createCredential, checkPlanFiles, getTokenOrExplain, cachesTokens, usePersistentCache } = await import('./credentials.js');
+  const { planCredential, checkPlanFiles, getTokenOrExplain } = await import('./credentials.js');
   const stdinSecret = profile.credential === 'clientSecret' && profile.secretFromStdin ? await ctx.stdinSecret() : undefined;
   const plan = planCredential({ profile, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
   checkPlanFiles(plan);
   const interactive = plan.type === 'DeviceCodeCredential' || plan.type === 'InteractiveBrowserCredential';
-  const { cacheNameFor } = await import('./tokenCache.js');
-  const persistent = cachesTokens(plan) && (await usePersistentCache(await ctx.tokenVault())).persistent;
-  const credential = await createCredential(plan, {
-    prompt: (m) => ctx.io.stderr.write(`${m}\n`),
-    ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}),
-    // MSAL looks a non-Microsoft authority up at login.microsoftonline.com unless told not to.
-    disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
+  const credential = await realCredential(ctx, profile, plan, {
     ...(profile.authenticationRecord ? { authenticationRecord: profile.authenticationRecord } : {}),
     // A pipeline never waits on a device code: off a terminal only a cached sign-in is used.
     ...(interactive && !ctx.interactive ? { noPrompt: true } : {}),
@@ -71,4 +66,38 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     get().catch((err: Error) => {
       throw new AuthError(`Profile '${profile.name}' signs in interactively (${plan.describe}) and no cached sign-in is usable off a terminal; run 'agentid login --profile ${profile.name}' on a terminal, or use an app profile in CI. (${err.message})`);
     });
+}
+
+/**
+ * The @azure/identity credential of a real-tenant plan, as every sign-in builds it: prompts on
+ * stderr, the persistent token cache where the OS offers one, and no instance discovery at
+ * login.microsoftonline.com for an authority that is not Microsoft's.
+ */
+async function realCredential(ctx: CliContext, profile: Profile, plan: CredentialPlan, extra: Pick<BuildOptions, 'authenticationRecord' | 'noPrompt'> = {}) {
+  const { createCredential, cachesTokens, usePersistentCache } = await import('./credentials.js');
+  const { cacheNameFor } = await import('./tokenCache.js');
+  const persistent = cachesTokens(plan) && (await usePersistentCache(await ctx.tokenVault())).persistent;
+  return createCredential(plan, {
+    prompt: (m) => ctx.io.stderr.write(`${m}\n`),
+    ...(persistent ? { cacheName: cacheNameFor(profile.name) } : {}),
+    disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(plan.authorityHost).host),
+    ...extra,
+  });
+}
+
+/**
+ * `login --device-code` / `--browser`: one interactive sign-in, keeping MSAL's account record (no
+ * secret) so that later commands sign in silently from the token cache.
+ */
+export async function interactiveSignIn(ctx: CliContext, profile: Profile): Promise<{ token: string; record?: NonNullable<Profile['authenticationRecord']> }> {
+  const { planCredential } = await import('./credentials.js');
+  const plan = planCredential({ profile, env: ctx.env });
+  const credential = (await realCredential(ctx, profile, plan)) as import('@azure/identity').DeviceCodeCredential;
+  try {
+    const r = await credential.authenticate(plan.scopes);
+    const token = (await credential.getToken(plan.scopes))!.token;
+    return { token, ...(r ? { record: { authority: r.authority, homeAccountId: r.homeAccountId, clientId: r.clientId, tenantId: r.tenantId, username: r.username } } : {}) };
+  } catch (err) {
+    throw new AuthError(`Sign-in failed (${plan.describe}): ${(err as Error).message.split('\n')[0]}`);
+  }
 }

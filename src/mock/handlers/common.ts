@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GraphErrors } from '../errors.js';
-import { contextUrl, type MockContext, type MockResult } from '../context.js';
+import { contextUrl, noContent, type MockContext, type MockResult } from '../context.js';
 import { GUID_RE, type Key } from '../path.js';
 import { ENTITY_SET_OF, isA, type EntityType, type StoredObject, type TenantState } from '../state.js';
 import { view } from '../entities.js';
@@ -338,4 +338,15 @@ function credentialDate(v: unknown, name: string): Date | undefined {
   const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
   if (Number.isNaN(d.getTime())) throw GraphErrors.invalidValue(name);
   return d;
+}
+
+/**
+ * DELETE of a directory object: a soft delete. The object stays, marked with deletedDateTime, and
+ * is restorable from /directory/deletedItems for 30 days (GD directory-deleteditems-list.md).
+ */
+export async function softDelete(ctx: MockContext, target: (state: TenantState) => StoredObject): Promise<MockResult> {
+  await ctx.store.write((state) => {
+    target(state).deletedDateTime = ctx.now.toISOString();
+  });
+  return noContent();
 }

@@ -18,6 +18,7 @@ import {
   findInSet,
   liveObjects,
   newPasswordCredential,
+  softDelete,
   prop,
   relationshipRoute,
   requireString,
@@ -471,10 +472,7 @@ async function itemRoute(ctx: MockContext, target: (s: TenantState) => StoredObj
     // Soft delete, restorable for 30 days from /directory/deletedItems. Deleting a blueprint
     // principal soft-deletes its agent identities in a background job about 24 h later (ED
     // concept-agent-identity-deletion.md), so they stay in place here, as right after the delete.
-    await ctx.store.write((state) => {
-      target(state).deletedDateTime = ctx.now.toISOString();
-    });
-    return noContent();
+    return softDelete(ctx, target);
   }
   throw GraphErrors.methodNotAllowed();
 }

@@ -6,6 +6,7 @@ import { GUID_RE } from '../path.js';
 import { selectProperties, type CollectionSpec } from '../odata.js';
 import {
   collectionResponse,
+  softDelete,
   assignWritable,
   bindIds,
   bodyType,
@@ -314,10 +315,7 @@ async function itemRoute(ctx: MockContext, target: (s: TenantState) => StoredObj
   }
   if (method === 'DELETE') {
     // Soft delete (GD agentuser-delete.md): restorable from /directory/deletedItems for 30 days.
-    await ctx.store.write((state) => {
-      target(state).deletedDateTime = ctx.now.toISOString();
-    });
-    return noContent();
+    return softDelete(ctx, target);
   }
   throw GraphErrors.methodNotAllowed();
 }
