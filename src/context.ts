@@ -6,7 +6,7 @@ import type { Chooser } from './graph/resolve.js';
 import type { Column } from './output/index.js';
 import type { Messenger } from './output/messages.js';
 import type { PromptContext } from './output/prompt.js';
-import { UsageError } from './errors.js';
+import { OperationError, UsageError } from './errors.js';
 import type { Profile, Selection } from './config.js';
 
 // Everything a command needs, behind lazy getters: building the Graph client loads the Graph
@@ -31,11 +31,8 @@ export interface GlobalOptions {
   anonymize?: boolean | undefined;
 }
 
-/** Where requests go: the profile's tenant (#3), or the served emulator AGENTID_GRAPH_URL names. */
-export type Target =
-  | { kind: 'emulated'; mode: 'in-process'; baseUrl: string; stateFile: string; profile: Profile }
-  | { kind: 'emulated'; mode: 'served'; baseUrl: string; profile: Profile }
-  | { kind: 'real'; baseUrl: string; profile: Profile };
+import type { SignInHost, Target } from './target.js';
+export type { Target } from './target.js';
 
 const CLOUD_GRAPH: Record<Profile['cloud'], string> = {
   public: 'https://graph.microsoft.com',
@@ -44,7 +41,7 @@ const CLOUD_GRAPH: Record<Profile['cloud'], string> = {
   china: 'https://microsoftgraph.chinacloudapi.cn',
 };
 
-export class CliContext {
+export class CliContext implements SignInHost {
   private graphClient: GraphClient | undefined;
   private bannerShown = false;
   globals: GlobalOptions = {};
@@ -83,10 +80,34 @@ export class CliContext {
     return this.selected;
   }
 
+  private targetChosen: Promise<Target> | undefined;
+
   async target(): Promise<Target> {
-    const served = this.env.AGENTID_GRAPH_URL?.trim();
-    const profile = served ? await this.servedProfile() : (await this.selection()).profile;
-    return this.targetFor(profile, served);
+    this.targetChosen ??= (async () => {
+      const served = this.env.AGENTID_GRAPH_URL?.trim();
+      const profile = served ? await this.servedProfile() : (await this.selection()).profile;
+      return this.viaServeRecord(this.targetFor(profile, served));
+    })();
+    return this.targetChosen;
+  }
+
+  /**
+   * Issue 11: while `agentid mock serve` runs on this home it is the tenant's only writer, so an
+   * in-process command sends its requests there (the banner says so) instead of forking its state.
+   */
+  private async viaServeRecord(t: Target): Promise<Target> {
+    if (t.kind !== 'emulated' || t.mode !== 'in-process') return t;
+    const { servedUrl } = await import('./mock/serveRecord.js');
+    const record = await servedUrl(t.stateFile);
+    if (!record) return t;
+    if (!record.url) throw new OperationError(`agentid mock serve (pid ${record.pid}) is still starting on this AGENTID_HOME; run the command again once it printed its URL, or stop it.`);
+    return {
+      kind: 'emulated',
+      mode: 'served',
+      baseUrl: new URL(record.url).origin,
+      profile: t.profile,
+      serveRecord: { pid: record.pid, stateFile: t.stateFile, ...(record.tls ? { caPath: record.tls.certPath } : {}) },
+    };
   }
 
   /** Where a profile points (AGENTID_GRAPH_URL, when set, replaces an emulated profile's URL). */
@@ -150,7 +171,9 @@ export class CliContext {
       });
     } else {
       const { createHttpTransport } = await import('./graph/middleware/transport.js');
-      const transport = createHttpTransport();
+      // A served emulator with --tls found through the serve record: trust its own certificate.
+      const caPath = target.kind === 'emulated' && target.mode === 'served' ? target.serveRecord?.caPath : undefined;
+      const transport = createHttpTransport(caPath ? { ca: (await import('node:fs')).readFileSync(caPath, 'utf8') } : {});
       this.graphClient = new GraphClient({
         baseUrl: target.baseUrl,
         version,
@@ -199,6 +222,7 @@ export class CliContext {
     const where =
       target.kind === 'real' ? `real tenant ${target.profile.tenantId ?? ''} (${target.profile.cloud})`.replace('  ', ' ')
       : target.mode === 'in-process' ? 'emulated tenant, in-process'
+      : target.serveRecord ? `emulated tenant at ${target.baseUrl} (the mock serve running on this home, pid ${target.serveRecord.pid})`
       : `emulated tenant at ${target.baseUrl}`;
     this.io.stderr.write(`Tenant: ${name} · ${where} · profile ${target.profile.name}\n`);
   }

@@ -1,5 +1,5 @@
 import type { AccessToken } from '@azure/identity';
-import type { CliContext, Target } from '../context.js';
+import type { SignInHost as CliContext, Target } from '../target.js';
 import type { TokenProvider } from './middleware/auth.js';
 import type { Transport } from './middleware/transport.js';
 import { CLOUDS, type Profile } from '../config.js';
@@ -41,10 +41,13 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
       const plan = planCredential({ profile: { ...profile, tenantId: profile.tenantId ?? 'organizations' }, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
       return () => emulatorAppToken(transport, origin, plan.tenantId!, plan.clientId!, plan.secret!);
     }
-    if (target.mode === 'in-process') {
+    // In-process, and an in-process command sent to its home's `mock serve` (issue 11): the same
+    // token minted from the tenant's key, no sign-in round trip.
+    const stateFile = target.mode === 'in-process' ? target.stateFile : target.serveRecord?.stateFile;
+    if (stateFile) {
       const { createFileStore } = await import('../mock/inprocess.js');
       const { mintToken, userClaims, TOKEN_LIFETIME_SECONDS } = await import('../mock/auth.js');
-      const store = createFileStore(target.stateFile);
+      const store = createFileStore(stateFile);
       return async () => ({ token: await mintToken(store, (s) => userClaims(s, undefined)), expiresOnTimestamp: Date.now() + TOKEN_LIFETIME_SECONDS * 1000 });
     }
     const { emulatorUserToken } = await import('./credentials.js');
