@@ -30,7 +30,7 @@ export interface FixtureManifest {
    * "expiring in 5 days" still does, and sign-ins stay inside the retention window. */
   referenceTime: string;
   signedInUserId?: string;
-  logs?: { seed: number; days: number; signInsPerDay: number; failureRate: number; auditsPerDay: number };
+  logs?: { seed: number; days: number; signInsPerDay: number; failureRate: number; auditsPerDay: number; /** Agent identities (and their agent users) that never sign in: the fixture's stale agents. */ silentAgents?: string[] };
 }
 
 export interface LoadedFixture {
@@ -154,7 +154,7 @@ export async function loadFixture(dir: string, now: Date = new Date()): Promise<
   const directoryAudits: LogRecord[] = [];
   if (logs) {
     const rnd = prng(logs.seed);
-    const generated = generateSignIns(state, { count: Math.round(logs.days * logs.signInsPerDay), days: logs.days, failureRate: logs.failureRate, now, random: rnd });
+    const generated = generateSignIns(state, { count: Math.round(logs.days * logs.signInsPerDay), days: logs.days, failureRate: logs.failureRate, now, random: rnd, ...(logs.silentAgents ? { exclude: logs.silentAgents } : {}) });
     for (const r of generated) signIns.push({ ...r, id: seededGuid(rnd), correlationId: seededGuid(rnd) });
     signIns.sort((a, b) => String(a.createdDateTime).localeCompare(String(b.createdDateTime)));
     directoryAudits.push(...generateAudits(state, logs.days, Math.round(logs.days * logs.auditsPerDay), now, rnd));
