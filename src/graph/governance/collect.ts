@@ -56,6 +56,8 @@ export interface Snapshot {
   daily: Map<string, { signIns: number; failures: number }>;
   /** What could not be read (a list this tenant or token does not offer). */
   warnings: string[];
+  /** Why the sign-in logs could not be read: the stale rules were skipped. */
+  signInError?: GraphRequestError;
 }
 
 export interface CollectOptions {
@@ -216,6 +218,7 @@ export async function collect(client: GraphClient, o: CollectOptions): Promise<S
     if (!s.lastAttempt || time > s.lastAttempt) s.lastAttempt = time;
     if (ok && (!s.lastSuccess || time > s.lastSuccess)) s.lastSuccess = time;
   };
+  let signInError: GraphRequestError | undefined;
   try {
     const filter = signInFilter({ since, agentTypes: ['agenticAppInstance', 'agentIDuser', 'agentIdentityBlueprintPrincipal'] });
     for await (const page of streamLog<Record<string, unknown>>(client, '/auditLogs/signIns', { filter, all: true, ...(o.signal ? { signal: o.signal } : {}) })) {
@@ -235,8 +238,8 @@ export async function collect(client: GraphClient, o: CollectOptions): Promise<S
   } catch (err) {
     const e = err as GraphRequestError;
     warnings.push(`sign-in logs not read (${e.code ?? 'error'}: ${e.message}); the stale rules were not checked.`);
-    signInsByApp.set('*unreadable*', { count: 0, failures: 0 });
+    signInError = e;
   }
 
-  return { now: o.now, since, blueprints, principals, agents, agentUsers, sponsors, owners, federated, inheritable, groupMembers, grants, graphAppRoles, roleAssignments, signInsByApp, signInsByUser, daily, warnings };
+  return { ...(signInError ? { signInError } : {}), now: o.now, since, blueprints, principals, agents, agentUsers, sponsors, owners, federated, inheritable, groupMembers, grants, graphAppRoles, roleAssignments, signInsByApp, signInsByUser, daily, warnings };
 }

@@ -100,7 +100,7 @@ export function evaluate(s: Snapshot, o: EvaluateOptions): Finding[] {
   }
 
   // --- stale -----------------------------------------------------------------------------
-  if (!s.signInsByApp.has('*unreadable*')) {
+  if (!s.signInError) {
     const windowStart = now - o.staleDays * DAY;
     const logStart = Date.parse(s.since);
     const stale = (kind: ObjectKind, obj: { id: string; displayName?: string | null | undefined; createdDateTime?: unknown; accountEnabled?: boolean | null | undefined }, stats: { lastSuccess?: string; lastAttempt?: string; count: number } | undefined, blueprint: { name: string | null; id?: string }) => {
