@@ -17,8 +17,8 @@ const common = {
 };
 
 export const SponsorReplaceSchema = z.object({
-  from: z.string().min(1, '--from is required: the sponsor to replace (UPN, object id or group id).'),
-  to: z.string().min(1, '--to is required: the new sponsor (UPN, object id or group id).'),
+  from: z.string({ error: '--from is required: the sponsor to replace (UPN, object id or group id).' }).min(1),
+  to: z.string({ error: '--to is required: the new sponsor (UPN, object id or group id).' }).min(1),
   blueprint: z.array(z.string().min(1)).optional(),
   ...common,
 });
