@@ -49,7 +49,8 @@ export function governanceRequest(client: GraphClient, op: GovernanceOp): { meth
     case 'softDelete':
       return { method: 'DELETE', url: paths.agent(op.id) };
     case 'restoreDeleted':
-      return { method: 'POST', url: `/directory/deletedItems/${op.id}/restore`, body: {} };
+      // GD directory-deleteditems-restore.md: "Do not supply a request body for this method."
+      return { method: 'POST', url: `/directory/deletedItems/${op.id}/restore` };
   }
 }
 

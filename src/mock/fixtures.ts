@@ -5,7 +5,7 @@ import type { LogRecord } from './logs.js';
 import { packageRoot } from '../packageRoot.js';
 import { seedState } from './seed.js';
 import { generateSignIns } from './signinGenerator.js';
-import type { AppRoleAssignment, EntityType, InheritablePermission, OAuth2PermissionGrant, StoredObject, TenantState } from './state.js';
+import type { AppRoleAssignment, DirectoryRoleAssignment, EntityType, InheritablePermission, OAuth2PermissionGrant, StoredObject, TenantState } from './state.js';
 import { ENTITY_SET_OF } from './state.js';
 
 // Fixtures: whole tenants the emulator can start from (format: fixtures/README.md).
@@ -138,7 +138,7 @@ export async function loadFixture(dir: string, now: Date = new Date()): Promise<
   const delta = now.getTime() - reference;
   const directory = shiftDates(await readJson<{ value: Record<string, unknown>[] }>(path.join(dir, 'directory.json')), delta);
   const grants = existsSync(path.join(dir, 'grants.json'))
-    ? shiftDates(await readJson<{ oauth2PermissionGrants?: OAuth2PermissionGrant[]; appRoleAssignments?: AppRoleAssignment[] }>(path.join(dir, 'grants.json')), delta)
+    ? shiftDates(await readJson<{ oauth2PermissionGrants?: OAuth2PermissionGrant[]; appRoleAssignments?: AppRoleAssignment[]; roleAssignments?: DirectoryRoleAssignment[] }>(path.join(dir, 'grants.json')), delta)
     : {};
   const state = seedState();
   for (const o of directory.value ?? []) {
@@ -148,6 +148,8 @@ export async function loadFixture(dir: string, now: Date = new Date()): Promise<
   }
   state.oauth2PermissionGrants = { ...(state.oauth2PermissionGrants ?? {}), ...Object.fromEntries((grants.oauth2PermissionGrants ?? []).map((g) => [g.id, g])) };
   state.appRoleAssignments = { ...(state.appRoleAssignments ?? {}), ...Object.fromEntries((grants.appRoleAssignments ?? []).map((a) => [a.id, a])) };
+  // Directory role assignments (issue #14: an agent holding an Entra role), after the seed's own.
+  state.roleAssignments = [...state.roleAssignments, ...(grants.roleAssignments ?? [])];
   if (manifest.signedInUserId) state.signedInUserId = manifest.signedInUserId;
   const logs = manifest.logs;
   const signIns: LogRecord[] = [];

@@ -12,9 +12,9 @@ import { signInFilter, streamLog } from '../logs.js';
 // 1,000 objects a request), and what Graph only offers per object (sponsors, owners, a
 // blueprint's federated and inheritable lists) is read 20 to a $batch request. Nothing is read
 // one object at a time. Tenant-wide lists replace per-object reads where Graph has one:
-// delegated grants (/oauth2PermissionGrants), app roles of Microsoft Graph (its service
-// principal's appRoleAssignedTo: the high-privilege list is Graph's), directory role assignments
+// delegated grants (/oauth2PermissionGrants), directory role assignments
 // (/roleManagement/directory/roleAssignments), and sign-ins (one filtered stream of the window).
+// App role assignments are per principal ($batch): bench/report.mjs counts what all this costs.
 
 export interface Sponsor {
   id: string;
@@ -44,9 +44,10 @@ export interface Snapshot {
   owners: Map<string, { id: string }[]>;
   federated: Map<string, FederatedIdentityCredential[]>;
   inheritable: Map<string, InheritablePermission[]>;
-  /** Member counts of sponsor groups; absent when Graph would not say. */
+  /** Member counts of sponsor groups; absent when not read (see collect). */
   groupMembers: Map<string, number>;
   grants: Grant[];
+  /** App role assignments held by the blueprint principals and agents. */
   graphAppRoles: AppRoleAssignment[];
   roleAssignments: { principalId: string; roleDefinitionId: string }[];
   /** By appId (an agent identity's id) and by agent user id. */
@@ -74,7 +75,6 @@ export interface CollectOptions {
 
 const AGENT_SELECT = 'id,displayName,accountEnabled,agentIdentityBlueprintId,createdDateTime';
 const SPONSOR_SELECT = 'id,displayName,accountEnabled,userPrincipalName';
-const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
 /** GETs 20 to a $batch; per URL the collection (following any nextLink), or the error. */
 async function batchGet(client: GraphClient, urls: string[], o: CollectOptions): Promise<Map<string, unknown[] | GraphRequestError>> {
@@ -180,29 +180,27 @@ export async function collect(client: GraphClient, o: CollectOptions): Promise<S
   }
   perObject.clear();
 
-  // Groups that sponsor something: are there still people in them? One $count-free read each
-  // ($top=1 is enough to tell empty from not); a tenant (or emulator) without memberships
-  // answers an error, and those groups count as not empty.
-  const groups = [...new Set([...sponsors.values()].flat().filter((s) => s.kind === 'group').map((s) => s.id))];
+  // Sponsor groups are not checked for members: the emulator keeps no memberships, so a
+  // /groups/{id}/members read could not be tested here (a group counts as able to act).
   const groupMembers = new Map<string, number>();
-  const memberUrl = (g: string) => `/groups/${g}/members?$top=1&$select=id`;
-  const members = await batchGet(client, groups.map(memberUrl), o);
-  for (const g of groups) {
-    const v = members.get(memberUrl(g));
-    if (Array.isArray(v)) groupMembers.set(g, v.length);
-  }
-  if (groups.length && groupMembers.size === 0) warnings.push('group memberships not readable: sponsor groups were not checked for members.');
 
   o.onProgress?.('grants, app roles and directory roles');
-  const graphSp = await optionalList(client, '/servicePrincipals', 'the Microsoft Graph service principal', warnings, { $filter: `appId eq '${GRAPH_APP_ID}'`, $select: 'id' });
-  const graphSpId = (graphSp[0] as { id?: string } | undefined)?.id;
-  const [grantsRaw, appRolesRaw, rolesRaw] = await Promise.all([
+  // App roles are read per principal (20 to a $batch): Graph has no tenant-wide list of them
+  // other than a resource's appRoleAssignedTo, which needs the resource's own object id.
+  const holders = [...principals.map((p) => p.id), ...agents.map((a) => a.id)];
+  const [grantsRaw, appRoleLists, rolesRaw] = await Promise.all([
     optionalList(client, grantPaths.grants(), 'delegated permission grants', warnings),
-    graphSpId ? optionalList(client, `/servicePrincipals/${graphSpId}/appRoleAssignedTo`, 'app role assignments of Microsoft Graph', warnings) : Promise.resolve([]),
+    batchGet(client, holders.map((id) => grantPaths.assignments(id)), o),
     optionalList(client, '/roleManagement/directory/roleAssignments', 'directory role assignments', warnings, { $select: 'id,principalId,roleDefinitionId' }),
   ]);
   const grants = parseList(Grant, grantsRaw, 'oauth2PermissionGrant');
-  const graphAppRoles = parseList(AppRoleAssignment, appRolesRaw, 'appRoleAssignment');
+  const graphAppRoles: AppRoleAssignment[] = [];
+  for (const id of holders) {
+    const v = appRoleLists.get(grantPaths.assignments(id));
+    if (Array.isArray(v)) graphAppRoles.push(...parseList(AppRoleAssignment, v, 'appRoleAssignment'));
+    else if (v) warnings.push(`app role assignments of ${id}: ${v.code}: ${v.message}`);
+  }
+  appRoleLists.clear();
   const roleAssignments = (rolesRaw as { principalId?: string; roleDefinitionId?: string }[]).filter((r) => r.principalId && r.roleDefinitionId).map((r) => ({ principalId: r.principalId!, roleDefinitionId: r.roleDefinitionId! }));
 
   o.onProgress?.('sign-ins');
