@@ -35,9 +35,14 @@ describe('agentid report on the contoso fixture', () => {
     expect(of('credentials.mixed-kinds').sort()).toEqual(['Finance Agent', 'Support Agent']);
     expect(of('privilege.high-permission')).toEqual(['Finance Agent APAC 003']);
     expect(of('privilege.inherit-all-scopes')).toEqual(['Support Agent']);
+    expect(of('privilege.directory-role')).toEqual(['Support Agent APAC 003']);
     expect(of('drift.agent-user-parent-deleted')).toEqual(['Retired Agent']);
     expect(of('drift.agent-user-parent-disabled')).toHaveLength(1);
     expect(of('drift.disabled-agent-live-blueprint').length).toBeGreaterThan(0);
+  });
+
+  test('every rule is found at least once on the fixture', () => {
+    expect(RULES.filter((r) => !findings.some((f) => f.rule === r.id)).map((r) => r.id)).toEqual([]);
   });
 
   test('every finding names its severity, why, and a fixing agentid command with real values filled in', () => {
@@ -133,8 +138,9 @@ describe('agentid report --html', () => {
       // The charts were drawn: each canvas has pixels that are not blank.
       for (const id of ['chart-blueprints', 'chart-signins']) {
         const painted = await page.evaluate((cid) => {
-          const c = document.getElementById(cid) as HTMLCanvasElement;
-          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          // Runs in the page; this file is type-checked without the DOM library.
+          const c = (globalThis as any).document.getElementById(cid);
+          const d: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
           let n = 0;
           for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
           return { n, w: c.width, h: c.height };
