@@ -55,8 +55,26 @@ try {
   const created = new Date(Date.now() - 90 * 86_400_000).toISOString();
   for (const o of Object.values(state.objects)) if (o.type === 'agentIdentity' || o.type === 'agentUser') o.props.createdDateTime = created;
   await createFileStore(path.join(home, 'mock', 'tenant.json')).replace(state);
-  const gen = await run([bin, 'mock', 'signins', 'generate', '--count', String(SIGNINS), '--days', '30', '-q']);
-  if (gen.code !== 0) throw new Error(`mock signins generate exited ${gen.code}: ${gen.stderr}`);
+  // Sign-ins by the agents, in the emulator's own record shape (signInRecord). Written here
+  // rather than by `mock signins generate`, whose per-agent blueprint lookup scans the whole
+  // directory (quadratic at 20,000 agents); the subject (agent facet) is given directly.
+  const stateFile = path.join(home, 'mock', 'tenant.json');
+  const { signInRecord } = await import(path.join(root, 'dist/mock/signinGenerator.js'));
+  const { createLogStore } = await import(path.join(root, 'dist/mock/inprocess.js'));
+  const now = new Date();
+  const agentList = seeded.flatMap((b) => b.agentIds.map((id) => ({ id, b })));
+  const records = [];
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < SIGNINS; i++) {
+    const { id, b } = agentList[Math.floor(rnd() * agentList.length)];
+    const name = state.objects[id].props.displayName;
+    const subject = { agentType: 'agenticAppInstance', appId: id, appDisplayName: name, servicePrincipalId: id, servicePrincipalName: name, userId: null, userPrincipalName: null, userDisplayName: null, parentAppId: b.appId, subjectParentId: b.id };
+    const failed = rnd() < 0.03;
+    records.push(signInRecord(state, { appId: id, servicePrincipalId: id, credentialType: 'federatedIdentityCredential', success: !failed, ...(failed ? { errorCode: 7000215 } : {}), time: new Date(now.getTime() - Math.floor(rnd() * 30 * 86_400_000)) }, now, subject));
+  }
+  records.sort((x, y) => x.createdDateTime.localeCompare(y.createdDateTime));
+  await createLogStore(stateFile).append('signIns', records);
   const agents = seeded.reduce((n, b) => n + b.agentIds.length, 0);
   const agentUsers = Object.values(state.objects).filter((o) => o.type === 'agentUser').length;
   console.log(`seeded ${agents} agents, ${agentUsers} agent users in ${BLUEPRINTS} blueprints and ${SIGNINS} sign-ins in ${((performance.now() - t) / 1000).toFixed(1)} s`);
