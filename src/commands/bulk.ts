@@ -8,6 +8,7 @@ import type { GraphClient } from '../graph/client.js';
 import type { Item, RowReport, BlueprintScope, CreateRow } from '../graph/bulk.js';
 import type { Pacer } from '../graph/pacer.js';
 import { collect, confirm, dryRunOption, helpSections, parseOptions, positiveInt, yesOption } from './shared.js';
+import { registerGovernance } from './bulkGovernance.js';
 
 // agentid bulk: blueprint-wide disable / enable / revoke, bulk create, and the journal verbs
 // (resume, status, undo). Planning and running live in src/graph/bulk.ts; this file validates,
@@ -180,16 +181,19 @@ export function register(program: Command, ctx: CliContext): void {
       .action(async (file: string) => status(ctx, file)),
     ['agentid bulk status ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl', 'agentid bulk status run.jsonl -o json --query items'],
   );
+
+  // Issue #14: sponsor replace / add --orphaned, delete --stale-days (commands/bulkGovernance.ts).
+  registerGovernance(group, ctx);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-interface Prepared {
+export interface Prepared {
   client: GraphClient;
   pacer: Pacer;
 }
 
-async function prepare(ctx: CliContext): Promise<Prepared> {
+export async function prepare(ctx: CliContext): Promise<Prepared> {
   const client = await ctx.graph();
   const { Pacer, timeScaleFromEnv } = await import('../graph/pacer.js');
   return { client, pacer: new Pacer({ timeScale: timeScaleFromEnv(ctx.env) }) };
@@ -411,7 +415,7 @@ function checkTarget(args: Record<string, unknown>, client: GraphClient, file: s
   }
 }
 
-interface ExecuteInput {
+export interface ExecuteInput {
   kind: string;
   items: Item[];
   args: Record<string, unknown>;
@@ -432,6 +436,7 @@ const NOUNS: Record<string, [string, string]> = {
   passwordCredential: ['client secret', 'client secrets'],
   federatedIdentityCredential: ['federated credential', 'federated credentials'],
   keyCredentials: ["blueprint's certificates", "blueprints' certificates"],
+  agentIdentityBlueprint: ['blueprint', 'blueprints'],
 };
 
 /** "1 blueprint principal, 250 agent identities" (changes only). */
@@ -441,7 +446,7 @@ function describeCounts(items: Item[]): string {
   return [...counts].map(([t, n]) => `${n} ${(NOUNS[t] ?? [t, `${t}s`])[n === 1 ? 0 : 1]}`).join(', ');
 }
 
-async function execute(ctx: CliContext, input: ExecuteInput): Promise<void> {
+export async function execute(ctx: CliContext, input: ExecuteInput): Promise<void> {
   const bulk = await import('../graph/bulk.js');
   const { items, o } = input;
   const summary = bulk.summarize(items);

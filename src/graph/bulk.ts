@@ -11,6 +11,7 @@ import { AppRoleAssignment, Grant, grantBody, grantPaths, grantSpec, findAssignm
 import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
 import type { PrincipalRef } from './directory.js';
+import { GOVERNANCE_ACTIONS, governanceAccept, governanceInverse, governanceReconcile, governanceRequest, type GovernanceOp } from './bulkGovernance.js';
 
 // Planning and running of bulk changes (issue #4): what each change is as a Graph request, how
 // to tell after a crash whether it was applied, how to reverse it, and the plans for disable /
@@ -34,7 +35,9 @@ export type Op =
   | { kind: 'revokeSessions'; userId: string }
   | { kind: 'createAgent'; blueprintAppId: string; displayName: string; sponsors: PrincipalRef[]; owners: PrincipalRef[] }
   | { kind: 'createAgentUser'; identityParentId?: string; displayName: string; userPrincipalName: string; mailNickname: string }
-  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string };
+  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string }
+  /** Sponsors and soft deletes of issue #14: src/graph/bulkGovernance.ts. */
+  | GovernanceOp;
 
 export type Item = ItemRecord<Op>;
 export type BulkJournal = JournalState<Op>;
@@ -54,6 +57,7 @@ const ACTION: Record<Op['kind'], string> = {
   createAgent: 'create agent identity',
   createAgentUser: 'create agent user',
   deleteObject: 'delete',
+  ...GOVERNANCE_ACTIONS,
 };
 
 export function actionOf(op: Op): string {
@@ -128,6 +132,11 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
     }
     case 'deleteObject':
       return { method: 'DELETE', url: op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id) };
+    case 'addSponsor':
+    case 'removeSponsor':
+    case 'softDelete':
+    case 'restoreDeleted':
+      return governanceRequest(client, op);
   }
 }
 
@@ -137,6 +146,7 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
  * left to reconcile(), which finds the object and its id.
  */
 function opAccept(op: Op): number[] {
+  if (op.kind === 'addSponsor' || op.kind === 'removeSponsor' || op.kind === 'softDelete' || op.kind === 'restoreDeleted') return governanceAccept(op);
   return op.kind.startsWith('delete') || op.kind === 'removePassword' || op.kind === 'removeCertificates' ? [404] : [];
 }
 
@@ -209,6 +219,11 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     }
     case 'deleteObject':
       return gone(op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id));
+    case 'addSponsor':
+    case 'removeSponsor':
+    case 'softDelete':
+    case 'restoreDeleted':
+      return governanceReconcile(client, op);
   }
 }
 
@@ -247,6 +262,11 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
       return createdId ? { kind: 'deleteObject', target: 'agentUser', id: createdId } : { irreversible: 'the id of the created agent user is unknown' };
     case 'deleteObject':
       return { irreversible: 'deleted objects are restored from deleted items, not by undo' };
+    case 'addSponsor':
+    case 'removeSponsor':
+    case 'softDelete':
+    case 'restoreDeleted':
+      return governanceInverse(op);
   }
 }
 

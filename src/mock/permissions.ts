@@ -95,6 +95,11 @@ export function requirementFor(method: string, path: ParsedPath, state: TenantSt
       return deletedItems(m, rest, state);
     case 'auditLogs':
       return R('auditLogs.read', 'signin-list-permissions.md / directoryaudit-list-permissions.md', ['AuditLog.Read.All'], ['AuditLog.Read.All'], 'reports');
+    case 'roleManagement': {
+      // GD rbacapplication-list-roleassignments.md (directory provider), least privileged first.
+      const perms = ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'Directory.Read.All', 'RoleManagement.ReadWrite.Directory', 'Directory.ReadWrite.All'];
+      return R('roleAssignment.list', 'rbacapplication-list-roleassignments.md', perms, perms, 'member');
+    }
     default:
       return undefined;
   }

@@ -103,6 +103,8 @@ export const GRAPH_APP_ROLES: [string, string][] = [
   ['df021288-bdef-4463-88db-98f22de89214', 'User.Read.All'],
   ['b633e1c5-b582-4048-a93e-9f11b44c7e96', 'Mail.Send'],
   ['4aa6e624-eee0-40ab-bdd8-f9639038a614', 'AgentIdUser.ReadWrite.IdentityParentedBy'],
+  // High-privilege: the contoso fixture's privileged agent holds it (agentid report, issue #14).
+  ['19dbc75e-c2e2-444c-a770-ec69d8559fc7', 'Directory.ReadWrite.All'],
 ];
 
 export function seedState(): TenantState {

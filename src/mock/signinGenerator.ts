@@ -225,6 +225,8 @@ export interface GenerateOptions {
   blueprintAppId?: string | undefined;
   now: Date;
   random?: () => number;
+  /** Agent identity ids that never sign in, nor do their agent users (a fixture's stale agents). */
+  exclude?: string[];
 }
 
 const CITIES = [
@@ -245,7 +247,8 @@ export function generateSignIns(state: TenantState, o: GenerateOptions): LogReco
   const wanted = o.blueprintAppId?.toLowerCase();
   const objects = live(state);
   const inScope = (bpAppId: unknown) => !wanted || String(bpAppId ?? '').toLowerCase() === wanted;
-  const agents = objects.filter((x) => x.type === 'agentIdentity' && inScope(x.props.agentIdentityBlueprintId));
+  const silent = new Set((o.exclude ?? []).map((x) => x.toLowerCase()));
+  const agents = objects.filter((x) => x.type === 'agentIdentity' && inScope(x.props.agentIdentityBlueprintId) && !silent.has(x.id));
   const agentIds = new Set(agents.map((a) => a.id));
   const agentUsers = objects.filter((x) => x.type === 'agentUser' && agentIds.has(String(x.props.identityParentId ?? '')));
   const principals = objects.filter((x) => x.type === 'agentIdentityBlueprintPrincipal' && inScope(x.props.appId));
