@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import type { GroupEntry } from '../main.js';
 import { UsageError } from '../errors.js';
 import { helpSections } from './shared.js';
 
@@ -15,18 +16,19 @@ export interface Node {
   valueOptions: string[];
 }
 
-/** Every command path with its subcommands and options. */
-export async function commandTree(ctx: CliContext): Promise<Node[]> {
-  const { GROUPS, buildProgram } = await import('../main.js');
-  const program = await buildProgram(ctx, []);
-  // buildProgram listed the groups without loading them; load each into a scratch root.
+/**
+ * Every command path with its subcommands and options. `program` is the root (its options are
+ * the global ones); `groups` is main.ts's list, handed in so that this module never imports main.
+ */
+export async function commandTree(ctx: CliContext, program: Command, groups: readonly GroupEntry[]): Promise<Node[]> {
+  // Load every group into a scratch root.
   const root = new Command('agentid');
   for (const o of program.options) root.addOption(o);
   const seen = new Set<string>();
-  for (const g of GROUPS) {
+  for (const g of groups) {
     const mod = await g.load();
     const scratch = new Command('agentid');
-    mod.register(scratch, ctx);
+    mod.register(scratch, ctx, groups);
     for (const c of scratch.commands) {
       if (seen.has(c.name())) continue;
       seen.add(c.name());
@@ -113,7 +115,7 @@ export function fishScript(nodes: Node[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function register(program: Command, ctx: CliContext): void {
+export function register(program: Command, ctx: CliContext, groups: readonly GroupEntry[]): void {
   helpSections(
     program
       .command('completion')
@@ -122,7 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
       .action(async (shell: string) => {
         const make = { bash: bashScript, zsh: zshScript, fish: fishScript }[shell];
         if (!make) throw new UsageError(`completion: '${shell}' is not a supported shell; use bash, zsh or fish.`);
-        ctx.io.stdout.write(make(await commandTree(ctx)));
+        ctx.io.stdout.write(make(await commandTree(ctx, program, groups)));
       }),
     ['agentid completion bash > ~/.local/share/bash-completion/completions/agentid', 'agentid completion zsh > "${fpath[1]}/_agentid"', 'agentid completion fish > ~/.config/fish/completions/agentid.fish'],
     'none (no Graph call)',
