@@ -132,6 +132,10 @@ export class CliContext {
     if (this.graphClient) return this.graphClient;
     const { GraphClient } = await import('./graph/client.js');
     const target = await this.target();
+    if (target.kind === 'emulated') {
+      const { checkEmulatedAllowed } = await import('./tenantGuard.js');
+      checkEmulatedAllowed(this.env);
+    }
     const debug = this.globals.debug ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`) : undefined;
     const envVersion = this.env.AGENTID_API_VERSION;
     const version = (envVersion === 'beta' || envVersion === 'v1.0' ? envVersion : target.profile.apiVersion) as 'v1.0' | 'beta';
@@ -184,9 +188,16 @@ export class CliContext {
 
   /** On a terminal, every command that talks to a tenant names it first (stderr). */
   private async banner(): Promise<void> {
-    if (this.bannerShown || !this.io.stderr.isTTY || this.globals.quiet) return;
-    this.bannerShown = true;
+    if (this.bannerShown || this.globals.quiet) return;
     const target = await this.target();
+    if (!this.io.stderr.isTTY) {
+      // Off a terminal too, the emulated tenant says so (issue 12 #1): a pipeline must not pass on fake data unawares.
+      this.bannerShown = true;
+      const { emulatedNotice, emulatedNoteWanted } = await import('./tenantGuard.js');
+      if (target.kind === 'emulated' && emulatedNoteWanted(this.env)) this.io.stderr.write(`${emulatedNotice(target)}\n`);
+      return;
+    }
+    this.bannerShown = true;
     let name = target.kind === 'real' ? 'unknown' : 'Contoso';
     try {
       const { getOrganization } = await import('./graph/directory.js');

@@ -57,6 +57,8 @@ Environment:
   AGENTID_CLOUD      that sign-in's cloud: public, usgov, usgovdod or china (default: from
                      AZURE_AUTHORITY_HOST, else public)
   AGENTID_TOKEN_CACHE=memory   keep tokens in memory only, not in the OS-protected cache
+  AGENTID_REQUIRE_REAL_TENANT=1  make talking to the emulated tenant an error (exit 4), for pipelines
+  AGENTID_EMULATED_NOTE=off    hide the one-line note that a command used the emulated tenant
   NO_COLOR           disable colour
 
 On a fresh install agentid talks to the built-in emulated tenant "Contoso".`;
