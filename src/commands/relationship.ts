@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { addRelationship, listRelationship, removeRelationship, resolveGroup, resolveUser, type Relationship, type RelationshipTarget } from '../graph/directory.js';
 import { resolveAgent, resolveAgentUser, resolveBlueprint } from '../graph/resolve.js';
+import { explainAppOnly, requireAppPermission } from './appOnly.js';
 import { confirm, dryRunOption, helpSections, parseOptions, printPlan, yesOption } from './shared.js';
 
 // `agentid sponsor …` and `agentid owner …` are the same three verbs over the same targets;
@@ -89,11 +90,15 @@ export function registerRelationship(program: Command, ctx: CliContext, rel: Rel
         const { target, label } = await resolveTarget(ctx, o);
         const who = o.user ? await resolveUser(client, o.user) : await resolveGroup(client, o.group!);
         const whoLabel = `${who.displayName ?? who.id}`;
+        // Agent identity sponsors are app-only in Graph; a dry run checks that as the real call would.
+        const appOnly = rel === 'sponsors' && target.kind === 'agent' ? `${verb === 'add' ? 'Adding' : 'Removing'} a sponsor of an agent identity` : undefined;
+        if (appOnly) await requireAppPermission(ctx, appOnly, ['AgentIdentity.ReadWrite.All']);
         if (o.dryRun) return printPlan(ctx, { action: `${verb} ${noun}`, target, member: who });
-        if (verb === 'add') await addRelationship(client, target, rel, who);
+        const guarded = <T>(call: () => Promise<T>) => (appOnly ? explainAppOnly(ctx, appOnly, call) : call());
+        if (verb === 'add') await guarded(() => addRelationship(client, target, rel, who));
         else {
           await confirm(ctx, o.yes, `Remove ${noun} ${whoLabel} from ${label}?`);
-          await removeRelationship(client, target, rel, who.id);
+          await guarded(() => removeRelationship(client, target, rel, who.id));
         }
         (await ctx.messenger()).success(`${verb === 'add' ? 'Added' : 'Removed'} ${noun} ${whoLabel} ${verb === 'add' ? 'to' : 'from'} ${label}.`);
         await ctx.print({ target, [noun]: who, action: verb === 'add' ? 'added' : 'removed' });

@@ -41,6 +41,17 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
       const plan = planCredential({ profile: { ...profile, tenantId: profile.tenantId ?? 'organizations' }, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
       return () => emulatorAppToken(transport, origin, plan.tenantId!, plan.clientId!, plan.secret!);
     }
+    if (profile.emulatedApp) {
+      // login --emulated --as-app: the seeded app's app-only token, minted with the tenant's key in
+      // AGENTID_HOME like the administrator's (a served emulator on this home trusts the same key).
+      const { createFileStore } = await import('../mock/inprocess.js');
+      const { mintToken, appClaims, TOKEN_LIFETIME_SECONDS } = await import('../mock/auth.js');
+      const { SEED_APPS } = await import('../mock/seedApps.js');
+      const store = createFileStore(ctx.stateFile());
+      const appId = SEED_APPS[profile.emulatedApp].appId;
+      const issuerOrigin = target.mode === 'served' ? target.baseUrl : undefined;
+      return async () => ({ token: await mintToken(store, (s) => appClaims(s, appId, issuerOrigin ? { issuerOrigin } : {})), expiresOnTimestamp: Date.now() + TOKEN_LIFETIME_SECONDS * 1000 });
+    }
     if (target.mode === 'in-process') {
       const { createFileStore } = await import('../mock/inprocess.js');
       const { mintToken, userClaims, TOKEN_LIFETIME_SECONDS } = await import('../mock/auth.js');
