@@ -48,6 +48,8 @@ export class CliContext {
   private graphClient: GraphClient | undefined;
   private bannerShown = false;
   globals: GlobalOptions = {};
+  /** What set the Graph URL in use (a variable or a flag), for "could not reach" messages. */
+  graphUrlSource: string | undefined;
 
   constructor(readonly io: IO) {}
 
@@ -132,6 +134,9 @@ export class CliContext {
     if (this.graphClient) return this.graphClient;
     const { GraphClient } = await import('./graph/client.js');
     const target = await this.target();
+    this.graphUrlSource = this.env.AGENTID_GRAPH_URL?.trim() ? 'AGENTID_GRAPH_URL'
+      : target.profile.graphUrl ? `--graph-url of profile '${target.profile.name}' (agentid login --graph-url URL)`
+      : `the ${target.profile.cloud} cloud of profile '${target.profile.name}' (agentid login --cloud)`;
     if (target.kind === 'emulated') {
       const { checkEmulatedAllowed } = await import('./tenantGuard.js');
       checkEmulatedAllowed(this.env);
@@ -255,8 +260,9 @@ export class CliContext {
     if (!this.interactive) return undefined;
     return async (what, candidates) => {
       const { choose } = await import('./output/prompt.js');
+      const { plural } = await import('./graph/resolve.js');
       return choose(this.promptContext(false), {
-        message: `Several ${what}s match; which one?`,
+        message: `Several ${plural(what)} match; which one?`,
         flag: `an object id`,
         choices: candidates.map((c) => ({ name: c.label, value: c.value })),
       });

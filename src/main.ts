@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CliContext, type IO } from './context.js';
-import { ExitCode, UsageError, exitCodeOf } from './errors.js';
+import { DeclinedError, ExitCode, UsageError, exitCodeOf } from './errors.js';
 import { packageRoot } from './packageRoot.js';
 import { didYouMean } from './suggest.js';
 
@@ -188,9 +188,17 @@ export function reportError(ctx: CliContext, err: unknown): number {
     // commander has already printed its one-line message
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
+  if (err instanceof DeclinedError) {
+    ctx.io.stderr.write(`${err.message}\n`);
+    return exitCodeOf(err);
+  }
   const e = err as Error & { describe?: () => string; code?: string; status?: number };
   let line: string;
-  if (e?.name === 'GraphRequestError' && typeof e.describe === 'function') line = e.describe();
+  if (e?.name === 'GraphRequestError' && typeof e.describe === 'function') {
+    line = e.describe();
+    // An unreachable host is named with what set it (issue 12 #5).
+    if (e.code === 'NetworkError' && ctx.graphUrlSource) line += `; the Graph URL is set by ${ctx.graphUrlSource}`;
+  }
   else if (e instanceof UsageError) line = e.message;
   else line = e?.message ?? String(err);
   ctx.io.stderr.write(`error: ${line}\n`);

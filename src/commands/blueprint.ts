@@ -7,7 +7,7 @@ import * as bp from '../graph/blueprints.js';
 import { createSelfSignedCertificate, readCertificate, summarizeKeyCredential, type CertificateInfo } from '../graph/certificates.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveBlueprint } from '../graph/resolve.js';
-import { isGuid } from '../graph/paths.js';
+import { isGuid, odataString } from '../graph/paths.js';
 import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
 
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
@@ -138,6 +138,9 @@ export function register(program: Command, ctx: CliContext): void {
         const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
         const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
         if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        const { checkNameFree } = await import('./duplicates.js');
+        const sameName = (await bp.listBlueprints(client, { filter: `displayName eq ${odataString(o.name)}` })).filter((b) => !o.uniqueName || b.uniqueName !== o.uniqueName);
+        await checkNameFree(ctx, 'blueprint', o.name, 'in this tenant', sameName);
         if (o.dryRun) {
           return printPlan(ctx, { action: 'create blueprint', displayName: o.name, uniqueName: o.uniqueName ?? null, sponsors, owners });
         }

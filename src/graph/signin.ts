@@ -61,7 +61,7 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     const { emulatorUserToken } = await import('./credentials.js');
     return () => emulatorUserToken(transport, origin, profile.tenantId ?? 'organizations', AGENTID_CLIENT_APP_ID);
   }
-  const { planCredential, checkPlanFiles, getTokenOrExplain } = await import('./credentials.js');
+  const { planCredential, checkPlanFiles, getTokenOrExplain, authoritySource } = await import('./credentials.js');
   const stdinSecret = profile.credential === 'clientSecret' && profile.secretFromStdin ? await ctx.stdinSecret() : undefined;
   const plan = planCredential({ profile, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
   checkPlanFiles(plan);
@@ -71,7 +71,7 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     // A pipeline never waits on a device code: off a terminal only a cached sign-in is used.
     ...(interactive && !ctx.interactive ? { noPrompt: true } : {}),
   });
-  const get = () => getTokenOrExplain(credential, plan);
+  const get = () => getTokenOrExplain(credential, plan, undefined, authoritySource(profile, ctx.env));
   if (!interactive || ctx.interactive) return get;
   return () =>
     get().catch((err: Error) => {
