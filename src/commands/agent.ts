@@ -90,7 +90,10 @@ export function register(program: Command, ctx: CliContext): void {
         const client = await ctx.graph();
         const blueprintAppId = o.blueprint ? (await resolveBlueprint(client, o.blueprint, ctx.chooser())).appId : undefined;
         const enabled = o.enabled ? true : o.disabled ? false : undefined;
-        await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top }), AGENT_COLUMNS);
+        const items = await agents.listAgents(client, { blueprintAppId, enabled, top: o.top });
+        await ctx.print(items, AGENT_COLUMNS);
+        // The whole list feeds shell completion's name cache (local file, short-lived).
+        if (!blueprintAppId && enabled === undefined && !o.top) await (await import('./nameCache.js')).rememberNames(ctx, 'agent', items.map((a) => a.displayName));
       }),
     ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list -o json --query "[?accountEnabled].id"'],
     'AgentIdentity.Read.All',

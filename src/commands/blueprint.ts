@@ -175,6 +175,8 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top });
         await ctx.print(items, BLUEPRINT_COLUMNS);
+        // The whole list feeds shell completion's name cache (local file, short-lived).
+        if (!raw.top) await (await import('./nameCache.js')).rememberNames(ctx, 'blueprint', items.map((b) => b.displayName));
       }),
     ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv'],
     'AgentIdentityBlueprint.Read.All',
