@@ -290,11 +290,13 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .description('Add a client secret (shown once), a certificate, or a federated identity credential')
       .argument('<blueprint>', 'object id, appId or display name')
       .option('--secret', 'add a client secret (the default)')
-      .option('--display-name <name>', 'label of the secret')
+      // One name for one thing (issue 12 #7): --name labels every kind of credential, as it names
+      // objects elsewhere; --display-name stays as a hidden alias so existing scripts keep working.
+      .addOption(new Option('--display-name <name>').hideHelp())
       .option('--expires <when>', 'secret lifetime: 90d, 6m, 1y or an ISO date (default: 2 years)')
       .option('--secret-file <path>', 'write the secret to this new file (mode 0600) instead of printing it')
       .option('--federated', 'add a federated identity credential (workload identity federation)')
-      .option('--name <name>', 'federated credential name')
+      .option('--name <name>', "the credential's name: a secret's or certificate's label, or the federated credential's name")
       .option('--issuer <url>', 'federated: token issuer')
       .option('--subject <subject>', 'federated: token subject')
       .option('--audience <aud>', 'federated: audience', 'api://AzureADTokenExchange')
@@ -307,6 +309,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .action(async (ref: string, raw) => {
         const kinds = [raw.secret, raw.federated, raw.certificate !== undefined, raw.createCertificate].filter(Boolean).length;
         if (kinds > 1) throw new UsageError('Give one kind of credential: --secret, --federated, --certificate PATH or --create-certificate.');
+        if (!raw.federated && raw.name !== undefined) raw.displayName ??= raw.name;
         if (raw.certificate !== undefined || raw.createCertificate || raw.keyFile !== undefined || raw.years !== undefined) return addCertificate(ctx, ref, raw);
         await ctx.checkOutputOptions();
         if (raw.federated) {

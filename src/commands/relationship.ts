@@ -58,7 +58,14 @@ export function registerRelationship(program: Command, ctx: CliContext, rel: Rel
     if (rel === 'sponsors') c.option('--agent-user <agent-user>', 'an agent user (object id, UPN or name)');
     return c;
   };
-  const permission = rel === 'sponsors' ? 'AgentIdentity.ReadWrite.All (agents), Application.ReadWrite.All (blueprints), User.ReadWrite.All (agent users)' : 'AgentIdentity.ReadWrite.All (agents), Application.ReadWrite.All (blueprints)';
+  // Reads name read permissions (GD beta includes/permissions/*-list-{sponsors,owners}-permissions.md).
+  // [DOC-CONFLICT] agentidentity-list-sponsors gives only AgentIdentity.ReadWrite.All, app-only; the
+  // blueprint's page says "Not yet available" and agent users' page is missing: those two are [INFERRED].
+  const listPermission =
+    rel === 'sponsors'
+      ? 'AgentIdentity.ReadWrite.All, app-only (agents; the only one Graph documents), AgentIdentityBlueprint.Read.All (blueprints), User.Read.All (agent users)'
+      : 'Application.Read.All (agents), AgentIdentityBlueprint.Read.All (blueprints)';
+  const permission = rel === 'sponsors' ? 'AgentIdentity.ReadWrite.All, app-only (agents), AgentIdentityBlueprint.ReadWrite.All (blueprints), AgentIdUser.ReadWrite.IdentityParentedBy (agent users)' : 'AgentIdentity.ReadWrite.All (agents), AgentIdentityBlueprint.ReadWrite.All (blueprints)';
 
   helpSections(
     targetOptions(group.command('list').description(`List the ${rel} of an object`)).action(async (raw) => {
@@ -74,7 +81,7 @@ export function registerRelationship(program: Command, ctx: CliContext, rel: Rel
       ]);
     }),
     [`agentid ${noun} list --blueprint "Sales Agent"`, `agentid ${noun} list --agent "Sales Agent EMEA" -o json`],
-    permission,
+    listPermission,
   );
 
   for (const verb of ['add', 'remove'] as const) {

@@ -86,3 +86,22 @@ describe('unreachable hosts', () => {
     expect(r.stderr).toMatch(/^error: Sign-in failed \(client secret from \$S\): could not reach the sign-in host 127\.0\.0\.1:9, set by --authority-host of profile 'dead' \(agentid login --authority-host URL\)/);
   });
 });
+
+describe('help names least-privileged permissions', () => {
+  test('list commands name read permissions, as the Graph reference pages do', async () => {
+    const owner = (await h.run(['owner', 'list', '--help'])).stdout;
+    expect(owner).toContain('Least-privileged Graph permission: Application.Read.All (agents), AgentIdentityBlueprint.Read.All (blueprints)');
+    const sponsor = (await h.run(['sponsor', 'list', '--help'])).stdout;
+    expect(sponsor).toContain('AgentIdentityBlueprint.Read.All (blueprints)');
+    expect(sponsor).toContain('app-only');
+  });
+
+  test('credential add: --name labels a secret; --display-name still works, hidden', async () => {
+    const r = await h.run(['blueprint', 'credential', 'add', 'Conflict BP', '--name', 'ci-label', '--dry-run', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ displayName: 'ci-label' });
+    const old = await h.run(['blueprint', 'credential', 'add', 'Conflict BP', '--display-name', 'old-label', '--dry-run', '-o', 'json']);
+    expect(old.json()).toMatchObject({ displayName: 'old-label' });
+    expect((await h.run(['blueprint', 'credential', 'add', '--help'])).stdout).not.toContain('--display-name');
+  });
+});
