@@ -72,6 +72,8 @@ export async function resolveUser(client: GraphClient, ref: string): Promise<Pri
 
 export async function resolveGroup(client: GraphClient, ref: string): Promise<PrincipalRef> {
   if (!ref.trim()) throw new UsageError('--group takes a group object id or display name.');
+  // Hex and dashes that are not a GUID: a mistyped id, not a name.
+  if (/^[0-9a-f]{4,}(-[0-9a-f]*)+$/i.test(ref.trim()) && !isGuid(ref.trim())) throw new UsageError(`'${ref}' is not a group object id.`);
   if (!isGuid(ref.trim())) {
     // By display name (issue 12 #7): exactly one match, else the candidates or the closest names.
     const name = ref.trim();
