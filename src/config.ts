@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
+import { incompleteAzureEnv } from './tenantGuard.js';
 
 // Profiles: where agentid points (the emulated tenant, a served emulator or a real tenant) and
 // how it signs in there. They live in $AGENTID_HOME/config.json, written atomically with mode
@@ -67,6 +68,8 @@ export const ProfileSchema = z.object({
   federatedTokenFile: z.string().optional(),
   managedIdentityClientId: z.string().optional(),
   authenticationRecord: AuthenticationRecordSchema.optional(),
+  /** Emulated tenant only: sign in as this seeded app (app-only token), no secret (login --emulated --as-app). */
+  emulatedApp: z.enum(['automation', 'reader']).optional(),
 }).strict();
 export type Profile = z.infer<typeof ProfileSchema>;
 
@@ -192,6 +195,9 @@ export function selectProfile(config: Config, env: NodeJS.ProcessEnv, flag: stri
   if (flag) return find(flag, '--profile');
   if (env.AGENTID_PROFILE?.trim()) return find(env.AGENTID_PROFILE.trim(), 'AGENTID_PROFILE');
   if (config.current) return find(config.current, 'profile use');
+  // Half-set AZURE_* variables are a pipeline's typo, not a wish for the emulated tenant (issue 12 #1).
+  const incomplete = incompleteAzureEnv(env);
+  if (incomplete) throw new UsageError(incomplete);
   if (fromEnv) return { profile: fromEnv, source: 'AZURE_* environment' };
   return { profile: config.profiles.local ?? LOCAL_PROFILE, source: 'default' };
 }

@@ -45,6 +45,8 @@ export class CliContext implements SignInHost {
   private graphClient: GraphClient | undefined;
   private bannerShown = false;
   globals: GlobalOptions = {};
+  /** What set the Graph URL in use (a variable or a flag), for "could not reach" messages. */
+  graphUrlSource: string | undefined;
 
   constructor(readonly io: IO) {}
 
@@ -153,6 +155,13 @@ export class CliContext implements SignInHost {
     if (this.graphClient) return this.graphClient;
     const { GraphClient } = await import('./graph/client.js');
     const target = await this.target();
+    this.graphUrlSource = this.env.AGENTID_GRAPH_URL?.trim() ? 'AGENTID_GRAPH_URL'
+      : target.profile.graphUrl ? `--graph-url of profile '${target.profile.name}' (agentid login --graph-url URL)`
+      : `the ${target.profile.cloud} cloud of profile '${target.profile.name}' (agentid login --cloud)`;
+    if (target.kind === 'emulated') {
+      const { checkEmulatedAllowed } = await import('./tenantGuard.js');
+      checkEmulatedAllowed(this.env);
+    }
     const debug = this.globals.debug ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`) : undefined;
     const envVersion = this.env.AGENTID_API_VERSION;
     const version = (envVersion === 'beta' || envVersion === 'v1.0' ? envVersion : target.profile.apiVersion) as 'v1.0' | 'beta';
@@ -207,9 +216,16 @@ export class CliContext implements SignInHost {
 
   /** On a terminal, every command that talks to a tenant names it first (stderr). */
   private async banner(): Promise<void> {
-    if (this.bannerShown || !this.io.stderr.isTTY || this.globals.quiet) return;
-    this.bannerShown = true;
+    if (this.bannerShown || this.globals.quiet) return;
     const target = await this.target();
+    if (!this.io.stderr.isTTY) {
+      // Off a terminal too, the emulated tenant says so (issue 12 #1): a pipeline must not pass on fake data unawares.
+      this.bannerShown = true;
+      const { emulatedNotice, emulatedNoteWanted } = await import('./tenantGuard.js');
+      if (target.kind === 'emulated' && emulatedNoteWanted(this.env)) this.io.stderr.write(`${emulatedNotice(target)}\n`);
+      return;
+    }
+    this.bannerShown = true;
     let name = target.kind === 'real' ? 'unknown' : 'Contoso';
     try {
       const { getOrganization } = await import('./graph/directory.js');
@@ -268,8 +284,9 @@ export class CliContext implements SignInHost {
     if (!this.interactive) return undefined;
     return async (what, candidates) => {
       const { choose } = await import('./output/prompt.js');
+      const { plural } = await import('./graph/resolve.js');
       return choose(this.promptContext(false), {
-        message: `Several ${what}s match; which one?`,
+        message: `Several ${plural(what)} match; which one?`,
         flag: `an object id`,
         choices: candidates.map((c) => ({ name: c.label, value: c.value })),
       });

@@ -2,18 +2,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CliContext, type IO } from './context.js';
-import { ExitCode, UsageError, exitCodeOf } from './errors.js';
+import { DeclinedError, ExitCode, UsageError, exitCodeOf } from './errors.js';
 import { packageRoot } from './packageRoot.js';
+import { didYouMean } from './suggest.js';
 
 // The command tree is built lazily: `agentid --help` and `--version` load commander and this
 // file only, and `agentid blueprint …` loads the blueprint group alone (zod, the output module
 // and the Graph SDK come later still, when a command runs). See bench/startup.mjs.
 
+// A group module never imports this file: the one that walks every group (completion) is handed
+// the list as `groups`, so dependencies point one way (main -> groups, never back).
 export interface GroupModule {
-  register(program: Command, ctx: CliContext): void;
+  register(program: Command, ctx: CliContext, groups: readonly GroupEntry[]): void;
 }
 
-interface GroupEntry {
+export interface GroupEntry {
   name: string;
   summary: string;
   load: () => Promise<GroupModule>;
@@ -55,6 +58,8 @@ Environment:
   AGENTID_CLOUD      that sign-in's cloud: public, usgov, usgovdod or china (default: from
                      AZURE_AUTHORITY_HOST, else public)
   AGENTID_TOKEN_CACHE=memory   keep tokens in memory only, not in the OS-protected cache
+  AGENTID_REQUIRE_REAL_TENANT=1  make talking to the emulated tenant an error (exit 4), for pipelines
+  AGENTID_EMULATED_NOTE=off    hide the one-line note that a command used the emulated tenant
   NO_COLOR           disable colour
 
 On a fresh install agentid talks to the built-in emulated tenant "Contoso".`;
@@ -97,10 +102,15 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .addHelpText('after', EXIT_CODES_HELP);
 
-  const wanted = groupArgument(args);
+  const operands = operandsOf(args);
+  const wanted = operands[0] === 'help' ? operands[1] : operands[0];
   const entries = wanted ? GROUPS.filter((g) => g.name === wanted) : [];
+  // An unknown name is an error with or without --help (issue 11 #3): printing the root help
+  // and exit 0 tells a script with a typo nothing.
+  if (wanted && !entries.length) throw unknownCommand(wanted, GROUPS.map((g) => g.name), 'agentid');
   if (entries.length) {
-    for (const g of entries) (await g.load()).register(program, ctx);
+    for (const g of entries) (await g.load()).register(program, ctx, GROUPS);
+    checkSubcommands(program, operands[0] === 'help' ? operands.slice(1) : operands);
   } else {
     // Help listing only: names and summaries, without loading any group.
     for (const g of GROUPS) program.command(g.name).description(g.summary);
@@ -112,22 +122,42 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
   return program;
 }
 
-/** The first operand (skipping global options and their values), or `help <group>`'s group. */
-function groupArgument(args: string[]): string | undefined {
+/** The first operands (skipping global options and their values): group, subcommand, … */
+function operandsOf(args: string[]): string[] {
   const withValue = new Set(['-o', '--output', '--query', '--profile', '--record']);
   const operands: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '--') break;
     if (withValue.has(a)) {
       i++;
       continue;
     }
     if (a.startsWith('-')) continue;
     operands.push(a);
-    if (operands.length === 2) break;
+    if (operands.length === 3) break;
   }
-  if (operands[0] === 'help') return operands[1];
-  return operands[0];
+  return operands;
+}
+
+function unknownCommand(name: string, known: string[], parent: string): UsageError {
+  return new UsageError(`unknown command '${name}' for '${parent}'${didYouMean(name, known)} ('${parent} --help' lists them)`);
+}
+
+/** `agentid blueprint nosuch [--help]`: a name below a group that is not one of its commands. */
+function checkSubcommands(program: Command, operands: string[]): void {
+  let cmd = program;
+  const path = ['agentid'];
+  for (const name of operands) {
+    if (!cmd.commands.length) return;
+    const sub = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!sub) {
+      if (name === 'help' && cmd !== program) return;
+      throw unknownCommand(name, cmd.commands.map((c) => c.name()), path.join(' '));
+    }
+    path.push(sub.name());
+    cmd = sub;
+  }
 }
 
 function applyRecursively(cmd: Command, ctx: CliContext): void {
@@ -159,9 +189,17 @@ export function reportError(ctx: CliContext, err: unknown): number {
     // commander has already printed its one-line message
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
+  if (err instanceof DeclinedError) {
+    ctx.io.stderr.write(`${err.message}\n`);
+    return exitCodeOf(err);
+  }
   const e = err as Error & { describe?: () => string; code?: string; status?: number };
   let line: string;
-  if (e?.name === 'GraphRequestError' && typeof e.describe === 'function') line = e.describe();
+  if (e?.name === 'GraphRequestError' && typeof e.describe === 'function') {
+    line = e.describe();
+    // An unreachable host is named with what set it (issue 12 #5).
+    if (e.code === 'NetworkError' && ctx.graphUrlSource) line += `; the Graph URL is set by ${ctx.graphUrlSource}`;
+  }
   else if (e instanceof UsageError) line = e.message;
   else line = e?.message ?? String(err);
   ctx.io.stderr.write(`error: ${line}\n`);

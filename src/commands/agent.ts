@@ -62,6 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
         const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
         const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
         if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        const { checkNameFree } = await import('./duplicates.js');
+        await checkNameFree(ctx, 'agent', o.name, `in blueprint '${b.displayName}'`, await agents.listAgents(client, { blueprintAppId: b.appId, displayName: o.name }));
         if (o.dryRun) return printPlan(ctx, { action: 'create agent identity', displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
         const agent = await agents.createAgent(client, { displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
         (await ctx.messenger()).success(`Created agent '${agent.displayName}' (${agent.id}) from blueprint '${b.displayName}'.`);
@@ -88,7 +90,10 @@ export function register(program: Command, ctx: CliContext): void {
         const client = await ctx.graph();
         const blueprintAppId = o.blueprint ? (await resolveBlueprint(client, o.blueprint, ctx.chooser())).appId : undefined;
         const enabled = o.enabled ? true : o.disabled ? false : undefined;
-        await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top }), AGENT_COLUMNS);
+        const items = await agents.listAgents(client, { blueprintAppId, enabled, top: o.top });
+        await ctx.print(items, AGENT_COLUMNS);
+        // The whole list feeds shell completion's name cache (local file, short-lived).
+        if (!blueprintAppId && enabled === undefined && !o.top) await (await import('./nameCache.js')).rememberNames(ctx, 'agent', items.map((a) => a.displayName));
       }),
     ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list -o json --query "[?accountEnabled].id"'],
     'AgentIdentity.Read.All',

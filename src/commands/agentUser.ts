@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
+import { OperationError, UsageError } from '../errors.js';
 import * as au from '../graph/agentUsers.js';
 import { resolveAgent, resolveAgentUser } from '../graph/resolve.js';
 import { confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
@@ -38,6 +39,18 @@ export function nicknameFromUpn(upn: string): string {
   return upn.split('@')[0]!.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'agent';
 }
 
+/** A UPN must be on one of the tenant's verified domains; say which ones there are. */
+async function checkVerifiedDomain(client: import('../graph/client.js').GraphClient, upn: string): Promise<void> {
+  const { getOrganization } = await import('../graph/directory.js');
+  // Reading the organization may be refused (no Organization.Read.All): then Graph decides.
+  const org = await getOrganization(client).catch(() => undefined);
+  const domains = (org?.verifiedDomains ?? []).map((d) => d.name).filter((d): d is string => !!d);
+  const domain = upn.split('@')[1]?.toLowerCase() ?? '';
+  if (domains.length && !domains.some((d) => d.toLowerCase() === domain)) {
+    throw new UsageError(`--upn ${upn}: '${domain}' is not a verified domain of this tenant; use one of ${domains.join(', ')}.`);
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const group = helpSections(program.command('agent-user').description('Manage the agent users (user accounts) of agent identities'), [
     'agentid agent-user create --agent "Sales Agent EMEA" --upn sales-emea@contoso.onmicrosoft.com',
@@ -61,6 +74,10 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const agent = await resolveAgent(client, o.agent, ctx.chooser());
+        // Conflicts Graph would answer with a bare 400, told as a tool would (issue 12 #5).
+        const [existing] = await au.listAgentUsers(client, { agentId: agent.id, top: 1 });
+        if (existing) throw new OperationError(`Agent '${agent.displayName}' already has agent user ${existing.userPrincipalName} (an agent has at most one); see it with 'agentid agent-user show ${existing.userPrincipalName}'.`);
+        await checkVerifiedDomain(client, o.upn);
         const input = {
           identityParentId: agent.id,
           displayName: o.name ?? agent.displayName ?? o.upn,

@@ -7,7 +7,7 @@ import * as bp from '../graph/blueprints.js';
 import { createSelfSignedCertificate, readCertificate, summarizeKeyCredential, type CertificateInfo } from '../graph/certificates.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveBlueprint } from '../graph/resolve.js';
-import { isGuid } from '../graph/paths.js';
+import { isGuid, odataString } from '../graph/paths.js';
 import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
 
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
@@ -138,6 +138,9 @@ export function register(program: Command, ctx: CliContext): void {
         const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
         const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
         if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        const { checkNameFree } = await import('./duplicates.js');
+        const sameName = (await bp.listBlueprints(client, { filter: `displayName eq ${odataString(o.name)}` })).filter((b) => !o.uniqueName || b.uniqueName !== o.uniqueName);
+        await checkNameFree(ctx, 'blueprint', o.name, 'in this tenant', sameName);
         if (o.dryRun) {
           return printPlan(ctx, { action: 'create blueprint', displayName: o.name, uniqueName: o.uniqueName ?? null, sponsors, owners });
         }
@@ -172,6 +175,8 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top });
         await ctx.print(items, BLUEPRINT_COLUMNS);
+        // The whole list feeds shell completion's name cache (local file, short-lived).
+        if (!raw.top) await (await import('./nameCache.js')).rememberNames(ctx, 'blueprint', items.map((b) => b.displayName));
       }),
     ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv'],
     'AgentIdentityBlueprint.Read.All',
@@ -285,11 +290,13 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .description('Add a client secret (shown once), a certificate, or a federated identity credential')
       .argument('<blueprint>', 'object id, appId or display name')
       .option('--secret', 'add a client secret (the default)')
-      .option('--display-name <name>', 'label of the secret')
+      // One name for one thing (issue 12 #7): --name labels every kind of credential, as it names
+      // objects elsewhere; --display-name stays as a hidden alias so existing scripts keep working.
+      .addOption(new Option('--display-name <name>').hideHelp())
       .option('--expires <when>', 'secret lifetime: 90d, 6m, 1y or an ISO date (default: 2 years)')
       .option('--secret-file <path>', 'write the secret to this new file (mode 0600) instead of printing it')
       .option('--federated', 'add a federated identity credential (workload identity federation)')
-      .option('--name <name>', 'federated credential name')
+      .option('--name <name>', "the credential's name: a secret's or certificate's label, or the federated credential's name")
       .option('--issuer <url>', 'federated: token issuer')
       .option('--subject <subject>', 'federated: token subject')
       .option('--audience <aud>', 'federated: audience', 'api://AzureADTokenExchange')
@@ -302,6 +309,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .action(async (ref: string, raw) => {
         const kinds = [raw.secret, raw.federated, raw.certificate !== undefined, raw.createCertificate].filter(Boolean).length;
         if (kinds > 1) throw new UsageError('Give one kind of credential: --secret, --federated, --certificate PATH or --create-certificate.');
+        if (!raw.federated && raw.name !== undefined) raw.displayName ??= raw.name;
         if (raw.certificate !== undefined || raw.createCertificate || raw.keyFile !== undefined || raw.years !== undefined) return addCertificate(ctx, ref, raw);
         await ctx.checkOutputOptions();
         if (raw.federated) {

@@ -69,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
       'agentid mock serve --time-scale 30 --latency 200 --fault-rate 0.05',
       'agentid mock serve --throttle off',
       'agentid mock serve --replay ./recordings',
-      'AGENTID_GRAPH_URL=$(agentid mock serve & sleep 1) agentid agent list',
+      'agentid mock serve --port 0 > serve.url & sleep 2; AGENTID_GRAPH_URL=$(head -1 serve.url) agentid agent list; kill %1',
     ],
   );
 

@@ -154,13 +154,12 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
     expect(r.stderr).toBe(`Created agent user ${UPN} for agent '${AGENTS[0]}'.\n`);
   });
 
-  test('refuses a second agent user for the same agent with Graph\'s error and exit 1', async () => {
+  test('refuses a second agent user for the same agent in one line naming the existing one, exit 1', async () => {
     const r = await h.run(['agent-user', 'create', '--agent', AGENTS[0]!, '--upn', 'sales-emea-2@contoso.onmicrosoft.com']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(stderrLines(r)).toHaveLength(1);
-    expect(r.stderr.trimEnd()).toMatch(GRAPH_ERROR);
-    expect(r.stderr).toMatch(/^error: Request_BadRequest: /);
+    expect(r.stderr).toBe(`error: Agent '${AGENTS[0]}' already has agent user ${UPN} (an agent has at most one); see it with 'agentid agent-user show ${UPN}'.\n`);
     const users = ok(await h.run(['agent-user', 'list', '--query', '[].userPrincipalName'])).json();
     expect(users).toEqual([UPN]);
   });

@@ -25,7 +25,7 @@ export class TransportMiddleware implements Middleware {
       context.response = await this.send(request);
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err;
-      throw transportError(err, { method: request.method, path: url.pathname });
+      throw transportError(err, { method: request.method, path: url.pathname }, url.host);
     }
   }
 }
