@@ -25,6 +25,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'agent-user', summary: 'Manage the agent users (user accounts) of agent identities', load: () => import('./commands/agentUser.js') },
   { name: 'sponsor', summary: 'List, add and remove the sponsors of blueprints, agents and agent users', load: () => import('./commands/sponsor.js') },
   { name: 'owner', summary: 'List, add and remove the owners of blueprints and agents', load: () => import('./commands/owner.js') },
+  { name: 'deleted', summary: 'List and purge deleted blueprints, agents and agent users (restore: blueprint|agent|agent-user restore)', load: () => import('./commands/deleted.js') },
   { name: 'bulk', summary: 'Disable, enable, revoke and create agents blueprint-wide: $batch, throttle-paced, resumable, undoable', load: () => import('./commands/bulk.js') },
   { name: 'logs', summary: 'Sign-in and audit logs of agents: filtered, streamed, summarised per agent', load: () => import('./commands/logs.js') },
   { name: 'login', summary: 'Sign in to a tenant and save it as a profile (device code, browser, secret, certificate, federated token, managed identity, Azure CLI)', load: () => import('./commands/login.js') },

@@ -86,7 +86,16 @@ export function register(program: Command, ctx: CliContext): void {
         const o = parseOptions(ListSchema, raw);
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
-        const blueprintAppId = o.blueprint ? (await resolveBlueprint(client, o.blueprint, ctx.chooser())).appId : undefined;
+        // Issue 12: a deleted blueprint's id still lists its agents (orphans keep its appId).
+        let blueprintAppId: string | undefined;
+        if (o.blueprint) {
+          const { blueprintAppIdForListing } = await import('../graph/lifecycle.js');
+          const found = await blueprintAppIdForListing(client, o.blueprint, ctx.chooser());
+          blueprintAppId = found.appId;
+          const m = await ctx.messenger();
+          if (found.deleted) m.warn(`Blueprint '${found.deleted.displayName}' is deleted (${found.deleted.deletedDateTime}); its agents listed here are orphans (agentid blueprint restore ${found.deleted.id}).`);
+          if (found.purged) m.warn(`No blueprint, live or deleted, has id or appId ${found.appId}; listing agents whose agentIdentityBlueprintId is ${found.appId}.`);
+        }
         const enabled = o.enabled ? true : o.disabled ? false : undefined;
         await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top }), AGENT_COLUMNS);
       }),
@@ -162,6 +171,34 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print({ id: a.id, displayName: a.displayName, deleted: true });
       }),
     ['agentid agent delete "Sales Agent EMEA"', 'agentid agent delete 5b1c… --yes'],
+    'AgentIdentity.DeleteRestore.All',
+  );
+
+  helpSections(
+    group
+      .command('restore')
+      .description('Restore a deleted agent identity from deleted items (within 30 days of its delete)')
+      .argument('<agent>', 'deleted agent identity: object id or exact display name (agentid deleted list --type agent)')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const { resolveDeleted, restoreDeleted } = await import('../graph/deletedItems.js');
+        const item = await resolveDeleted(client, ['agent'], ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'restore agent identity', id: item.id, displayName: item.displayName });
+        await restoreDeleted(client, item.id);
+        const m = await ctx.messenger();
+        m.success(`Restored agent '${item.displayName}'.`);
+        const agent = await agents.getAgent(client, item.id);
+        if (agent.agentIdentityBlueprintId) {
+          const principal = await getPrincipalByAppId(client, agent.agentIdentityBlueprintId);
+          if (!principal) m.warn(`Its blueprint (appId ${agent.agentIdentityBlueprintId}) has no principal, so it cannot authenticate; restore the blueprint first (agentid blueprint restore ${agent.agentIdentityBlueprintId}).`);
+          else if (principal.accountEnabled === false) m.warn(`Its blueprint's principal is disabled, so it cannot authenticate ('agentid blueprint enable').`);
+        }
+        if (agent.accountEnabled === false) m.warn(`It is disabled ('agentid agent enable ${agent.id}').`);
+        await ctx.print(agent);
+      }),
+    ['agentid agent restore "Sales Agent EMEA"', 'agentid agent restore 5b1c… -o json'],
     'AgentIdentity.DeleteRestore.All',
   );
 }

@@ -159,4 +159,24 @@ export function register(program: Command, ctx: CliContext): void {
     ['agentid agent-user delete sales-emea@contoso.onmicrosoft.com --yes'],
     'AgentIdUser.ReadWrite.IdentityParentedBy',
   );
+
+  helpSections(
+    group
+      .command('restore')
+      .description('Restore a deleted agent user from deleted items (within 30 days of its delete)')
+      .argument('<agent-user>', 'deleted agent user: object id, UPN or exact display name (agentid deleted list --type agent-user)')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const { resolveDeleted, restoreDeleted } = await import('../graph/deletedItems.js');
+        const item = await resolveDeleted(client, ['agentUser'], ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'restore agent user', id: item.id, userPrincipalName: item.userPrincipalName });
+        await restoreDeleted(client, item.id);
+        (await ctx.messenger()).success(`Restored agent user ${item.userPrincipalName}.`);
+        await ctx.print(await au.getAgentUser(client, item.id));
+      }),
+    ['agentid agent-user restore sales-emea@contoso.onmicrosoft.com', 'agentid agent-user restore 8d2e… -o json'],
+    'AgentIdUser.ReadWrite.IdentityParentedBy (or User.DeleteRestore.All)',
+  );
 }

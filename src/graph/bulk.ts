@@ -34,7 +34,12 @@ export type Op =
   | { kind: 'revokeSessions'; userId: string }
   | { kind: 'createAgent'; blueprintAppId: string; displayName: string; sponsors: PrincipalRef[]; owners: PrincipalRef[] }
   | { kind: 'createAgentUser'; identityParentId?: string; displayName: string; userPrincipalName: string; mailNickname: string }
-  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string };
+  | { kind: 'deleteObject'; target: DeletableTarget; id: string }
+  /** Issue 12: the inverse of a delete, from /directory/deletedItems (GD directory-deleteditems-restore.md). */
+  | { kind: 'restoreObject'; target: DeletableTarget; id: string };
+
+/** What a journal may delete: blueprint delete --with-agents deletes all four, in that order reversed. */
+export type DeletableTarget = 'agent' | 'agentUser' | 'principal' | 'blueprint';
 
 export type Item = ItemRecord<Op>;
 export type BulkJournal = JournalState<Op>;
@@ -54,12 +59,15 @@ const ACTION: Record<Op['kind'], string> = {
   createAgent: 'create agent identity',
   createAgentUser: 'create agent user',
   deleteObject: 'delete',
+  restoreObject: 'restore',
 };
 
 export function actionOf(op: Op): string {
   if (op.kind === 'setEnabled') return op.value ? 'enable' : 'disable';
   return ACTION[op.kind];
 }
+
+const deletablePath = (t: DeletableTarget, id: string) => (t === 'blueprint' ? paths.blueprint(id) : t === 'principal' ? paths.principal(id) : t === 'agent' ? paths.agent(id) : paths.agentUser(id));
 
 const targetPath = (t: Target, id: string) => (t === 'principal' ? paths.principal(id) : t === 'agent' ? paths.agent(id) : paths.agentUser(id));
 
@@ -127,7 +135,9 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
       return { method: 'POST', url: paths.agentUsers(), body: { accountEnabled: true, displayName: op.displayName, mailNickname: op.mailNickname, userPrincipalName: op.userPrincipalName, identityParentId: parent } };
     }
     case 'deleteObject':
-      return { method: 'DELETE', url: op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id) };
+      return { method: 'DELETE', url: deletablePath(op.target, op.id) };
+    case 'restoreObject':
+      return { method: 'POST', url: `/directory/deletedItems/${op.id}/restore`, body: {} };
   }
 }
 
@@ -208,7 +218,9 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
       return u ? { done: true, result: { id: u.id } } : { done: false };
     }
     case 'deleteObject':
-      return gone(op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id));
+      return gone(deletablePath(op.target, op.id));
+    case 'restoreObject':
+      return (await orUndefined(() => client.get(deletablePath(op.target, op.id)))) === undefined ? { done: false } : { done: true };
   }
 }
 
@@ -246,7 +258,10 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
     case 'createAgentUser':
       return createdId ? { kind: 'deleteObject', target: 'agentUser', id: createdId } : { irreversible: 'the id of the created agent user is unknown' };
     case 'deleteObject':
-      return { irreversible: 'deleted objects are restored from deleted items, not by undo' };
+      // Soft-deleted objects stay in /directory/deletedItems for 30 days; undo restores them from there.
+      return { kind: 'restoreObject', target: op.target, id: op.id };
+    case 'restoreObject':
+      return { kind: 'deleteObject', target: op.target, id: op.id };
   }
 }
 
@@ -668,3 +683,24 @@ export function summarize(items: Item[]): { blueprint: string; action: string; o
   return [...m.values()];
 }
 
+
+/**
+ * Issue 12: an undo (or any plan) whose changes are already in Graph — a journal undone twice —
+ * plans them as skipped, so the run reports "0 changed, N already as asked" instead of sending
+ * them again. Each item's own reconcile answers, a few at a time.
+ */
+export async function skipAlreadyDone(client: GraphClient, items: Item[], concurrency = 8): Promise<Item[]> {
+  const out = items.slice();
+  let next = 0;
+  const worker = async () => {
+    while (next < out.length) {
+      const i = next++;
+      const item = out[i]!;
+      if (item.skip || item.after) continue;
+      const r = await opReconcile(client, item.op, undefined).catch(() => ({ done: false }));
+      if (r.done) out[i] = { ...item, skip: 'already as asked' };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, out.length) }, worker));
+  return out;
+}
