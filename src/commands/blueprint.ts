@@ -145,20 +145,14 @@ export function register(program: Command, ctx: CliContext): void {
         const m = await ctx.messenger();
         if (r.created) m.success(`Created blueprint '${r.blueprint.displayName}' (appId ${r.blueprint.appId}) and its principal.`);
         else m.info(`Blueprint with unique name '${o.uniqueName}' already exists; ${r.principalCreated ? 'created its missing principal' : 'nothing changed'}.`);
-        await ctx.print({ blueprint: r.blueprint, principal: r.principal, created: r.created }, undefined, {
-          displayName: r.blueprint.displayName,
-          id: r.blueprint.id,
-          appId: r.blueprint.appId,
-          uniqueName: r.blueprint.uniqueName ?? null,
-          principalId: r.principal.id,
-          principalEnabled: r.principal.accountEnabled,
-          created: r.created,
-        });
+        // Issue 12: one shape in every format, the shape of `blueprint show` plus `created`: the
+        // blueprint's own properties at the top (so --query appId works), its principal nested.
+        await ctx.print({ ...r.blueprint, principal: r.principal, created: r.created });
       }),
     [
       'agentid blueprint create --name "Sales Agent" --sponsor meganb@contoso.onmicrosoft.com',
       'agentid blueprint create --name "Support Agent" --sponsor me --owner adelev@contoso.onmicrosoft.com --unique-name support-agent',
-      'agentid blueprint create --name "Finance Agent" --sponsor 7a2b0d3c-0001-4b6c-9dae-000000000101 -o json --query blueprint.appId',
+      'agentid blueprint create --name "Finance Agent" --sponsor 7a2b0d3c-0001-4b6c-9dae-000000000101 -o json --query appId',
     ],
     'AgentIdentityBlueprint.Create and AgentIdentityBlueprintPrincipal.Create',
   );

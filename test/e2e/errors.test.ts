@@ -37,7 +37,7 @@ function oneErrorLine(r: RunResult): void {
 beforeAll(async () => {
   const bp = await h.run(['blueprint', 'create', '--name', 'Errors Blueprint', '--sponsor', 'me']);
   expect(bp.code).toBe(0);
-  blueprint = bp.json().blueprint;
+  blueprint = bp.json();
   const agent = await h.run(['agent', 'create', '--blueprint', blueprint.id, '--name', 'Errors Agent', '--sponsor', 'me']);
   expect(agent.code).toBe(0);
   agentId = agent.json().id;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     const t = await h.run(['blueprint', 'create', '--name', 'Twin', '--sponsor', 'me']);
     expect(t.code).toBe(0);
-    twins.push(t.json().blueprint);
+    twins.push(t.json());
   }
 });
 
@@ -149,7 +149,7 @@ describe('confirmations off a terminal', () => {
     const before = snapshot();
     for (const args of [
       ['agent', 'delete', agentId],
-      ['blueprint', 'delete', blueprint.id],
+      ['blueprint', 'delete', blueprint.id, '--leave-agents'],
       ['sponsor', 'remove', '--agent', agentId, '--user', 'me'],
       ['mock', 'reset'],
     ]) {
@@ -175,7 +175,7 @@ describe('--dry-run', () => {
       ['blueprint', 'create', '--name', 'Dry', '--sponsor', 'me', '--unique-name', 'dry'],
       ['blueprint', 'update', blueprint.id, '--name', 'Renamed'],
       ['blueprint', 'disable', blueprint.id],
-      ['blueprint', 'delete', blueprint.id],
+      ['blueprint', 'delete', blueprint.id, '--leave-agents'],
       ['blueprint', 'permission', 'add', blueprint.id, '--resource', 'graph', '--all'],
       ['blueprint', 'permission', 'remove', blueprint.id, '--resource', 'graph'],
       ['blueprint', 'credential', 'add', blueprint.id, '--secret-file', dryFile],

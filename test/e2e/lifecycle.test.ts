@@ -52,15 +52,15 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
     const r = ok(await h.run(['blueprint', 'create', '--name', BP, '--sponsor', megan.userPrincipalName, '--unique-name', 'sales-agent']));
     const out = r.json();
     expect(out.created).toBe(true);
-    expect(out.blueprint).toMatchObject({ displayName: BP, uniqueName: 'sales-agent', '@odata.type': '#microsoft.graph.agentIdentityBlueprint' });
-    expect(out.principal).toMatchObject({ appId: out.blueprint.appId, accountEnabled: true, '@odata.type': '#microsoft.graph.agentIdentityBlueprintPrincipal' });
-    expect(r.stderr).toBe(`Created blueprint '${BP}' (appId ${out.blueprint.appId}) and its principal.\n`);
-    blueprint = { id: out.blueprint.id, appId: out.blueprint.appId };
+    expect(out).toMatchObject({ displayName: BP, uniqueName: 'sales-agent', '@odata.type': '#microsoft.graph.agentIdentityBlueprint' });
+    expect(out.principal).toMatchObject({ appId: out.appId, accountEnabled: true, '@odata.type': '#microsoft.graph.agentIdentityBlueprintPrincipal' });
+    expect(r.stderr).toBe(`Created blueprint '${BP}' (appId ${out.appId}) and its principal.\n`);
+    blueprint = { id: out.id, appId: out.appId };
   });
 
   test('re-running create with the same --unique-name changes nothing and reports created:false', async () => {
     const r = ok(await h.run(['blueprint', 'create', '--name', BP, '--sponsor', megan.userPrincipalName, '--unique-name', 'sales-agent']));
-    expect(r.json()).toMatchObject({ created: false, blueprint: { id: blueprint.id, appId: blueprint.appId } });
+    expect(r.json()).toMatchObject({ created: false, id: blueprint.id, appId: blueprint.appId });
     expect(r.stderr).toBe("Blueprint with unique name 'sales-agent' already exists; nothing changed.\n");
     const list = ok(await h.run(['blueprint', 'list'])).json();
     expect(list.map((b: { id: string }) => b.id)).toEqual([blueprint.id]);
@@ -240,10 +240,11 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
     expect(ok(await h.run(['agent-user', 'list'])).json()).toEqual([]);
   });
 
-  test('deletes the blueprint with --yes and the blueprint list is empty', async () => {
-    const r = ok(await h.run(['blueprint', 'delete', BP, '--yes']));
-    expect(r.json()).toEqual({ id: blueprint.id, appId: blueprint.appId, displayName: BP, deleted: true });
-    expect(r.stderr).toBe(`Deleted blueprint '${BP}'.\n`);
+  test('deletes the blueprint with --leave-agents --yes, naming the orphans, and the blueprint list is empty', async () => {
+    const r = ok(await h.run(['blueprint', 'delete', BP, '--leave-agents', '--yes']));
+    expect(r.json()).toMatchObject({ id: blueprint.id, appId: blueprint.appId, displayName: BP, deleted: true, agentsAction: 'leave', agentUsers: [], journal: null });
+    expect(r.json().agents.map((a: { displayName: string }) => a.displayName).sort()).toEqual([AGENTS[1], AGENTS[0]]);
+    expect(r.stderr).toBe(`Deleted blueprint '${BP}'.\nwarning: Left 2 agent identities and 0 agent users orphaned; list them with: agentid agent list --blueprint ${blueprint.appId}\n`);
     const list = ok(await h.run(['blueprint', 'list']));
     expect(list.stdout).toBe('[]\n');
     expect(list.stderr).toBe('');
