@@ -269,6 +269,16 @@ export class CliContext {
       width: (this.io.stdout as { columns?: number }).columns,
     });
     if (text) this.io.stdout.write(text);
+    if (this.globals.query) await this.warnEmptyProjection(shown, this.globals.query);
+  }
+
+  /** Issue 12: a --query that finds nothing in one object is almost always a wrong field name. */
+  private async warnEmptyProjection(data: unknown, query: string): Promise<void> {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
+    const { applyQuery } = await import('./output/index.js');
+    if ((await applyQuery(data, query)) !== null) return;
+    const fields = Object.keys(data).filter((k) => !k.startsWith('@odata.'));
+    (await this.messenger()).warn(`--query '${query}' matched nothing in the result; its top-level fields are: ${fields.join(', ')}.`);
   }
 
   /** Fails early (before any write) when -o or --query is unusable. */

@@ -538,7 +538,7 @@ function registerPermissions(group: Command, ctx: CliContext): void {
         await ctx.print(items, [
           { key: 'resourceAppId', header: 'Resource appId' },
           { key: 'inheritableScopes.kind', header: 'Kind' },
-          { key: 'scopes', header: 'Scopes', get: (r) => (r.inheritableScopes?.scopes ?? []).join(' ') },
+          { key: 'inheritableScopes.scopes', header: 'Scopes', get: (r) => (r.inheritableScopes?.scopes ?? []).join(' ') },
         ]);
       }),
     ['agentid blueprint permission list "Sales Agent"'],

@@ -70,7 +70,7 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
     const add = ok(await h.run(['blueprint', 'permission', 'add', BP, '--resource', 'graph', '--scopes', 'User.Read,Mail.Read']));
     expect(add.json()).toMatchObject({ resourceAppId: '00000003-0000-0000-c000-000000000000', inheritableScopes: { kind: 'enumerated', scopes: ['User.Read', 'Mail.Read'] } });
     const list = ok(await h.run(['blueprint', 'permission', 'list', BP, '-o', 'csv']));
-    expect(list.stdout).toBe('Resource appId,Kind,Scopes\n00000003-0000-0000-c000-000000000000,enumerated,User.Read Mail.Read\n');
+    expect(list.stdout).toBe('resourceAppId,inheritableScopes.kind,inheritableScopes.scopes\n00000003-0000-0000-c000-000000000000,enumerated,User.Read Mail.Read\n');
   });
 
   test('prints a new client secret once, with a warning on stderr', async () => {
@@ -170,7 +170,7 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
     expect(add.json()).toEqual({ target: { kind: 'agent', id: agentIds[0] }, sponsor: { kind: 'group', id: m365.id, displayName: m365.displayName }, action: 'added' });
     expect(add.stderr).toBe(`Added sponsor ${m365.displayName} to agent '${AGENTS[0]}'.\n`);
     const list = ok(await h.run(['sponsor', 'list', '--agent', AGENTS[0]!, '-o', 'csv']));
-    expect(list.stdout).toBe(`Name,Object id,Type,UPN\n${admin.displayName},${admin.id},user,${admin.userPrincipalName}\n${m365.displayName},${m365.id},group,\n`);
+    expect(list.stdout).toBe(`displayName,id,@odata.type,userPrincipalName\n${admin.displayName},${admin.id},user,${admin.userPrincipalName}\n${m365.displayName},${m365.id},group,\n`);
     const rm = ok(await asApp(['sponsor', 'remove', '--agent', AGENTS[0]!, '--group', m365.id, '--yes']));
     expect(rm.json()).toMatchObject({ action: 'removed', sponsor: { id: m365.id } });
     const after = ok(await h.run(['sponsor', 'list', '--agent', AGENTS[0]!, '--query', '[].id'])).json();
@@ -189,7 +189,7 @@ describe('blueprint, agents and agent user from creation to deletion', () => {
   test('adds, lists and removes an owner', async () => {
     ok(await h.run(['owner', 'add', '--agent', AGENTS[0]!, '--user', adele.userPrincipalName]));
     const list = ok(await h.run(['owner', 'list', '--agent', AGENTS[0]!, '-o', 'csv']));
-    expect(list.stdout).toBe(`Name,Object id,Type,UPN\n${adele.displayName},${adele.id},user,${adele.userPrincipalName}\n`);
+    expect(list.stdout).toBe(`displayName,id,@odata.type,userPrincipalName\n${adele.displayName},${adele.id},user,${adele.userPrincipalName}\n`);
     const rm = ok(await h.run(['owner', 'remove', '--agent', AGENTS[0]!, '--user', adele.userPrincipalName, '--yes']));
     expect(rm.stderr).toBe(`Removed owner ${adele.displayName} from agent '${AGENTS[0]}'.\n`);
     expect(ok(await h.run(['owner', 'list', '--agent', AGENTS[0]!])).json()).toEqual([]);
