@@ -29,6 +29,9 @@ export interface GlobalOptions {
   /** #6: record every Graph request/response pair into this directory (also AGENTID_RECORD). */
   record?: string | undefined;
   anonymize?: boolean | undefined;
+  /** Issue 12 (az habits): errors only on stderr; one line per Graph request. */
+  onlyShowErrors?: boolean | undefined;
+  verbose?: boolean | undefined;
 }
 
 /** Where requests go: the profile's tenant (#3), or the served emulator AGENTID_GRAPH_URL names. */
@@ -132,7 +135,14 @@ export class CliContext {
     if (this.graphClient) return this.graphClient;
     const { GraphClient } = await import('./graph/client.js');
     const target = await this.target();
-    const debug = this.globals.debug ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`) : undefined;
+    // --verbose keeps only the summary line of each response ("< 200 GET /v1.0/… (12 ms)").
+    const debug = this.globals.debug
+      ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`)
+      : this.globals.verbose
+        ? (line: string) => {
+            if (/^< \d/.test(line)) this.io.stderr.write(`[verbose] ${line.slice(2)}\n`);
+          }
+        : undefined;
     const envVersion = this.env.AGENTID_API_VERSION;
     const version = (envVersion === 'beta' || envVersion === 'v1.0' ? envVersion : target.profile.apiVersion) as 'v1.0' | 'beta';
     const { tokenProvider } = await import('./graph/signin.js');
@@ -232,7 +242,7 @@ export class CliContext {
 
   async messenger(): Promise<Messenger> {
     const { createMessenger } = await import('./output/messages.js');
-    return createMessenger(this.io.stderr, { color: this.color && !!this.io.stderr.isTTY, quiet: !!this.globals.quiet });
+    return createMessenger(this.io.stderr, { color: this.color && !!this.io.stderr.isTTY, quiet: !!this.globals.quiet, onlyErrors: !!this.globals.onlyShowErrors });
   }
 
   promptContext(assumeYes: boolean): PromptContext {
@@ -279,6 +289,18 @@ export class CliContext {
     if ((await applyQuery(data, query)) !== null) return;
     const fields = Object.keys(data).filter((k) => !k.startsWith('@odata.'));
     (await this.messenger()).warn(`--query '${query}' matched nothing in the result; its top-level fields are: ${fields.join(', ')}.`);
+  }
+
+  /**
+   * Before a command runs: --only-show-errors implies --quiet, and without -o the output format
+   * is the one `agentid config set output` stored (issue 12), if any.
+   */
+  async applyDefaults(): Promise<void> {
+    if (this.globals.onlyShowErrors) this.globals.quiet = true;
+    if (this.globals.output !== undefined) return;
+    const { readSettings } = await import('./config.js');
+    const output = readSettings(this.home()).output;
+    if (output) this.globals.output = output;
   }
 
   /** Fails early (before any write) when -o or --query is unusable. */

@@ -6,7 +6,7 @@ import * as agents from '../graph/agents.js';
 import { getPrincipalByAppId } from '../graph/blueprints.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveAgent, resolveBlueprint } from '../graph/resolve.js';
-import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
+import { listFilterOptions, collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
 
 export const AGENT_COLUMNS = [
   { key: 'displayName', header: 'Name' },
@@ -31,7 +31,7 @@ export const CreateSchema = z.object({
 });
 
 export const ListSchema = z
-  .object({ blueprint: z.string().optional(), enabled: z.boolean().optional(), disabled: z.boolean().optional(), top: z.number().optional() })
+  .object({ blueprint: z.string().optional(), enabled: z.boolean().optional(), disabled: z.boolean().optional(), top: z.number().optional(), filter: z.string().optional(), search: z.string().optional() })
   .refine((o) => !(o.enabled && o.disabled), { message: 'Use --enabled or --disabled, not both.' });
 
 export const UpdateSchema = z.object({ name: name.optional() }).refine((o) => o.name !== undefined, { message: 'Nothing to update: pass --name.' });
@@ -75,13 +75,13 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   helpSections(
-    group
+    listFilterOptions(group
       .command('list')
       .description('List agent identities, optionally of one blueprint')
       .option('--blueprint <blueprint>', 'only agents of this blueprint (object id, appId or name)')
       .option('--enabled', 'only enabled agents')
       .option('--disabled', 'only disabled agents')
-      .addOption(topOption())
+      .addOption(topOption()))
       .action(async (raw) => {
         const o = parseOptions(ListSchema, raw);
         await ctx.checkOutputOptions();
@@ -97,9 +97,9 @@ export function register(program: Command, ctx: CliContext): void {
           if (found.purged) m.warn(`No blueprint, live or deleted, has id or appId ${found.appId}; listing agents whose agentIdentityBlueprintId is ${found.appId}.`);
         }
         const enabled = o.enabled ? true : o.disabled ? false : undefined;
-        await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top }), AGENT_COLUMNS);
+        await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top, filter: o.filter, search: o.search }), AGENT_COLUMNS);
       }),
-    ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list -o json --query "[?accountEnabled].id"'],
+    ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list --search emea', `agentid agent list --filter "startswith(displayName,'Sales')" -o json --query "[?accountEnabled].id"`],
     'AgentIdentity.Read.All',
   );
 

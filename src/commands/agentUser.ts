@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import * as au from '../graph/agentUsers.js';
 import { resolveAgent, resolveAgentUser } from '../graph/resolve.js';
-import { confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
+import { listFilterOptions, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
 
 const COLUMNS = [
   { key: 'displayName', header: 'Name' },
@@ -77,18 +77,18 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   helpSections(
-    group
+    listFilterOptions(group
       .command('list')
       .description('List agent users')
       .option('--agent <agent>', "only this agent's user (object id or name)")
-      .addOption(topOption())
+      .addOption(topOption()))
       .action(async (raw) => {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const agentId = raw.agent ? (await resolveAgent(client, raw.agent, ctx.chooser())).id : undefined;
-        await ctx.print(await au.listAgentUsers(client, { agentId, top: raw.top }), COLUMNS);
+        await ctx.print(await au.listAgentUsers(client, { agentId, top: raw.top, filter: raw.filter, search: raw.search }), COLUMNS);
       }),
-    ['agentid agent-user list', 'agentid agent-user list --agent "Sales Agent EMEA" -o json'],
+    ['agentid agent-user list', 'agentid agent-user list --agent "Sales Agent EMEA" -o json', 'agentid agent-user list --search sales --filter "accountEnabled eq false"'],
     'User.ReadBasic.All',
   );
 

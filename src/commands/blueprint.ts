@@ -8,7 +8,7 @@ import { createSelfSignedCertificate, readCertificate, summarizeKeyCredential, t
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveBlueprint } from '../graph/resolve.js';
 import { isGuid } from '../graph/paths.js';
-import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
+import { listFilterOptions, collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
 
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 const BLUEPRINT_COLUMNS = [
@@ -158,16 +158,16 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   helpSections(
-    group
+    listFilterOptions(group
       .command('list')
       .description('List blueprints')
-      .addOption(topOption())
+      .addOption(topOption()))
       .action(async (raw) => {
         await ctx.checkOutputOptions();
-        const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top });
+        const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top, filter: raw.filter, search: raw.search });
         await ctx.print(items, BLUEPRINT_COLUMNS);
       }),
-    ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv'],
+    ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv', 'agentid blueprint list --search sales', `agentid blueprint list --filter "startswith(displayName,'Sales')"`],
     'AgentIdentityBlueprint.Read.All',
   );
 

@@ -42,6 +42,10 @@ export async function render(data: unknown, opts: RenderOptions): Promise<string
       return '';
     case 'json':
       return JSON.stringify(value ?? null, null, 2) + '\n';
+    case 'jsonc':
+      return colourize(JSON.stringify(value ?? null, null, 2) + '\n', 'json', opts);
+    case 'yamlc':
+      return colourize(await renderYaml(value), 'yaml', opts);
     case 'ndjson':
       return (Array.isArray(value) ? value : [value]).map((v) => JSON.stringify(v ?? null) + '\n').join('');
     case 'yaml':
@@ -319,6 +323,28 @@ async function writeTo(out: NodeJS.WritableStream, text: string): Promise<void> 
   if (text === '') return;
   // Honour backpressure so a slow pipe does not make us buffer every page in memory.
   if (!out.write(text)) await once(out, 'drain');
+}
+
+// ---------------------------------------------------------------------------------------------
+// jsonc / yamlc: keys, strings and literals in colour on a terminal; piped, the plain text.
+
+async function colourize(text: string, kind: 'json' | 'yaml', opts: RenderOptions): Promise<string> {
+  if (!opts.color || !opts.isTTY) return text;
+  const { Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: 1 });
+  if (kind === 'json') {
+    // JSON.stringify's output: a string followed by a colon is a key.
+    return text.replace(/("(?:[^"\\]|\\.)*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g, (m, str: string | undefined, colon: string | undefined, lit: string | undefined, num: string | undefined) => {
+      if (str !== undefined) return colon ? chalk.cyan(str) + colon : chalk.green(str);
+      if (lit !== undefined) return chalk.yellow(lit);
+      if (num !== undefined) return chalk.yellow(num);
+      return m;
+    });
+  }
+  return text
+    .split('\n')
+    .map((line) => line.replace(/^(\s*(?:- )*)([^\s:#-][^:]*?)(:)(\s|$)/, (_m, lead: string, key: string, colon: string, rest: string) => `${lead}${chalk.cyan(key)}${colon}${rest}`))
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
