@@ -156,7 +156,7 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('delete')
-      .description('Delete an agent identity (soft delete: restorable for 30 days)')
+      .description('Delete an agent identity (soft delete: restorable for 30 days with agentid agent restore)')
       .argument('<agent>', 'object id or exact display name')
       .addOption(yesOption())
       .addOption(dryRunOption())

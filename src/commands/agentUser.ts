@@ -142,7 +142,7 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('delete')
-      .description('Delete an agent user (soft delete: restorable for 30 days)')
+      .description('Delete an agent user (soft delete: restorable for 30 days with agentid agent-user restore)')
       .argument('<agent-user>', 'object id, UPN or exact display name')
       .addOption(yesOption())
       .addOption(dryRunOption())

@@ -243,7 +243,7 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('delete')
-      .description('Delete a blueprint and its principal (soft delete: restorable for 30 days)')
+      .description('Delete a blueprint and its principal (soft delete: restorable for 30 days with agentid blueprint restore); with agents left, needs --with-agents or --leave-agents')
       .argument('<blueprint>', 'object id, appId or display name')
       .option('--with-agents', 'delete its agent identities and their agent users first (journaled: agentid bulk undo --last restores them all)')
       .option('--leave-agents', 'delete only the blueprint and leave its agents orphaned (they cannot authenticate)')

@@ -379,7 +379,7 @@ async function undo(ctx: CliContext, file: string, raw: Record<string, unknown>)
   const { client, pacer } = await prepare(ctx);
   checkTarget(journal.run.args, client, file);
   // Undone already (or put back by hand): those items are skipped, not sent again.
-  const items = await bulk.skipAlreadyDone(client, planned.items);
+  const items = await bulk.skipAlreadyDone(client, planned.items, pacer, o.concurrency);
   await execute(ctx, { kind: 'undo', items, args: { ...o, undoOf: path.resolve(file), target: client.baseUrl }, o, client, pacer, undoOf: path.resolve(file) });
 }
 

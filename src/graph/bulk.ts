@@ -687,20 +687,31 @@ export function summarize(items: Item[]): { blueprint: string; action: string; o
 /**
  * Issue 12: an undo (or any plan) whose changes are already in Graph — a journal undone twice —
  * plans them as skipped, so the run reports "0 changed, N already as asked" instead of sending
- * them again. Each item's own reconcile answers, a few at a time.
+ * them again. accountEnabled, what most undos set, is read 20 objects per $batch; other kinds
+ * ask their own reconcile, a few at a time.
  */
-export async function skipAlreadyDone(client: GraphClient, items: Item[], concurrency = 8): Promise<Item[]> {
+export async function skipAlreadyDone(client: GraphClient, items: Item[], pacer: Pacer, concurrency = 8): Promise<Item[]> {
   const out = items.slice();
+  const toggles = out.map((item, i) => ({ item, i })).filter(({ item }) => !item.skip && !item.after && item.op.kind === 'setEnabled');
+  const url = (op: Op & { kind: 'setEnabled' }) => `${targetPath(op.target, op.id)}?$select=id,accountEnabled`;
+  if (toggles.length) {
+    const urls = toggles.map(({ item }) => url(item.op as Op & { kind: 'setEnabled' }));
+    // A read that fails (the object is gone) leaves its item to the run, which reports it.
+    const got = await readMany(client, urls, { pacer, concurrency }).catch(() => new Map<string, unknown>());
+    for (const { item, i } of toggles) {
+      const op = item.op as Op & { kind: 'setEnabled' };
+      if ((got.get(url(op)) as { accountEnabled?: boolean } | undefined)?.accountEnabled === op.value) out[i] = { ...item, skip: 'already as asked' };
+    }
+  }
+  const others = out.map((item, i) => ({ item, i })).filter(({ item }) => !item.skip && !item.after && item.op.kind !== 'setEnabled');
   let next = 0;
   const worker = async () => {
-    while (next < out.length) {
-      const i = next++;
-      const item = out[i]!;
-      if (item.skip || item.after) continue;
+    while (next < others.length) {
+      const { item, i } = others[next++]!;
       const r = await opReconcile(client, item.op, undefined).catch(() => ({ done: false }));
       if (r.done) out[i] = { ...item, skip: 'already as asked' };
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, out.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, others.length) }, worker));
   return out;
 }
