@@ -116,7 +116,7 @@ const REF_STEPS: Record<string, [string, string]> = {
   agentSecondSponsor: ['agent', 'sponsors'],
   agentUserSponsor: ['agentUser', 'sponsors'],
 };
-const SETUP_STEPS = ['blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', ...Object.keys(REF_STEPS)];
+const SETUP_STEPS = ['blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', 'deleteAgent', ...Object.keys(REF_STEPS)];
 
 async function runSetup(t: Tenant, steps: string[]): Promise<void> {
   const v = t.vars;
@@ -175,6 +175,11 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
       const base = kind === 'agentUser' ? `/v1.0/users/${v['agentUser.id']}` : kind === 'principal' ? `/v1.0/servicePrincipals/${v['principal.id']}/microsoft.graph.agentIdentityBlueprintPrincipal` : kind === 'agent' ? `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity` : `/v1.0/applications/${v['blueprint.id']}/microsoft.graph.agentIdentityBlueprint`;
       const r = await send(t.client, 'POST', `${base}/${rel}/$ref`, undefined, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${v['sponsor2.id']}` });
       if (r.status !== 204) throw new Error(`setup ${step} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    } else if (step === 'deleteAgent') {
+      // Issue 12: the agent, soft-deleted, so that /directory/deletedItems holds it.
+      const r = await send(t.client, 'DELETE', `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity`);
+      if (r.status !== 204) throw new Error(`setup deleteAgent answered ${r.status}`);
+      t.cleanup.push(async () => void (await send(t.client, 'DELETE', `/v1.0/directory/deletedItems/${v['agent.id']}`)));
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {

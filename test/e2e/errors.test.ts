@@ -112,7 +112,7 @@ describe('bad input is a usage error (exit 2) and writes nothing', () => {
 
   test('rejects an unknown -o format before doing anything', async () => {
     const before = snapshot();
-    const msg = "error: Unknown output format 'xml'. Use one of: table, json, yaml, csv, tsv, ndjson, none.\n";
+    const msg = "error: Unknown output format 'xml'. Use one of: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none.\n";
     refused(await h.run(['blueprint', 'list', '-o', 'xml']), 2, msg);
     refused(await h.run(['blueprint', 'create', '--name', 'Never', '--sponsor', 'me', '-o', 'xml']), 2, msg);
     expect(snapshot()).toBe(before);

@@ -114,7 +114,7 @@ describe('resolveFormat', () => {
   test('rejects an unknown format naming the valid ones', () => {
     expect(() => resolveFormat('xml', true)).toThrow(UsageError);
     expect(() => resolveFormat('xml', true)).toThrow(
-      "Unknown output format 'xml'. Use one of: table, json, yaml, csv, tsv, ndjson, none.",
+      "Unknown output format 'xml'. Use one of: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none.",
     );
   });
 });
