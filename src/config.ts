@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { incompleteAzureEnv } from './tenantGuard.js';
+import { OUTPUT_FORMATS } from './output/format.js';
 
 // Profiles: where agentid points (the emulated tenant, a served emulator or a real tenant) and
 // how it signs in there. They live in $AGENTID_HOME/config.json, written atomically with mode
@@ -78,8 +79,26 @@ const ConfigSchema = z.object({
   /** The profile `agentid profile use` chose; absent: `local` (or `env`, see selectProfile). */
   current: z.string().optional(),
   profiles: z.record(z.string(), ProfileSchema),
+  /** `agentid config set KEY VALUE` (issue 12): defaults for options, as az's config. */
+  settings: z.lazy(() => SettingsSchema).optional(),
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The settings `agentid config` knows; each one a default for a global option. */
+export const SettingsSchema = z.object({
+  output: z.enum(OUTPUT_FORMATS, { error: `output is one of ${OUTPUT_FORMATS.join(', ')}` }).optional(),
+}).strict();
+export type Settings = z.infer<typeof SettingsSchema>;
+export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as (keyof Settings)[];
+
+/** The stored settings; a config file agentid cannot read gives none (the command that needs it says why). */
+export function readSettings(home: string): Settings {
+  try {
+    return readConfig(home).settings ?? {};
+  } catch {
+    return {};
+  }
+}
 
 export const LOCAL_PROFILE: Profile = { name: 'local', target: 'emulated', credential: 'emulated', cloud: 'public', apiVersion: 'v1.0' };
 

@@ -29,6 +29,9 @@ export interface GlobalOptions {
   /** #6: record every Graph request/response pair into this directory (also AGENTID_RECORD). */
   record?: string | undefined;
   anonymize?: boolean | undefined;
+  /** Issue 12 (az habits): errors only on stderr; one line per Graph request. */
+  onlyShowErrors?: boolean | undefined;
+  verbose?: boolean | undefined;
 }
 
 import type { SignInHost, Target } from './target.js';
@@ -162,7 +165,14 @@ export class CliContext implements SignInHost {
       const { checkEmulatedAllowed } = await import('./tenantGuard.js');
       checkEmulatedAllowed(this.env);
     }
-    const debug = this.globals.debug ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`) : undefined;
+    // --verbose keeps only the summary line of each response ("< 200 GET /v1.0/… (12 ms)").
+    const debug = this.globals.debug
+      ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`)
+      : this.globals.verbose
+        ? (line: string) => {
+            if (/^< \d/.test(line)) this.io.stderr.write(`[verbose] ${line.slice(2)}\n`);
+          }
+        : undefined;
     const envVersion = this.env.AGENTID_API_VERSION;
     const version = (envVersion === 'beta' || envVersion === 'v1.0' ? envVersion : target.profile.apiVersion) as 'v1.0' | 'beta';
     const { tokenProvider } = await import('./graph/signin.js');
@@ -272,7 +282,7 @@ export class CliContext implements SignInHost {
 
   async messenger(): Promise<Messenger> {
     const { createMessenger } = await import('./output/messages.js');
-    return createMessenger(this.io.stderr, { color: this.color && !!this.io.stderr.isTTY, quiet: !!this.globals.quiet });
+    return createMessenger(this.io.stderr, { color: this.color && !!this.io.stderr.isTTY, quiet: !!this.globals.quiet, onlyErrors: !!this.globals.onlyShowErrors });
   }
 
   promptContext(assumeYes: boolean): PromptContext {
@@ -310,6 +320,28 @@ export class CliContext implements SignInHost {
       width: (this.io.stdout as { columns?: number }).columns,
     });
     if (text) this.io.stdout.write(text);
+    if (this.globals.query) await this.warnEmptyProjection(shown, this.globals.query);
+  }
+
+  /** Issue 12: a --query that finds nothing in one object is almost always a wrong field name. */
+  private async warnEmptyProjection(data: unknown, query: string): Promise<void> {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
+    const { applyQuery } = await import('./output/index.js');
+    if ((await applyQuery(data, query)) !== null) return;
+    const fields = Object.keys(data).filter((k) => !k.startsWith('@odata.'));
+    (await this.messenger()).warn(`--query '${query}' matched nothing in the result; its top-level fields are: ${fields.join(', ')}.`);
+  }
+
+  /**
+   * Before a command runs: --only-show-errors implies --quiet, and without -o the output format
+   * is the one `agentid config set output` stored (issue 12), if any.
+   */
+  async applyDefaults(): Promise<void> {
+    if (this.globals.onlyShowErrors) this.globals.quiet = true;
+    if (this.globals.output !== undefined) return;
+    const { readSettings } = await import('./config.js');
+    const output = readSettings(this.home()).output;
+    if (output) this.globals.output = output;
   }
 
   /** Fails early (before any write) when -o or --query is unusable. */

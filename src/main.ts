@@ -28,6 +28,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'agent-user', summary: 'Manage the agent users (user accounts) of agent identities', load: () => import('./commands/agentUser.js') },
   { name: 'sponsor', summary: 'List, add and remove the sponsors of blueprints, agents and agent users', load: () => import('./commands/sponsor.js') },
   { name: 'owner', summary: 'List, add and remove the owners of blueprints and agents', load: () => import('./commands/owner.js') },
+  { name: 'deleted', summary: 'List and purge deleted blueprints, agents and agent users (restore: blueprint|agent|agent-user restore)', load: () => import('./commands/deleted.js') },
   { name: 'bulk', summary: 'Disable, enable, revoke and create agents blueprint-wide: $batch, throttle-paced, resumable, undoable', load: () => import('./commands/bulk.js') },
   { name: 'report', summary: 'Governance report: orphaned, stale and over-privileged agents, expiring credentials, drift (--html for a page)', load: () => import('./commands/report.js') },
   { name: 'logs', summary: 'Sign-in and audit logs of agents: filtered, streamed, summarised per agent', load: () => import('./commands/logs.js') },
@@ -35,6 +36,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'logout', summary: 'Forget the signed-in account of a profile', load: () => import('./commands/login.js') },
   { name: 'profile', summary: 'List, show, choose and remove profiles (the tenants agentid talks to)', load: () => import('./commands/profile.js') },
   { name: 'status', summary: 'Show the profile, tenant, signed-in identity, and the permissions and roles in its token', load: () => import('./commands/status.js') },
+  { name: 'config', summary: 'Set, show and unset defaults for options, such as the output format', load: () => import('./commands/config.js') },
   { name: 'completion', summary: 'Print a shell completion script for bash, zsh or fish', load: () => import('./commands/completion.js') },
   { name: 'mock', summary: 'Run, serve and reset the built-in emulated tenant', load: () => import('./commands/mock.js') },
 ];
@@ -90,11 +92,13 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
   const program = new Command('agentid')
     .description('Manage Microsoft Entra Agent ID: blueprints, agent identities, agent users, sponsors and owners.')
     .version(version(), '-v, --version', 'print the version')
-    .addOption(new Option('-o, --output <format>', 'output format: table, json, yaml, csv, tsv, ndjson, none (default: table on a terminal, json otherwise)'))
+    .addOption(new Option('-o, --output <format>', 'output format: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none (default: agentid config set output, else table on a terminal, json otherwise)'))
     .option('--query <jmespath>', 'JMESPath query applied to the JSON result (e.g. "[].{id:id,name:displayName}")')
     .option('--debug', 'log every Graph request and response to stderr (tokens and bodies redacted)')
     .option('--no-color', 'disable colour')
     .option('-q, --quiet', 'suppress informational messages on stderr')
+    .option('--only-show-errors', 'suppress warnings too: stderr carries errors only (as az)')
+    .option('--verbose', 'log one line per Graph request (status, method, path, time) to stderr; --debug shows more')
     .option('--profile <name>', 'the profile to use (default: AGENTID_PROFILE, else the one chosen with "profile use", else local)')
     .option('--record <dir>', 'write every Graph request/response pair to a fixture file in dir, secrets redacted (also AGENTID_RECORD)')
     .option('--anonymize', 'with --record: replace ids, UPNs, names and domains with consistent stand-ins')
@@ -115,8 +119,9 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
     // Help listing only: names and summaries, without loading any group.
     for (const g of GROUPS) program.command(g.name).description(g.summary);
   }
-  program.hook('preAction', (_this, action) => {
+  program.hook('preAction', async (_this, action) => {
     ctx.globals = action.optsWithGlobals();
+    await ctx.applyDefaults();
   });
   applyRecursively(program, ctx);
   return program;

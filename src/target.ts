@@ -24,5 +24,7 @@ export interface SignInHost {
   readonly io: { stderr: { write(s: string): unknown } };
   readonly interactive: boolean;
   stdinSecret(): Promise<string | undefined>;
+  /** The emulated tenant's file in AGENTID_HOME (its key signs the tokens an emulated profile mints). */
+  stateFile(): string;
   tokenVault(): Promise<TokenVault | { reason: string }>;
 }

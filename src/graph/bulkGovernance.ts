@@ -1,9 +1,9 @@
 import type { GraphClient } from './client.js';
 import type { Reconciled, Method } from './batch.js';
 import type { ItemRecord } from './journal.js';
+import type { Item as BulkItem } from './bulk.js';
 import type { Pacer } from './pacer.js';
 import { directoryObjectRef, paths } from './paths.js';
-import { orUndefined } from './blueprints.js';
 import type { PrincipalRef } from './directory.js';
 import { collect, type Snapshot } from './governance/collect.js';
 import { evaluate } from './governance/evaluate.js';
@@ -18,22 +18,18 @@ import { MIN_LOG_DAYS } from './governance/report.js';
 // so a replacement adds before it removes: the removal runs in a later phase and depends on the
 // add (`after`), and fails, untouched, when the add failed. Undo runs the phases backwards,
 // which again adds (U back) before it removes (V).
-// Deletes are soft: the object stays in /directory/deletedItems for 30 days (GD
-// directory-deleteditems-restore.md), and undo restores it from there.
+// Stale deletes are the engine's own deleteObject: soft, and undone by its restoreObject from
+// /directory/deletedItems (GD directory-deleteditems-restore.md).
 
 export type SponsorTarget = 'blueprint' | 'agent' | 'agentUser';
 
 export type GovernanceOp =
   | { kind: 'addSponsor'; target: SponsorTarget; id: string; sponsor: PrincipalRef }
-  | { kind: 'removeSponsor'; target: SponsorTarget; id: string; sponsor: PrincipalRef }
-  | { kind: 'softDelete'; target: 'agent'; id: string }
-  | { kind: 'restoreDeleted'; target: 'agent'; id: string };
+  | { kind: 'removeSponsor'; target: SponsorTarget; id: string; sponsor: PrincipalRef };
 
 export const GOVERNANCE_ACTIONS: Record<GovernanceOp['kind'], string> = {
   addSponsor: 'add sponsor',
   removeSponsor: 'remove sponsor',
-  softDelete: 'delete (soft)',
-  restoreDeleted: 'restore from deleted items',
 };
 
 type Item = ItemRecord<GovernanceOp>;
@@ -46,17 +42,12 @@ export function governanceRequest(client: GraphClient, op: GovernanceOp): { meth
       return { method: 'POST', url: `${sponsorsPath(op.target, op.id)}/$ref`, body: { '@odata.id': directoryObjectRef(client.baseUrl, client.version, 'directoryObjects', op.sponsor.id) } };
     case 'removeSponsor':
       return { method: 'DELETE', url: `${sponsorsPath(op.target, op.id)}/${op.sponsor.id}/$ref` };
-    case 'softDelete':
-      return { method: 'DELETE', url: paths.agent(op.id) };
-    case 'restoreDeleted':
-      // GD directory-deleteditems-restore.md: "Do not supply a request body for this method."
-      return { method: 'POST', url: `/directory/deletedItems/${op.id}/restore` };
   }
 }
 
-/** A removal or delete that meets 404 is done already. */
+/** A removal that meets 404 is done already. */
 export function governanceAccept(op: GovernanceOp): number[] {
-  return op.kind === 'removeSponsor' || op.kind === 'softDelete' ? [404] : [];
+  return op.kind === 'removeSponsor' ? [404] : [];
 }
 
 export async function governanceReconcile(client: GraphClient, op: GovernanceOp): Promise<Reconciled> {
@@ -67,10 +58,6 @@ export async function governanceReconcile(client: GraphClient, op: GovernanceOp)
       const present = list.some((s) => s.id.toLowerCase() === op.sponsor.id.toLowerCase());
       return { done: op.kind === 'addSponsor' ? present : !present };
     }
-    case 'softDelete':
-      return { done: (await orUndefined(() => client.get(paths.agent(op.id), { query: { $select: 'id' } }))) === undefined };
-    case 'restoreDeleted':
-      return { done: (await orUndefined(() => client.get(paths.agent(op.id), { query: { $select: 'id' } }))) !== undefined };
   }
 }
 
@@ -80,10 +67,6 @@ export function governanceInverse(op: GovernanceOp): GovernanceOp {
       return { ...op, kind: 'removeSponsor' };
     case 'removeSponsor':
       return { ...op, kind: 'addSponsor' };
-    case 'softDelete':
-      return { kind: 'restoreDeleted', target: op.target, id: op.id };
-    case 'restoreDeleted':
-      return { kind: 'softDelete', target: op.target, id: op.id };
   }
 }
 
@@ -155,7 +138,7 @@ export async function planSponsorOrphans(client: GraphClient, who: PrincipalRef,
 }
 
 /** Agents without a successful sign-in for `staleDays` (the report's stale rule), soft-deleted. */
-export async function planStaleDelete(client: GraphClient, staleDays: number, o: GovernancePlanInput): Promise<Item[]> {
+export async function planStaleDelete(client: GraphClient, staleDays: number, o: GovernancePlanInput): Promise<BulkItem[]> {
   const snapshot = await snapshotOf(client, o, Math.max(staleDays, MIN_LOG_DAYS));
   // Without the sign-in logs nothing can be called stale: Graph's own error (403 → exit 4).
   if (snapshot.signInError) throw snapshot.signInError;
@@ -164,7 +147,7 @@ export async function planStaleDelete(client: GraphClient, staleDays: number, o:
     t: 'item' as const,
     key: `delete:agent:${f.objectId}`,
     phase: 0,
-    op: { kind: 'softDelete' as const, target: 'agent' as const, id: f.objectId },
+    op: { kind: 'deleteObject' as const, target: 'agent' as const, id: f.objectId },
     label: `${f.object} (last sign-in: ${(f.detail.lastSignIn as string | null) ?? 'none'})`,
     objectType: 'agentIdentity',
     objectId: f.objectId,

@@ -176,9 +176,10 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
       const r = await send(t.client, 'POST', `${base}/${rel}/$ref`, undefined, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${v['sponsor2.id']}` });
       if (r.status !== 204) throw new Error(`setup ${step} answered ${r.status}: ${JSON.stringify(r.body)}`);
     } else if (step === 'deleteAgent') {
-      // Soft delete: the agent then sits in /directory/deletedItems (for a restore case).
+      // Issue 12: the agent, soft-deleted, so that /directory/deletedItems holds it.
       const r = await send(t.client, 'DELETE', `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity`);
-      if (r.status !== 204) throw new Error(`setup deleteAgent answered ${r.status}: ${JSON.stringify(r.body)}`);
+      if (r.status !== 204) throw new Error(`setup deleteAgent answered ${r.status}`);
+      t.cleanup.push(async () => void (await send(t.client, 'DELETE', `/v1.0/directory/deletedItems/${v['agent.id']}`)));
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {

@@ -38,7 +38,7 @@ function oneErrorLine(r: RunResult): void {
 beforeAll(async () => {
   const bp = await h.run(['blueprint', 'create', '--name', 'Errors Blueprint', '--sponsor', 'me']);
   expect(bp.code).toBe(0);
-  blueprint = bp.json().blueprint;
+  blueprint = bp.json();
   const agent = await h.run(['agent', 'create', '--blueprint', blueprint.id, '--name', 'Errors Agent', '--sponsor', 'me']);
   expect(agent.code).toBe(0);
   agentId = agent.json().id;
@@ -49,7 +49,7 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     const t = await h.run(['blueprint', 'create', '--name', 'Twin', '--sponsor', 'me']);
     expect(t.code).toBe(0);
-    twins.push(t.json().blueprint);
+    twins.push(t.json());
   }
 });
 
@@ -116,7 +116,7 @@ describe('bad input is a usage error (exit 2) and writes nothing', () => {
 
   test('rejects an unknown -o format before doing anything', async () => {
     const before = snapshot();
-    const msg = "error: Unknown output format 'xml'. Use one of: table, json, yaml, csv, tsv, ndjson, none.\n";
+    const msg = "error: Unknown output format 'xml'. Use one of: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none.\n";
     refused(await h.run(['blueprint', 'list', '-o', 'xml']), 2, msg);
     refused(await h.run(['blueprint', 'create', '--name', 'Never', '--sponsor', 'me', '-o', 'xml']), 2, msg);
     expect(snapshot()).toBe(before);
@@ -153,7 +153,7 @@ describe('confirmations off a terminal', () => {
     const before = snapshot();
     for (const args of [
       ['agent', 'delete', agentId],
-      ['blueprint', 'delete', blueprint.id],
+      ['blueprint', 'delete', blueprint.id, '--leave-agents'],
       ['--profile', 'automation', 'sponsor', 'remove', '--agent', agentId, '--user', ADMIN],
       ['mock', 'reset'],
     ]) {
@@ -179,7 +179,7 @@ describe('--dry-run', () => {
       ['blueprint', 'create', '--name', 'Dry', '--sponsor', 'me', '--unique-name', 'dry'],
       ['blueprint', 'update', blueprint.id, '--name', 'Renamed'],
       ['blueprint', 'disable', blueprint.id],
-      ['blueprint', 'delete', blueprint.id],
+      ['blueprint', 'delete', blueprint.id, '--leave-agents'],
       ['blueprint', 'permission', 'add', blueprint.id, '--resource', 'graph', '--all'],
       ['blueprint', 'permission', 'remove', blueprint.id, '--resource', 'graph'],
       ['blueprint', 'credential', 'add', blueprint.id, '--secret-file', dryFile],

@@ -34,7 +34,7 @@ describe('mock serve', () => {
 
     const created = await h.run(['blueprint', 'create', '--name', 'Served Blueprint', '--sponsor', 'me', '--unique-name', 'served'], { env });
     expect(created.code).toBe(0);
-    const bp = created.json().blueprint;
+    const bp = created.json();
 
     const listed = await h.run(['blueprint', 'list', '--query', '[].{id:id,name:displayName}'], { env });
     expect(listed.json()).toEqual([{ id: bp.id, name: 'Served Blueprint' }]);
