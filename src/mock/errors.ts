@@ -67,6 +67,11 @@ export const GraphErrors = {
     make(400, 'BadRequest', "The '@odata.type' annotation requires the request header 'OData-Version: 4.0'."),
   castMismatch: (segment: string) =>
     make(400, 'BadRequest', `The type '${segment}' is not compatible with the type of the addressed resource.`),
+  // GD beta agentidentityblueprint-update.md, Examples 3 and 4 (messages as documented).
+  tooManyManagerApplications: () =>
+    make(400, 'BadRequest', 'The number of ManagerApplications exceeds the limit. A blueprint can have only 10 ManagerApplications values.'),
+  managerNotFirstParty: (appId: string) =>
+    make(400, 'BadRequest', `Application ${appId} is not a Microsoft first-party application. Managers must be Microsoft first-party applications.`),
   batchTooLarge: () =>
     make(400, 'BadRequest', 'The number of batch requests exceeds the limit of 20.'),
 
