@@ -171,7 +171,7 @@ export function emulator(): Tenant {
   const handler = createMockHandler({ store, logs });
   return {
     handler,
-    vars: { megan: SEED_IDS.megan, adele: SEED_IDS.adele, admin: SEED_IDS.admin, group: SEED_IDS.aiPlatformTeam, graphSp: SEED_IDS.graphServicePrincipal, domain: SEED_DOMAIN },
+    vars: { atDomain: `@${SEED_DOMAIN}`, megan: SEED_IDS.megan, adele: SEED_IDS.adele, admin: SEED_IDS.admin, group: SEED_IDS.aiPlatformTeam, graphSp: SEED_IDS.graphServicePrincipal, domain: SEED_DOMAIN },
     addSignIns: async (n) => {
       const records = await store.read((s) => generateSignIns(s, { count: n, days: 1, failureRate: 0, now: new Date() }));
       await logs.append('signIns', records);

@@ -9,7 +9,6 @@ import {
   softDelete,
   assignWritable,
   bindIds,
-  bodyType,
   checkSponsor,
   checkSponsorLimits,
   countResponse,
@@ -161,8 +160,10 @@ async function collectionRoute(ctx: MockContext): Promise<MockResult> {
   if (method === 'POST') {
     const body = await ctx.json();
     // GD agentuser-post.md: POST /users/microsoft.graph.agentUser, or POST /users with
-    // "@odata.type": "microsoft.graph.agentUser" (bodyType() wants OData-Version: 4.0 with it).
-    const declaredRaw = bodyType(ctx, body);
+    // "@odata.type": "#microsoft.graph.agentUser". GD beta agentuser-post.md Example 1 sends that
+    // form without an OData-Version header and gets 201, so unlike bodyType() (the entra-docs
+    // forms on /applications and /servicePrincipals) the header is not required here.
+    const declaredRaw = declaredTypeName(body);
     const declared = declaredRaw === undefined ? undefined : DECLARABLE[declaredRaw];
     if (declaredRaw !== undefined && !declared) throw GraphErrors.castMismatch(String(body['@odata.type']));
     const isAgent = cast === 'agentUser' || declared === 'agentUser';
