@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ export interface SetupStep {
   status?: number;
   save?: Record<string, string>;
   signIns?: number;
+  /** An object no emulated endpoint can create (groups): put straight into the tenant. */
+  object?: { as: string; type: 'group'; props: Record<string, unknown>; deletedDateTime?: string };
 }
 
 export interface DocCase {
@@ -163,6 +166,7 @@ export interface Tenant {
   handler: MockHandler;
   vars: Record<string, string>;
   addSignIns: (n: number) => Promise<void>;
+  store: MemoryStore;
 }
 
 export function emulator(): Tenant {
@@ -171,6 +175,7 @@ export function emulator(): Tenant {
   const handler = createMockHandler({ store, logs });
   return {
     handler,
+    store,
     vars: { atDomain: `@${SEED_DOMAIN}`, megan: SEED_IDS.megan, adele: SEED_IDS.adele, admin: SEED_IDS.admin, group: SEED_IDS.aiPlatformTeam, graphSp: SEED_IDS.graphServicePrincipal, domain: SEED_DOMAIN },
     addSignIns: async (n) => {
       const records = await store.read((s) => generateSignIns(s, { count: n, days: 1, failureRate: 0, now: new Date() }));
@@ -238,6 +243,13 @@ async function runSetup(t: Tenant, steps: SetupStep[]): Promise<void> {
       const want = s.status ?? (s.request.method === 'POST' ? 201 : s.request.method === 'GET' ? 200 : 204);
       if (r.status !== want) throw new Error(`setup ${s.request.method} ${s.request.url} answered ${r.status}: ${JSON.stringify(r.body)}`);
       for (const [name, p] of Object.entries(s.save ?? {})) v[name] = String(at(r.body, p));
+    } else if (s.object) {
+      const o = s.object;
+      const id = randomUUID();
+      await t.store.write((state) => {
+        state.objects[id] = { id, type: o.type, props: { createdDateTime: new Date().toISOString(), ...o.props }, ...(o.deletedDateTime ? { deletedDateTime: o.deletedDateTime } : {}) };
+      });
+      v[`${o.as}.id`] = id;
     } else if (s.signIns) {
       await t.addSignIns(s.signIns);
     } else throw new Error(`unknown setup step ${JSON.stringify(s)}`);

@@ -134,7 +134,8 @@ async function deletedItemsRoute(ctx: MockContext, rest: string[]): Promise<Mock
 
   const id = seg;
   if (tail.length === 0) {
-    if (method === 'GET') return ctx.store.read((s) => ok(entityBody(ctx, 'directory/deletedItems', deletedObject(s, id))));
+    // GD directory-deleteditems-get.md: context `#directoryObjects/$entity`.
+    if (method === 'GET') return ctx.store.read((s) => ok(entityBody(ctx, 'directoryObjects', deletedObject(s, id))));
     if (method === 'DELETE') {
       await ctx.store.write((state) => purge(state, deletedObject(state, id)));
       return noContent();
@@ -167,9 +168,10 @@ async function deletedListRoute(ctx: MockContext, seg: string, cast: EntityType,
   }
   if (next !== undefined) throw GraphErrors.unknownSegment(next);
   if (ctx.method !== 'GET') throw GraphErrors.methodNotAllowed();
-  // [DOC-CONFLICT] the list page's example context is `#groups`; OData (and, as far as we know,
-  // the service) names the path: `#directory/deletedItems/microsoft.graph.group`.
-  const fragment = `directory/deletedItems/microsoft.graph.${cast}`;
+  // The context names the cast's entity set, `#groups` / `#groups(id,displayName,deletedDateTime)`,
+  // as both examples of GD beta directory-deleteditems-list.md show (not the OData path
+  // `#directory/deletedItems/microsoft.graph.group` the emulator answered before issue 11).
+  const fragment = ENTITY_SET_OF[cast];
   // Deleted users come back with the users' default property set [INFERRED]; $select deletedDateTime to see when.
   if (cast === 'user') return ctx.store.read((s) => usersCollection(ctx, items(s), spec, fragment));
   return ctx.store.read((s) => collectionResponse(ctx, items(s), spec, fragment));
