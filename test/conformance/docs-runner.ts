@@ -39,6 +39,9 @@ export interface SetupStep {
   status?: number;
   save?: Record<string, string>;
   signIns?: number;
+  /** A log record as the page shows it (sign-ins and audits have no create endpoint); its time
+   * property is moved to a minute ago, inside the emulator's retention window. */
+  log?: { kind: 'signIns' | 'directoryAudits'; time: string; record: Record<string, unknown> };
   /** An object no emulated endpoint can create (groups): put straight into the tenant. */
   object?: { as: string; type: 'group'; props: Record<string, unknown>; deletedDateTime?: string };
 }
@@ -167,6 +170,7 @@ export interface Tenant {
   vars: Record<string, string>;
   addSignIns: (n: number) => Promise<void>;
   store: MemoryStore;
+  logs: MemoryLogStore;
 }
 
 export function emulator(): Tenant {
@@ -176,6 +180,7 @@ export function emulator(): Tenant {
   return {
     handler,
     store,
+    logs,
     vars: { atDomain: `@${SEED_DOMAIN}`, megan: SEED_IDS.megan, adele: SEED_IDS.adele, admin: SEED_IDS.admin, group: SEED_IDS.aiPlatformTeam, graphSp: SEED_IDS.graphServicePrincipal, domain: SEED_DOMAIN },
     addSignIns: async (n) => {
       const records = await store.read((s) => generateSignIns(s, { count: n, days: 1, failureRate: 0, now: new Date() }));
@@ -243,6 +248,9 @@ async function runSetup(t: Tenant, steps: SetupStep[]): Promise<void> {
       const want = s.status ?? (s.request.method === 'POST' ? 201 : s.request.method === 'GET' ? 200 : 204);
       if (r.status !== want) throw new Error(`setup ${s.request.method} ${s.request.url} answered ${r.status}: ${JSON.stringify(r.body)}`);
       for (const [name, p] of Object.entries(s.save ?? {})) v[name] = String(at(r.body, p));
+    } else if (s.log) {
+      const record = { ...fill(s.log.record), [s.log.time]: new Date(Date.now() - 60_000).toISOString() };
+      await t.logs.append(s.log.kind, [record as never]);
     } else if (s.object) {
       const o = s.object;
       const id = randomUUID();
