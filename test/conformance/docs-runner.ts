@@ -56,6 +56,8 @@ export interface DocCase {
   /** Properties of the example left out of the comparison, each with the reason (not in the
    * official models, a relationship shown inline, …): listed in the test output. */
   leftOut?: Record<string, string>;
+  /** Properties the page says the answer lacks (e.g. `@odata.count` when $count is ignored). */
+  absent?: string[];
   cannotPass?: string;
 }
 
@@ -278,6 +280,7 @@ export async function runDocCase(t: Tenant, c: DocCase): Promise<{ problems: str
   else if (expected.body !== undefined) {
     const ctx: Ctx = { volatile: new Set([...(c.volatile ?? []), ...Object.keys(c.leftOut ?? {})]), requestText: decodeURIComponent(req.url) + JSON.stringify(req.body ?? '') + JSON.stringify(headers), requestBody: req.body, exact: new Set(Object.values(ids).map((n) => t.vars[n]!)) };
     compare(expected.body, res.body, '', ctx, problems);
+    for (const k of c.absent ?? []) if (res.body && typeof res.body === 'object' && k in (res.body as object)) problems.push(`${k}: the page shows it absent, ours has it`);
     if (inner && !(res.body as { error?: { innerError?: Record<string, string> } })?.error?.innerError?.['request-id']) problems.push('error.innerError.request-id: missing');
   }
   return { problems, status: res.status, body: res.body };

@@ -43,7 +43,13 @@ export const USER_SPEC: CollectionSpec = {
     // On base user in the v1.0 CSDL; its filterability is not stated on any page [UNCONFIRMED].
     identityParentId: ['eq', 'ne', 'in'],
     createdDateTime: ['eq', 'ge', 'le', 'gt', 'lt'],
-    otherMails: ['any'],
+    // GD aad-advanced-queries.md (query scenarios table and "Support for filter by properties"):
+    // startsWith on mobilePhone, ne/not on companyName, and endsWith inside any() on otherMails
+    // and proxyAddresses, each with the advanced query parameters.
+    mobilePhone: ['eq', 'ne', 'in', 'startsWith'],
+    companyName: ['eq', 'ne', 'in', 'startsWith'],
+    otherMails: ['any', 'startsWith', 'endsWith'],
+    proxyAddresses: ['any', 'startsWith', 'endsWith'],
     businessPhones: ['any'],
   },
   searchable: ['displayName', 'mail', 'userPrincipalName', 'givenName', 'surname', 'mailNickname'],
