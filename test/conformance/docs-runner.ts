@@ -56,6 +56,10 @@ export interface DocCase {
   /** Properties of the example left out of the comparison, each with the reason (not in the
    * official models, a relationship shown inline, …): listed in the test output. */
   leftOut?: Record<string, string>;
+  /** Follow every @odata.nextLink (with the request's headers, as paging.md says a client must):
+   * each next link keeps the request's other query options, no item repeats, and `@odata.count`
+   * is on the first page only. `minPages`: the pages the documented page size implies. */
+  paging?: { minPages: number };
   /** Properties the page says the answer lacks (e.g. `@odata.count` when $count is ignored). */
   absent?: string[];
   cannotPass?: string;
@@ -283,5 +287,30 @@ export async function runDocCase(t: Tenant, c: DocCase): Promise<{ problems: str
     for (const k of c.absent ?? []) if (res.body && typeof res.body === 'object' && k in (res.body as object)) problems.push(`${k}: the page shows it absent, ours has it`);
     if (inner && !(res.body as { error?: { innerError?: Record<string, string> } })?.error?.innerError?.['request-id']) problems.push('error.innerError.request-id: missing');
   }
+  if (c.paging && res.status === 200) await followPages(t, req.url, headers, res.body, c.paging.minPages, problems);
   return { problems, status: res.status, body: res.body };
+}
+
+async function followPages(t: Tenant, url: string, headers: Record<string, string>, first: unknown, minPages: number, problems: string[]): Promise<void> {
+  const options = [...new URL(url).searchParams.keys()].filter((k) => k !== '$skiptoken');
+  const seen = new Set<string>();
+  let body = first as { value?: { id?: string }[]; '@odata.nextLink'?: string; '@odata.count'?: number };
+  for (let page = 1; ; page++) {
+    for (const item of body.value ?? []) {
+      if (item.id && seen.has(item.id)) problems.push(`page ${page}: item ${item.id} was already served`);
+      if (item.id) seen.add(item.id);
+    }
+    if (page > 1 && '@odata.count' in body) problems.push(`page ${page}: @odata.count is on a page after the first`);
+    const next = body['@odata.nextLink'];
+    if (!next) {
+      if (page < minPages) problems.push(`${page} page(s), documented paging implies at least ${minPages}`);
+      return;
+    }
+    const kept = new URL(next).searchParams;
+    for (const k of options) if (!kept.has(k)) problems.push(`page ${page}: next link drops ${k}`);
+    if (page > 200) return void problems.push('more than 200 pages');
+    const r = await call(t, 'GET', next, headers);
+    if (r.status !== 200) return void problems.push(`page ${page + 1}: ${r.status} ${short(r.body)}`);
+    body = r.body as typeof body;
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { emulator, loadPages, runDocCase } from './docs-runner.js';
+import { compare, emulator, loadPages, runDocCase } from './docs-runner.js';
 
 // Issue 11 §2: the Graph reference pages' own examples (docs/*.json, one file per page, each
 // naming its page and docs commit) against the emulator. See docs-runner.ts for what a pass means.
@@ -34,6 +34,13 @@ describe('conformance: every example of the Graph reference pages the emulator s
       if (r.problems.length === 0) lifted.push(x.id);
     }
     expect(lifted).toEqual([]);
+  });
+
+  test('the comparison can fail: a value, a missing property, an unowed type and an id/time are told apart', () => {
+    const ctx = { volatile: new Set<string>(), requestText: '"inheritableScopes":{"@odata.type":"microsoft.graph.noScopes"}', requestBody: { inheritableScopes: { '@odata.type': 'microsoft.graph.noScopes' } }, exact: new Set<string>() };
+    const doc = { error: { code: 'BadRequest', message: 'x' }, id: '11111111-1111-1111-1111-111111111111', when: '2020-01-01T00:00:00Z', inheritableScopes: { '@odata.type': 'microsoft.graph.noScopes' }, api: { '@odata.type': 'microsoft.graph.apiApplication' }, value: [{ a: 1 }] };
+    const ours = { error: { code: 'BadRequest', message: 'y' }, id: '22222222-2222-2222-2222-222222222222', when: '2026-01-01T00:00:00Z', inheritableScopes: {}, api: {}, value: [{ a: 2 }] };
+    expect(compare(doc, ours, '', ctx)).toEqual(['error.message: documented "x", got "y"', 'inheritableScopes.@odata.type: documented microsoft.graph.noScopes, got nothing', 'value[0].a: documented 1, got 2']);
   });
 
   test('figure', () => {
