@@ -41,7 +41,7 @@ export interface SetupStep {
   signIns?: number;
   /** A log record as the page shows it (sign-ins and audits have no create endpoint); its time
    * property is moved to a minute ago, inside the emulator's retention window. */
-  log?: { kind: 'signIns' | 'directoryAudits'; time: string; record: Record<string, unknown> };
+  log?: { kind: 'signIns' | 'directoryAudits'; time: string; record: Record<string, unknown>; copies?: number };
   /** An object no emulated endpoint can create (groups): put straight into the tenant. */
   object?: { as: string; type: 'group'; props: Record<string, unknown>; deletedDateTime?: string };
 }
@@ -255,8 +255,9 @@ async function runSetup(t: Tenant, steps: SetupStep[]): Promise<void> {
       if (r.status !== want) throw new Error(`setup ${s.request.method} ${s.request.url} answered ${r.status}: ${JSON.stringify(r.body)}`);
       for (const [name, p] of Object.entries(s.save ?? {})) v[name] = String(at(r.body, p));
     } else if (s.log) {
-      const record = { ...fill(s.log.record), [s.log.time]: new Date(Date.now() - 60_000).toISOString() };
-      await t.logs.append(s.log.kind, [record as never]);
+      // `copies`: the same entry again under new ids (and a second older each), to fill a page.
+      const records = Array.from({ length: s.log.copies ?? 1 }, (_, i) => ({ ...fill(s.log!.record), ...(i ? { id: randomUUID() } : {}), [s.log!.time]: new Date(Date.now() - 60_000 - i * 1000).toISOString() }));
+      await t.logs.append(s.log.kind, records as never[]);
     } else if (s.object) {
       const o = s.object;
       const id = randomUUID();
