@@ -296,7 +296,8 @@ export function graphDate(d: Date): string {
 }
 
 export function errorBody(err: MockGraphError, requestId: string, clientRequestId: string | null, now: Date) {
-  const innerError: Record<string, string> = { date: graphDate(now), 'request-id': requestId };
-  if (clientRequestId) innerError['client-request-id'] = clientRequestId;
+  // Graph's innerError always names a client-request-id: the caller's, else the one it made up
+  // (the response's client-request-id header, which the emulator sets to the request-id).
+  const innerError: Record<string, string> = { date: graphDate(now), 'request-id': requestId, 'client-request-id': clientRequestId ?? requestId };
   return { error: { code: err.code, message: err.message, innerError } };
 }

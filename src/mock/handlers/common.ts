@@ -96,7 +96,8 @@ export function nextLink(ctx: MockContext, skiptoken: string): string {
   const u = new URL(ctx.url.toString());
   u.searchParams.delete('$skiptoken');
   u.searchParams.set('$skiptoken', skiptoken);
-  return `${ctx.serviceRoot}${u.pathname.replace(/^\/(v1\.0|beta)/, '')}${u.search}`;
+  // Graph writes the options' `$` literally (`?$top=10&$skiptoken=…`, GD v1.0 signin-list.md).
+  return `${ctx.serviceRoot}${u.pathname.replace(/^\/(v1\.0|beta)/, '')}${u.search.replace(/%24/g, '$')}`;
 }
 
 /** `$count` segment: plain-text count; Graph requires ConsistencyLevel: eventual for it on directory objects. */
