@@ -263,7 +263,9 @@ function listLog(ctx: MockContext, kind: LogKind, entries: readonly LogEntry[], 
   const onlyInteractive = kind === 'signIns' && !(q.filter && mentions(q.filter, 'signInEventTypes'));
   const filter = q.filter;
   const matches = (e: LogEntry): boolean => {
-    if (onlyInteractive && !((e.record.signInEventTypes as string[] | undefined) ?? []).includes('interactiveUser')) return false;
+    // A row without signInEventTypes (v1.0's shape, GD v1.0 signin-list.md) is interactive by isInteractive.
+    const types = e.record.signInEventTypes as string[] | undefined;
+    if (onlyInteractive && !(types ? types.includes('interactiveUser') : e.record.isInteractive === true)) return false;
     return !filter || evaluateFilter(filter, e.record);
   };
 
