@@ -1,0 +1,90 @@
+import { GraphErrors } from '../errors.js';
+import { contextUrl, created, methodNotAllowed, noContent, ok, type MockContext, type MockResult } from '../context.js';
+import type { CollectionSpec } from '../odata.js';
+import { validatePolicy } from '../conditionalAccess.js';
+import { collectionResponse, unknownPath } from './common.js';
+
+// /identity/conditionalAccess/policies (GD beta conditionalaccessroot-list-policies.md,
+// conditionalaccessroot-post-policies.md, conditionalaccesspolicy-{get,update,delete}.md,
+// resources/conditionalaccesspolicy.md). POST answers 201 with the policy, PATCH and DELETE 204.
+// Validation, and the agent rules a policy must keep, are in ../conditionalAccess.ts.
+// Beta only here: the agent conditions (includeAgentIdServicePrincipals, agentIdRiskLevels,
+// AllAgentIdUsers) are beta properties; v1.0 answers the same paths without them.
+
+const SPEC: CollectionSpec = {
+  resource: 'conditionalAccessPolicy',
+  // GD conditionalaccessroot-list-policies.md: "This method supports the $filter and $select".
+  filterable: { id: ['eq'], displayName: ['eq', 'startsWith'], state: ['eq'] },
+  searchable: [],
+  orderable: [],
+  defaultPageSize: 100,
+  maxPageSize: 999,
+  advanced: false,
+};
+
+// Properties a client may write; the others are read-only (createdDateTime, modifiedDateTime, id).
+const WRITABLE = new Set(['displayName', 'description', 'state', 'conditions', 'grantControls', 'sessionControls']);
+
+export async function identityRoute(ctx: MockContext): Promise<MockResult> {
+  const [root, coll, id, ...more] = ctx.path.rest;
+  if (root?.toLowerCase() !== 'conditionalaccess') return unknownPath(ctx.path.rest);
+  if (coll?.toLowerCase() !== 'policies') return unknownPath([coll ?? '']);
+  if (more.length) return unknownPath(more);
+  const fragment = 'identity/conditionalAccess/policies';
+  if (id === undefined) {
+    if (ctx.method === 'GET') {
+      const items = await ctx.store.read((s) => Object.values(s.conditionalAccessPolicies ?? {}).map((p) => structuredClone(p)));
+      items.sort((a, b) => String(a.createdDateTime).localeCompare(String(b.createdDateTime)));
+      return collectionResponse(ctx, items, SPEC, fragment);
+    }
+    if (ctx.method !== 'POST') return methodNotAllowed();
+    const body = await ctx.json();
+    const policy: Record<string, unknown> = { id: ctx.newId(), templateId: null, createdDateTime: ctx.now.toISOString(), modifiedDateTime: null };
+    for (const [k, v] of Object.entries(body)) {
+      if (k.startsWith('@odata.')) continue;
+      if (k === 'id' || k === 'createdDateTime' || k === 'modifiedDateTime') throw GraphErrors.readOnlyProperty(k);
+      if (!WRITABLE.has(k)) throw GraphErrors.unknownProperty(k, 'microsoft.graph.conditionalAccessPolicy');
+      policy[k] = v;
+    }
+    policy.grantControls ??= null;
+    policy.sessionControls ??= null;
+    await ctx.store.write((s) => {
+      validatePolicy(s, policy);
+      (s.conditionalAccessPolicies ??= {})[policy.id as string] = policy;
+    });
+    return created({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...policy });
+  }
+  const key = id.toLowerCase();
+  if (ctx.method === 'GET') {
+    const p = await ctx.store.read((s) => s.conditionalAccessPolicies?.[key]);
+    if (!p) throw GraphErrors.caPolicyNotFound(id);
+    return ok({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...p });
+  }
+  if (ctx.method === 'PATCH') {
+    const body = await ctx.json();
+    await ctx.store.write((s) => {
+      const current = s.conditionalAccessPolicies?.[key];
+      if (!current) throw GraphErrors.caPolicyNotFound(id);
+      const next = structuredClone(current);
+      for (const [k, v] of Object.entries(body)) {
+        if (k.startsWith('@odata.')) continue;
+        if (k === 'id' || k === 'createdDateTime' || k === 'modifiedDateTime') throw GraphErrors.readOnlyProperty(k);
+        if (!WRITABLE.has(k)) throw GraphErrors.unknownProperty(k, 'microsoft.graph.conditionalAccessPolicy');
+        // PATCH replaces a complex property as a whole, as Graph does for conditions.
+        next[k] = v;
+      }
+      next.modifiedDateTime = ctx.now.toISOString();
+      validatePolicy(s, next);
+      s.conditionalAccessPolicies![key] = next;
+    });
+    return noContent();
+  }
+  if (ctx.method === 'DELETE') {
+    await ctx.store.write((s) => {
+      if (!s.conditionalAccessPolicies?.[key]) throw GraphErrors.caPolicyNotFound(id);
+      delete s.conditionalAccessPolicies[key];
+    });
+    return noContent();
+  }
+  return methodNotAllowed();
+}
