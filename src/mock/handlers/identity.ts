@@ -65,7 +65,8 @@ export async function identityRoute(ctx: MockContext): Promise<MockResult> {
     await ctx.store.write((s) => {
       const current = s.conditionalAccessPolicies?.[key];
       if (!current) throw GraphErrors.caPolicyNotFound(id);
-      const next = structuredClone(current);
+      // A JSON copy: inside a write the state may be an undo proxy, which structuredClone refuses.
+      const next = JSON.parse(JSON.stringify(current)) as Record<string, unknown>;
       for (const [k, v] of Object.entries(body)) {
         if (k.startsWith('@odata.')) continue;
         if (k === 'id' || k === 'createdDateTime' || k === 'modifiedDateTime') throw GraphErrors.readOnlyProperty(k);
