@@ -40,7 +40,7 @@ export function validatePolicy(state: TenantState, p: Record<string, unknown>): 
 
   const include = strings(clients?.includeAgentIdServicePrincipals) ?? [];
   const exclude = strings(clients?.excludeAgentIdServicePrincipals) ?? [];
-  if (clients && 'includeAgentIdServicePrincipals' in clients && !include.length && !clients.agentIdServicePrincipalFilter)
+  if (clients && 'includeAgentIdServicePrincipals' in clients && !include.length && !clients.agentIdServicePrincipalFilter && !(strings(clients.includeServicePrincipals) ?? []).length && !(strings(users?.includeUsers) ?? []).some((u) => u !== 'None'))
     throw bad("'conditions.clientApplications.includeAgentIdServicePrincipals' cannot be empty: name agent identity object ids or 'All'.");
   for (const id of [...include, ...exclude]) {
     if (id === 'All' && include.includes(id)) continue;
@@ -59,6 +59,27 @@ export function validatePolicy(state: TenantState, p: Record<string, unknown>): 
     const levels = (Array.isArray(risk) ? risk.map(String) : String(risk).split(',')).map((x) => x.trim()).filter(Boolean);
     for (const l of levels) if (!RISK_LEVELS.has(l)) throw bad(`Invalid value '${l}' for property 'agentIdRiskLevels': expected low, medium or high.`);
   }
+}
+
+/**
+ * The policy as Graph stores and returns it: collections it was not given come back empty, and
+ * the condition sets it was not given null (GD beta conditionalaccessroot-post-policies.md, the
+ * responses of examples 1-3).
+ */
+export function normalizePolicy(p: Record<string, unknown>): void {
+  const c = p.conditions as Record<string, unknown>;
+  const fill = (o: unknown, keys: string[]) => {
+    if (!o || typeof o !== 'object') return;
+    for (const k of keys) (o as Record<string, unknown>)[k] ??= [];
+  };
+  c.signInRiskLevels ??= [];
+  c.userRiskLevels ??= [];
+  c.servicePrincipalRiskLevels ??= [];
+  for (const k of ['platforms', 'locations', 'devices', 'clientApplications', 'users']) c[k] ??= null;
+  fill(c.applications, ['includeApplications', 'excludeApplications', 'includeUserActions']);
+  fill(c.users, ['includeUsers', 'excludeUsers', 'includeGroups', 'excludeGroups', 'includeRoles', 'excludeRoles']);
+  fill(c.clientApplications, ['includeServicePrincipals', 'excludeServicePrincipals', 'includeAgentIdServicePrincipals', 'excludeAgentIdServicePrincipals']);
+  fill(p.grantControls, ['builtInControls', 'customAuthenticationFactors', 'termsOfUse']);
 }
 
 export function policiesOf(state: TenantState): CaPolicy[] {

@@ -1,13 +1,18 @@
 import { GraphErrors } from '../errors.js';
 import { contextUrl, created, methodNotAllowed, noContent, ok, type MockContext, type MockResult } from '../context.js';
 import type { CollectionSpec } from '../odata.js';
-import { validatePolicy } from '../conditionalAccess.js';
+import { normalizePolicy, validatePolicy } from '../conditionalAccess.js';
 import { collectionResponse, unknownPath } from './common.js';
 
 // /identity/conditionalAccess/policies (GD beta conditionalaccessroot-list-policies.md,
 // conditionalaccessroot-post-policies.md, conditionalaccesspolicy-{get,update,delete}.md,
 // resources/conditionalaccesspolicy.md). POST answers 201 with the policy, PATCH and DELETE 204.
 // Validation, and the agent rules a policy must keep, are in ../conditionalAccess.ts.
+// [DOC-CONFLICT] the create page's examples answer @odata.context "#conditionalAccess/policies/$entity";
+// the entity set lives under identity (the request path, and the SDK's ConditionalAccessRoot
+// under identityContainer), so the context names identity/conditionalAccess/policies. The same page
+// lists Policy.Read.All + Policy.ReadWrite.ConditionalAccess + Application.Read.All together;
+// newer permission includes name Policy.ReadWrite.ConditionalAccess alone (permissions.ts).
 // Beta only here: the agent conditions (includeAgentIdServicePrincipals, agentIdRiskLevels,
 // AllAgentIdUsers) are beta properties; v1.0 answers the same paths without them.
 
@@ -50,6 +55,7 @@ export async function identityRoute(ctx: MockContext): Promise<MockResult> {
     policy.sessionControls ??= null;
     await ctx.store.write((s) => {
       validatePolicy(s, policy);
+      normalizePolicy(policy);
       (s.conditionalAccessPolicies ??= {})[policy.id as string] = policy;
     });
     return created({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...policy });
@@ -76,6 +82,7 @@ export async function identityRoute(ctx: MockContext): Promise<MockResult> {
       }
       next.modifiedDateTime = ctx.now.toISOString();
       validatePolicy(s, next);
+      normalizePolicy(next);
       s.conditionalAccessPolicies![key] = next;
     });
     return noContent();

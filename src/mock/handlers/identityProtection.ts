@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GraphErrors } from '../errors.js';
 import { contextUrl, methodNotAllowed, noContent, ok, type MockContext, type MockResult } from '../context.js';
 import type { CollectionSpec } from '../odata.js';
@@ -49,7 +50,8 @@ const DETECTION_SPEC: CollectionSpec = {
   },
   searchable: [],
   orderable: [],
-  defaultPageSize: 100,
+  // GD beta identityprotectionroot-list-agentriskdetections.md: "The default and maximum page size is 20 and 500".
+  defaultPageSize: 20,
   maxPageSize: 500,
   advanced: false,
 };
@@ -78,6 +80,12 @@ function view(ctx: MockContext, row: Record<string, unknown>): Record<string, un
   return out;
 }
 
+function detectionView(ctx: MockContext, d: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { '@odata.type': '#microsoft.graph.agentRiskDetection', ...d };
+  if (!wantsUnknownMembers(ctx) && LATE_IDENTITY_TYPES.has(String(d.identityType))) out.identityType = 'unknownFutureValue';
+  return out;
+}
+
 /** A new riskyAgent row for an agent object, or undefined when the id names none. */
 export function riskyAgentRow(state: TenantState, id: string, now: Date): Record<string, unknown> | undefined {
   const o = state.objects[id.toLowerCase()];
@@ -98,6 +106,36 @@ export function riskyAgentRow(state: TenantState, id: string, now: Date): Record
   };
 }
 
+/**
+ * The detection an admin's confirmation leaves. [INFERRED] riskEventType
+ * adminConfirmedAgentCompromised, by analogy with riskDetection's documented
+ * adminConfirmedUserCompromised for riskyUsers' confirmCompromised; the agent pages name no
+ * admin detection. The id is 64 hex characters, like the documented example's.
+ */
+function adminDetection(row: Record<string, unknown>, now: Date, id: string): Record<string, unknown> {
+  const t = now.toISOString();
+  return {
+    id,
+    identityId: row.id,
+    displayName: row.agentDisplayName,
+    agentId: row.id,
+    agentDisplayName: row.agentDisplayName,
+    blueprintId: row.blueprintId,
+    identityType: row.identityType,
+    activityDateTime: t,
+    detectedDateTime: t,
+    detectionTimingType: 'offline',
+    lastModifiedDateTime: t,
+    riskDetail: 'adminConfirmedAgentCompromised',
+    riskLevel: 'high',
+    riskState: 'confirmedCompromised',
+    riskEventType: 'adminConfirmedAgentCompromised',
+    riskEvidence: null,
+    additionalInfo: '',
+    source: 'activeDirectory',
+  };
+}
+
 export async function identityProtectionRoute(ctx: MockContext): Promise<MockResult> {
   const [coll, id, ...more] = ctx.path.rest;
   const c = coll?.toLowerCase();
@@ -105,13 +143,13 @@ export async function identityProtectionRoute(ctx: MockContext): Promise<MockRes
     if (ctx.method !== 'GET') return methodNotAllowed();
     if (more.length) return unknownPath(more);
     if (id === undefined) {
-      const items = await ctx.store.read((s) => Object.values(s.agentRiskDetections ?? {}).map((d) => structuredClone(d)));
+      const items = await ctx.store.read((s) => Object.values(s.agentRiskDetections ?? {}).map((d) => detectionView(ctx, structuredClone(d))));
       items.sort((a, b) => String(b.detectedDateTime).localeCompare(String(a.detectedDateTime)));
       return collectionResponse(ctx, items, DETECTION_SPEC, 'identityProtection/agentRiskDetections');
     }
     const d = await ctx.store.read((s) => s.agentRiskDetections?.[id.toLowerCase()]);
     if (!d) throw GraphErrors.notFound(id);
-    return ok({ '@odata.context': contextUrl(ctx, 'identityProtection/agentRiskDetections/$entity'), ...d });
+    return ok({ '@odata.context': contextUrl(ctx, 'identityProtection/agentRiskDetections/$entity'), ...detectionView(ctx, structuredClone(d)) });
   }
   if (c !== 'riskyagents') return unknownPath(ctx.path.rest);
   if (more.length) return unknownPath(more);
@@ -133,6 +171,10 @@ export async function identityProtectionRoute(ctx: MockContext): Promise<MockRes
       for (const row of next) {
         Object.assign(row, { riskState: action.riskState, riskDetail: action.riskDetail, riskLastModifiedDateTime: ctx.now.toISOString() }, action.riskLevel ? { riskLevel: action.riskLevel } : {});
         rows[String(row.id)] = row;
+        if (action.riskState === 'confirmedCompromised') {
+          const d = adminDetection(row, ctx.now, randomBytes(32).toString('hex'));
+          (s.agentRiskDetections ??= {})[String(d.id)] = d;
+        }
       }
     });
     return noContent();
