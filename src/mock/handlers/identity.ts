@@ -30,6 +30,19 @@ const SPEC: CollectionSpec = {
 // Properties a client may write; the others are read-only (createdDateTime, modifiedDateTime, id).
 const WRITABLE = new Set(['displayName', 'description', 'state', 'conditions', 'grantControls', 'sessionControls']);
 
+/** v1.0 has the policies but none of the agent conditions (v1.0 conditionalAccessClientApplications,
+ * conditionalAccessConditionSet): they are left out of a v1.0 answer. */
+function versioned(ctx: MockContext, p: Record<string, unknown>): Record<string, unknown> {
+  if (ctx.version === 'beta') return p;
+  const out = JSON.parse(JSON.stringify(p)) as Record<string, any>;
+  if (out.conditions) {
+    delete out.conditions.agentIdRiskLevels;
+    const c = out.conditions.clientApplications;
+    if (c) for (const k of ['includeAgentIdServicePrincipals', 'excludeAgentIdServicePrincipals', 'agentIdServicePrincipalFilter']) delete c[k];
+  }
+  return out;
+}
+
 export async function identityRoute(ctx: MockContext): Promise<MockResult> {
   const [root, coll, id, ...more] = ctx.path.rest;
   if (root?.toLowerCase() !== 'conditionalaccess') return unknownPath(ctx.path.rest);
@@ -38,13 +51,13 @@ export async function identityRoute(ctx: MockContext): Promise<MockResult> {
   const fragment = 'identity/conditionalAccess/policies';
   if (id === undefined) {
     if (ctx.method === 'GET') {
-      const items = await ctx.store.read((s) => Object.values(s.conditionalAccessPolicies ?? {}).map((p) => structuredClone(p)));
+      const items = await ctx.store.read((s) => Object.values(s.conditionalAccessPolicies ?? {}).map((p) => versioned(ctx, structuredClone(p))));
       items.sort((a, b) => String(a.createdDateTime).localeCompare(String(b.createdDateTime)));
       return collectionResponse(ctx, items, SPEC, fragment);
     }
     if (ctx.method !== 'POST') return methodNotAllowed();
     const body = await ctx.json();
-    const policy: Record<string, unknown> = { id: ctx.newId(), templateId: null, createdDateTime: ctx.now.toISOString(), modifiedDateTime: null };
+    const policy: Record<string, unknown> = { id: ctx.newId(), createdDateTime: ctx.now.toISOString(), modifiedDateTime: null };
     for (const [k, v] of Object.entries(body)) {
       if (k.startsWith('@odata.')) continue;
       if (k === 'id' || k === 'createdDateTime' || k === 'modifiedDateTime') throw GraphErrors.readOnlyProperty(k);
@@ -58,13 +71,13 @@ export async function identityRoute(ctx: MockContext): Promise<MockResult> {
       normalizePolicy(policy);
       (s.conditionalAccessPolicies ??= {})[policy.id as string] = policy;
     });
-    return created({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...policy });
+    return created({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...versioned(ctx, policy) });
   }
   const key = id.toLowerCase();
   if (ctx.method === 'GET') {
     const p = await ctx.store.read((s) => s.conditionalAccessPolicies?.[key]);
     if (!p) throw GraphErrors.caPolicyNotFound(id);
-    return ok({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...p });
+    return ok({ '@odata.context': contextUrl(ctx, `${fragment}/$entity`), ...versioned(ctx, p) });
   }
   if (ctx.method === 'PATCH') {
     const body = await ctx.json();

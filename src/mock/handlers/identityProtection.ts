@@ -139,6 +139,8 @@ function adminDetection(row: Record<string, unknown>, now: Date, id: string): Re
 export async function identityProtectionRoute(ctx: MockContext): Promise<MockResult> {
   const [coll, id, ...more] = ctx.path.rest;
   const c = coll?.toLowerCase();
+  // riskyAgents and agentRiskDetections are beta only (no v1.0 pages, not in the v1.0 model).
+  if (ctx.version !== 'beta' && (c === 'riskyagents' || c === 'agentriskdetections')) throw GraphErrors.unknownSegment(coll!);
   if (c === 'agentriskdetections') {
     if (ctx.method !== 'GET') return methodNotAllowed();
     if (more.length) return unknownPath(more);
