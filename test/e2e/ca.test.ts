@@ -93,6 +93,8 @@ describe('a block policy for one blueprint, report-only then on', () => {
     expect(p.conditions.applications).toEqual({ includeApplications: ['All'] });
     expect(p.grantControls).toEqual({ operator: 'OR', builtInControls: ['block'] });
     expect(r.stderr).toContain("Created policy 'Block CA Blueprint'");
+    const audits = ok(await cli(['logs', 'audit', '--top', '5', '-o', 'json'])).json();
+    expect(audits.find((a: any) => a.activityDisplayName === 'Add conditional access policy')).toMatchObject({ category: 'Policy', loggedByService: 'Conditional Access', operationType: 'Add', targetResources: [{ id: p.id, displayName: 'Block CA Blueprint', type: 'Policy' }] });
   });
 
   test('report-only: the agent still signs in, and the log records the report-only result', async () => {
