@@ -89,9 +89,10 @@ describe('a block policy for one blueprint, report-only then on', () => {
     const p = r.json();
     policyId = p.id;
     expect(p.state).toBe('enabledForReportingButNotEnforced');
-    expect(p.conditions.clientApplications).toEqual({ includeAgentIdServicePrincipals: [agents['CA Agent']!.id] });
-    expect(p.conditions.applications).toEqual({ includeApplications: ['All'] });
-    expect(p.grantControls).toEqual({ operator: 'OR', builtInControls: ['block'] });
+    // As Graph answers: the collections not given come back empty.
+    expect(p.conditions.clientApplications).toEqual({ includeAgentIdServicePrincipals: [agents['CA Agent']!.id], excludeAgentIdServicePrincipals: [], includeServicePrincipals: [], excludeServicePrincipals: [] });
+    expect(p.conditions.applications).toEqual({ includeApplications: ['All'], excludeApplications: [], includeUserActions: [] });
+    expect(p.grantControls).toEqual({ operator: 'OR', builtInControls: ['block'], customAuthenticationFactors: [], termsOfUse: [] });
     expect(r.stderr).toContain("Created policy 'Block CA Blueprint'");
     const audits = ok(await cli(['logs', 'audit', '--top', '5', '-o', 'json'])).json();
     expect(audits.find((a: any) => a.activityDisplayName === 'Add conditional access policy')).toMatchObject({ category: 'Policy', loggedByService: 'Conditional Access', operationType: 'Add', targetResources: [{ id: p.id, displayName: 'Block CA Blueprint', type: 'Policy' }] });
