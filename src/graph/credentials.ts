@@ -34,6 +34,11 @@ export const DELEGATED_SCOPES = [
   'AuditLog.Read.All',
   'Directory.Read.All',
   'Group.Read.All',
+  // ca (#13: GD conditionalaccessroot-post-policies.md) and risk (riskyagent-*.md, agentriskdetection-list.md)
+  'Policy.Read.All',
+  'Policy.ReadWrite.ConditionalAccess',
+  'IdentityRiskyAgent.ReadWrite.All',
+  'IdentityRiskEvent.Read.All',
   'User.Read',
   'User.ReadBasic.All',
 ];

@@ -254,6 +254,13 @@ export const GraphErrors = {
   assignmentPrincipalMismatch: () =>
     make(400, 'Request_BadRequest', "The principalId in the request body must be the id of the service principal in the request URL."),
 
+  // Issue #13: Conditional Access policies (/identity/conditionalAccess/policies) and risky
+  // agents. The codes follow Graph's non-directory workloads (BadRequest, itemNotFound); the
+  // wording of each message is [UNCONFIRMED]: the docs give no error examples for these APIs.
+  caPolicyInvalid: (message: string) => make(400, 'BadRequest', message),
+  caPolicyNotFound: (id: string) => make(404, 'itemNotFound', `The conditional access policy '${id}' was not found.`),
+  riskyAgentNotFound: (id: string) => make(404, 'itemNotFound', `The risky agent '${id}' was not found.`),
+
   // 429/5xx
   throttled: (retryAfterSeconds: number, headers: Record<string, string> = {}) =>
     make(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': String(retryAfterSeconds), ...headers }),

@@ -150,6 +150,14 @@ export async function loadFixture(dir: string, now: Date = new Date()): Promise<
   state.appRoleAssignments = { ...(state.appRoleAssignments ?? {}), ...Object.fromEntries((grants.appRoleAssignments ?? []).map((a) => [a.id, a])) };
   // Directory role assignments (issue #14: an agent holding an Entra role), after the seed's own.
   state.roleAssignments = [...state.roleAssignments, ...(grants.roleAssignments ?? [])];
+  // #13: Conditional Access policies and ID Protection rows, Graph-shaped (optional file).
+  if (existsSync(path.join(dir, 'protection.json'))) {
+    const p = shiftDates(await readJson<{ conditionalAccessPolicies?: Record<string, unknown>[]; riskyAgents?: Record<string, unknown>[]; agentRiskDetections?: Record<string, unknown>[] }>(path.join(dir, 'protection.json')), delta);
+    const byId = (l: Record<string, unknown>[] | undefined) => Object.fromEntries((l ?? []).map((x) => [String(x.id).toLowerCase(), x]));
+    state.conditionalAccessPolicies = byId(p.conditionalAccessPolicies);
+    state.riskyAgents = byId(p.riskyAgents);
+    state.agentRiskDetections = byId(p.agentRiskDetections);
+  }
   if (manifest.signedInUserId) state.signedInUserId = manifest.signedInUserId;
   const logs = manifest.logs;
   const signIns: LogRecord[] = [];

@@ -17,6 +17,8 @@ import { batchRoute } from './handlers/batch.js';
 import type { Traffic } from './traffic.js';
 import { auditLogsRoute } from './handlers/auditLogs.js';
 import { roleManagementRoute } from './handlers/roleManagement.js';
+import { identityRoute } from './handlers/identity.js';
+import { identityProtectionRoute } from './handlers/identityProtection.js';
 import { withAudit } from './audit.js';
 import { MemoryLogStore, type LogStore } from './logs.js';
 import { recordTokenSignIn } from './signinGenerator.js';
@@ -51,6 +53,8 @@ const ROUTES: Record<string, RouteHandler> = {
   oauth2PermissionGrants: oauth2PermissionGrantsRoute,
   auditLogs: auditLogsRoute,
   roleManagement: roleManagementRoute,
+  identity: identityRoute,
+  identityProtection: identityProtectionRoute,
 };
 
 /**

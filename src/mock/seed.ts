@@ -171,6 +171,10 @@ export function seedState(): TenantState {
       // Megan develops agents: she may create blueprints and manage those she owns, nothing else.
       { principalId: SEED_IDS.admin, roleTemplateId: '4a5d8f65-41da-4de4-8968-e035b65339cf', roleName: 'Reports Reader' },
       { principalId: SEED_IDS.megan, roleTemplateId: AGENT_ID_DEVELOPER_ROLE, roleName: 'Agent ID Developer' },
+      // #13: agentid ca needs a Conditional Access Administrator, agentid risk a Security
+      // Operator (ED howto-target-agent-identities.md; GD riskyagent-confirmcompromised.md).
+      { principalId: SEED_IDS.admin, roleTemplateId: 'b1be1c3e-b65d-4f19-8427-f6fa0d97feb9', roleName: 'Conditional Access Administrator' },
+      { principalId: SEED_IDS.admin, roleTemplateId: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', roleName: 'Security Operator' },
     ],
     objects: Object.fromEntries(objects.map((o) => [o.id, o])),
   };

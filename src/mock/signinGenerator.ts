@@ -42,6 +42,8 @@ export interface TokenEvent {
   federatedCredentialId?: string | undefined;
   correlationId?: string | undefined;
   time?: Date | undefined;
+  /** #13: Conditional Access's decision (conditionalAccessStatus, appliedConditionalAccessPolicies). */
+  conditionalAccess?: { status: string; applied: unknown[] } | undefined;
 }
 
 interface Subject {
@@ -167,6 +169,7 @@ export function signInRecord(state: TenantState, ev: TokenEvent, now: Date, subj
     ...(userSignIn ? userSignInProperties(userSignIn, ev) : {}),
     status: errorCode === 0 ? { errorCode: 0, failureReason: null, additionalDetails: null } : { errorCode, failureReason: ev.failureReason ?? failureReasonOf(errorCode), additionalDetails: null },
     agent: { agentType: s.agentType, parentAppId: s.parentAppId, agentSubjectType: s.agentType, agentSubjectParentId: s.subjectParentId },
+    ...(ev.conditionalAccess ? { conditionalAccessStatus: ev.conditionalAccess.status, appliedConditionalAccessPolicies: ev.conditionalAccess.applied } : {}),
   };
 }
 

@@ -197,6 +197,11 @@ export function signInView(record: LogRecord, version: 'v1.0' | 'beta', unknownM
   // incomingTokenType's remoteDesktopToken and refreshToken are late members too (GD beta
   // resources/signin.md), and a user's refresh-token sign-in has refreshToken.
   if (!unknownMembers && LATE_INCOMING_TOKEN_TYPES.has(String(out.incomingTokenType))) out.incomingTokenType = 'unknownFutureValue';
+  // #13: appliedConditionalAccessPolicy.result's reportOnly* values are late members too (GD beta
+  // resources/appliedconditionalaccesspolicy.md).
+  if (!unknownMembers && Array.isArray(out.appliedConditionalAccessPolicies)) {
+    out.appliedConditionalAccessPolicies = (out.appliedConditionalAccessPolicies as Record<string, unknown>[]).map((p) => (String(p.result).startsWith('reportOnly') ? { ...p, result: 'unknownFutureValue' } : p));
+  }
   if (version === 'v1.0') {
     // v1.0 signIn has neither the agent facet nor signInEventTypes (MD v1.0 type mappings).
     delete out.agent;
