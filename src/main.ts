@@ -26,6 +26,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'sponsor', summary: 'List, add and remove the sponsors of blueprints, agents and agent users', load: () => import('./commands/sponsor.js') },
   { name: 'owner', summary: 'List, add and remove the owners of blueprints and agents', load: () => import('./commands/owner.js') },
   { name: 'bulk', summary: 'Disable, enable, revoke and create agents blueprint-wide: $batch, throttle-paced, resumable, undoable', load: () => import('./commands/bulk.js') },
+  { name: 'incident', summary: 'Contain a compromised agent, agent user or blueprint in one command, keep the evidence, release it', load: () => import('./commands/incident.js') },
   { name: 'logs', summary: 'Sign-in and audit logs of agents: filtered, streamed, summarised per agent', load: () => import('./commands/logs.js') },
   { name: 'login', summary: 'Sign in to a tenant and save it as a profile (device code, browser, secret, certificate, federated token, managed identity, Azure CLI)', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Forget the signed-in account of a profile', load: () => import('./commands/login.js') },

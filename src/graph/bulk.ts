@@ -34,7 +34,9 @@ export type Op =
   | { kind: 'revokeSessions'; userId: string }
   | { kind: 'createAgent'; blueprintAppId: string; displayName: string; sponsors: PrincipalRef[]; owners: PrincipalRef[] }
   | { kind: 'createAgentUser'; identityParentId?: string; displayName: string; userPrincipalName: string; mailNickname: string }
-  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string };
+  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string }
+  /** Incident containment (#15): GD beta riskyagent-confirmcompromised.md, one POST for many agents. */
+  | { kind: 'confirmCompromised'; agentIds: string[] };
 
 export type Item = ItemRecord<Op>;
 export type BulkJournal = JournalState<Op>;
@@ -54,6 +56,7 @@ const ACTION: Record<Op['kind'], string> = {
   createAgent: 'create agent identity',
   createAgentUser: 'create agent user',
   deleteObject: 'delete',
+  confirmCompromised: 'confirm compromised',
 };
 
 export function actionOf(op: Op): string {
@@ -128,6 +131,8 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
     }
     case 'deleteObject':
       return { method: 'DELETE', url: op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id) };
+    case 'confirmCompromised':
+      return { method: 'POST', url: '/identityProtection/riskyAgents/confirmCompromised', body: { agentIds: op.agentIds } };
   }
 }
 
@@ -209,6 +214,9 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     }
     case 'deleteObject':
       return gone(op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id));
+    case 'confirmCompromised':
+      // Confirming again is harmless (the risk level is already high): send it again.
+      return { done: false };
   }
 }
 
@@ -247,6 +255,8 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
       return createdId ? { kind: 'deleteObject', target: 'agentUser', id: createdId } : { irreversible: 'the id of the created agent user is unknown' };
     case 'deleteObject':
       return { irreversible: 'deleted objects are restored from deleted items, not by undo' };
+    case 'confirmCompromised':
+      return { irreversible: 'a confirmed compromise is not undone here; dismiss the agents\' risk in Identity Protection once they are clean' };
   }
 }
 
