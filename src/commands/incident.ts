@@ -215,7 +215,7 @@ function checkDir(dir: string, sameAs: (rec: IncidentRecord) => string | undefin
     throw new UsageError(`--out ${dir} holds an unreadable incident.json; name a new folder.`);
   }
   if (!rec) {
-    if (readdirSync(dir).length) throw new UsageError(`--out ${dir} exists and is not an incident folder; name a new folder (evidence is never written over other files).`);
+    if (readdirSync(dir).some((f) => !f.endsWith('.partial'))) throw new UsageError(`--out ${dir} exists and is not an incident folder; name a new folder (evidence is never written over other files).`);
     return undefined;
   }
   const why = sameAs(rec);
@@ -473,8 +473,7 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
   }
   for (const e of refused.values()) {
     if (e.objectType === 'riskyAgent') continue;
-    const noun = e.objectType === 'agentUser' ? "agent users' sign-in sessions" : (NOUNS[e.objectType] ?? [e.objectType, `${e.objectType}s`])[e.n === 1 ? 0 : 1];
-    m.warn(`Cannot come back: ${e.n} ${noun}: ${e.reason}.`);
+    m.warn(`Cannot come back: ${e.n} ${refusedNoun(e)}: ${e.reason}.`);
   }
   const pending = contained.items.filter((s) => s.status === 'pending' || s.status === 'uncertain').length;
   if (pending) m.warn(`The containment has ${pending} unfinished change(s); release puts back only what it finished.`);
@@ -513,7 +512,7 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
     `- By: ${by}`,
     `- Finished: ${utc(finishedAt)}`,
     `- Put back: ${result.rows.filter((r) => r.status === 'done').length} of ${result.rows.length} change(s) (release-journal.jsonl; objects after: after-release.json)`,
-    ...[...refused.values()].filter((e) => e.objectType !== 'riskyAgent').map((e) => `- Not put back: ${e.n} ${e.objectType}: ${e.reason}`),
+    ...[...refused.values()].filter((e) => e.objectType !== 'riskyAgent').map((e) => `- Not put back: ${e.n} ${refusedNoun(e)}: ${e.reason}`),
     ...failed.map((f) => `- Failed: ${f.name} (${f.objectId ?? '?'}): ${f.detail ?? ''}${f.requestId ? ` — request-id ${f.requestId}` : ''}`),
     '',
   ];
@@ -528,6 +527,10 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
   ]);
   if (failed.length) throw new OperationError(`${failed.length} of ${result.rows.length} change(s) of the release failed (listed above). Fix the cause, then: agentid incident release ${dir} --yes`);
   m.success(`Released incident ${rec.id}: ${result.rows.filter((r) => r.status === 'done').length} change(s) put back. Appended to ${path.join(dir, inc.FILES.summary)}.`);
+}
+
+function refusedNoun(e: { n: number; objectType: string }): string {
+  return e.objectType === 'agentUser' ? "agent users' sign-in sessions" : (NOUNS[e.objectType] ?? [e.objectType, `${e.objectType}s`])[e.n === 1 ? 0 : 1]!;
 }
 
 function loadIncident(dir: string, read: (d: string) => IncidentRecord | undefined): IncidentRecord {
