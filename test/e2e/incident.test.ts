@@ -266,4 +266,44 @@ describe('incident contain after kill -9', () => {
     expect(dry.json().steps.map((s: any) => [s.step, s.planned])).toEqual([['stop-authentication', 1], ['confirm-compromised', 1]]);
     expect(existsSync(dir)).toBe(false);
   });
+
+  test('--credentials removes the blueprint\'s secret and federated credential; release says they cannot come back and restores the rest', async () => {
+    const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 4, agentUserEvery: 2, grants: true, prefix: 'Creds' }]);
+    const bp = seeded[0]!;
+    const secretFile = path.join(h.home, 'bp.secret');
+    ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--secret-file', secretFile, '-o', 'none']));
+    ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--federated', '--name', 'ci', '--issuer', 'https://token.actions.githubusercontent.com', '--subject', 'repo:contoso/agents:ref:refs/heads/main', '-o', 'none']));
+    const before = directoryState(h);
+    const dir = path.join(h.home, 'inc');
+    const r = await h.run(['incident', 'contain', '--blueprint', bp.appId, '--credentials', '--out', dir, '--yes', '-o', 'json']);
+    ok(r);
+    const items = ndjson(path.join(dir, 'journal.jsonl')).filter((x) => x.t === 'item');
+    expect(items.filter((i) => i.op.kind === 'removePassword' || i.op.kind === 'deleteFederatedCredential').map((i) => i.objectType).sort()).toEqual(['federatedIdentityCredential', 'passwordCredential']);
+    const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+    const app = state.objects[bp.id]!;
+    expect([app.props.passwordCredentials, app.federatedIdentityCredentials ?? []]).toEqual([[], []]);
+    expect(leaks(dir, readFileSync(secretFile, 'utf8').trim())).toEqual([]);
+    const rel = await h.run(['incident', 'release', dir, '--yes', '-o', 'none']);
+    expect(rel.code).toBe(0);
+    expect(rel.stderr).toContain('warning: Cannot come back: 1 client secret: a removed client secret cannot be recreated (Graph returns a secret only once, at creation).');
+    expect(rel.stderr).toContain('warning: Cannot come back: 1 federated credential: removed credentials are not recreated by undo; add them again with agentid blueprint.');
+    expect(directoryState(h)).toEqual(before);
+  });
+
+  test('--agent-user disables the agent user and revokes its sessions only; status summarises the folder', async () => {
+    const { h } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 2, agentUserEvery: 1, grants: true, prefix: 'Users' }]);
+    const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+    const user = Object.values(state.objects).find((o) => o.type === 'agentUser')!;
+    const dir = path.join(h.home, 'inc');
+    const r = await h.run(['incident', 'contain', '--agent-user', String(user.props.userPrincipalName), '--out', dir, '--yes', '-o', 'json']);
+    ok(r);
+    expect(r.json().steps.map((s: any) => [s.step, s.done])).toEqual([['stop-authentication', 1], ['revoke-sessions', 1], ['confirm-compromised', 0]]);
+    expect(directoryState(h).enabled[user.id]).toBe(false);
+    const st = await h.run(['incident', 'status', dir, '-o', 'json']);
+    ok(st);
+    expect(st.json()).toMatchObject({ state: 'contained', scope: 'agentUser', release: null });
+    expect(st.json().timeToContainmentMs).toBeGreaterThan(0);
+    const notDir = await h.run(['incident', 'status', path.join(h.home, 'nope')]);
+    expect({ code: notDir.code, stderr: notDir.stderr }).toEqual({ code: 2, stderr: `error: ${path.join(h.home, 'nope')} is not an incident folder (no incident.json); name the folder agentid incident contain --out wrote.\n` });
+  });
 });
