@@ -253,16 +253,19 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
     inc.readIncident,
   );
   const journalFile = path.join(dir, inc.FILES.journal);
-  const journalPlanned = (() => {
-    if (!existing || !existsSync(journalFile)) return false;
+  const revokeFile = path.join(dir, inc.FILES.revokeJournal);
+  const planned = (file: string) => {
+    if (!existing || !existsSync(file)) return false;
     try {
-      return readJournal(journalFile).planned;
+      return readJournal(file).planned;
     } catch {
       return false;
     }
-  })();
+  };
+  const journalPlanned = planned(journalFile);
+  const isStop = (i: Item) => i.phase <= inc.PHASE.sessions;
 
-  // Plan (or pick up the plan of the interrupted run).
+  // Plan the first journal (or pick up the interrupted run's): the identities are all it needs.
   const { by, tenant } = existing ? { by: existing.by, tenant: existing.tenant } : await whoAmI(ctx);
   const targets = existing?.targets ?? (await resolveTargets(ctx, client, kind, refs));
   const { Pacer, timeScaleFromEnv } = await import('../graph/pacer.js');
@@ -272,24 +275,28 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   if (journalPlanned) {
     items = readJournal<import('../graph/bulk.js').Op>(journalFile).items.map((s) => s.item);
   } else {
-    before = await inc.readSnapshot(client, targets, planPacer);
-    items = inc.planIncident(targets, before, { credentials: !!o.credentials });
+    before = await inc.readIdentities(client, targets, planPacer);
+    items = inc.planIncident(targets, before, { credentials: !!o.credentials }).filter(isStop);
   }
   const authPhase = kind === 'blueprint' ? inc.PHASE.principal : inc.PHASE.identities;
   if (o.dryRun) {
-    const plan = items.map((i) => ({ step: inc.STEP_OF_PHASE[i.phase], phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label, blueprint: i.blueprint ?? null, skip: i.skip ?? null }));
-    const steps = stepRows(items.map((i) => ({ key: i.key, phase: i.phase, status: i.skip ? 'skipped' : 'pending', skip: i.skip })), inc.STEP_OF_PHASE).map((s) => ({ ...s, status: 'planned' as const }));
-    await ctx.print({ dryRun: true, out: dir, scope: kind, since, credentials: !!o.credentials, changes: items.filter((i) => !i.skip).length, steps, items: plan }, STEP_COLUMNS, steps);
+    // Without the pressure of a live run, the dry run reads everything and shows every step.
+    const full = inc.planIncident(targets, await inc.readAccess(client, targets, before ?? (await inc.readIdentities(client, targets, planPacer)), planPacer), { credentials: !!o.credentials });
+    const plan = full.map((i) => ({ step: inc.STEP_OF_PHASE[i.phase], phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label, blueprint: i.blueprint ?? null, skip: i.skip ?? null }));
+    const steps = stepRows(full.map((i) => ({ key: i.key, phase: i.phase, status: i.skip ? 'skipped' : 'pending', skip: i.skip })), inc.STEP_OF_PHASE).map((s) => ({ ...s, status: 'planned' as const }));
+    await ctx.print({ dryRun: true, out: dir, scope: kind, since, credentials: !!o.credentials, changes: full.filter((i) => !i.skip).length, steps, items: plan }, STEP_COLUMNS, steps);
     m.info(`Dry run: nothing was changed and ${dir} was not created. Then: export sign-ins and audit events since ${since} into it.`);
     return;
   }
   const changes = items.filter((i) => !i.skip);
   if (journalPlanned) {
-    const left = readJournal(journalFile).items.filter((s) => s.status === 'pending' || s.status === 'uncertain' || s.status === 'failed').length;
-    await confirm(ctx, o.yes, `Resume incident ${existing!.id} in ${dir}: ${left} change(s) left, then the evidence. Proceed?`);
+    const left = [journalFile, revokeFile].filter(existsSync).flatMap((f) => readJournal(f).items).filter((s) => s.status === 'pending' || s.status === 'uncertain' || s.status === 'failed').length;
+    await confirm(ctx, o.yes, `Resume incident ${existing!.id} in ${dir}: ${left} planned change(s) left${planned(revokeFile) ? '' : ', then the revoke step'}, then the evidence. Proceed?`);
   } else {
     const already = items.filter((i) => i.skip === 'already disabled').length;
-    await confirm(ctx, o.yes, `Contain (${kind === 'agentUser' ? 'agent users' : kind === 'agent' ? 'agents' : 'blueprints'}: ${refs.join(', ')}): ${changes.length} change(s) — ${describe(items, (i) => bulk.actionOf(i.op))}${already ? `; ${already} already disabled` : ''}${o.credentials ? ' (credentials cannot be restored)' : ''}. Evidence into ${dir}. Proceed?`);
+    const principals = before!.principals.length + before!.agents.length;
+    const revokeNote = principals ? `; then revoke the grants and app role assignments of ${principals} principal(s)${kind === 'blueprint' ? ', the inheritable permissions' : ''}${o.credentials ? ' and the credentials (cannot be restored)' : ''} of ${kind === 'blueprint' ? 'the blueprint' : 'them'} (read once authentication is stopped; --dry-run lists them)` : '';
+    await confirm(ctx, o.yes, `Contain (${kind === 'agentUser' ? 'agent users' : kind === 'agent' ? 'agents' : 'blueprints'}: ${refs.join(', ')}): ${describe(items, (i) => bulk.actionOf(i.op)) || 'nothing to disable'}${already ? ` (${already} already disabled)` : ''}${revokeNote}. Evidence into ${dir}. Proceed?`);
   }
   const confirmedAt = new Date().toISOString();
 
@@ -304,30 +311,48 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   inc.appendTimeline(dir, { at: startedAt, event: existing ? 'resumed' : 'started', by });
   inc.appendTimeline(dir, { at: confirmedAt, event: 'confirmed', changes: changes.length });
   const { engineClient, pacer, baseDelayMs } = await engine(ctx, dir);
+  const jobArgs = { incident: rec.id, scope: kind, refs, credentials: !!o.credentials, target: client.baseUrl };
   let writer: JournalWriter;
   if (journalPlanned) writer = await JournalWriter.append(journalFile);
   else {
     await inc.writeJsonAtomic(path.join(dir, inc.FILES.before), before);
     // A journal cut off while its plan was written changed nothing: it is planned again.
     if (existsSync(journalFile)) rmSync(journalFile);
-    writer = await bulk.startJournal(journalFile, 'incident-contain', { incident: rec.id, scope: kind, refs, credentials: !!o.credentials, target: client.baseUrl }, items);
+    writer = await bulk.startJournal(journalFile, 'incident-contain', jobArgs, items);
   }
   m.info(`Incident ${rec.id}: ${dir}`);
-  const result = await runWithProgress(ctx, journalFile, writer, engineClient, pacer, baseDelayMs, o.concurrency);
-  const runEnd = new Date().toISOString();
-  inc.appendTimeline(dir, { at: runEnd, event: result.interrupted ? 'interrupted' : 'changes-finished' });
-  if (result.interrupted) throw new CancelledError(`Interrupted. Finish it with: agentid incident contain ${o.blueprint ? '--blueprint' : o.agent ? '--agent' : '--agent-user'} … --out ${dir} --yes (or agentid bulk resume ${journalFile}).`);
+  const interrupted = () => new CancelledError(`Interrupted. Finish it with the same command (agentid incident contain … --out ${dir} --yes), or agentid bulk resume of ${journalFile} and ${revokeFile}.`);
+  const first = await runOrSkip(ctx, journalFile, writer, engineClient, pacer, baseDelayMs, o.concurrency);
+  if (first.interrupted) throw interrupted();
+  inc.appendTimeline(dir, { at: new Date().toISOString(), event: 'authentication-stopped' });
+
+  // The revoke step: what the (now disabled) principals and agents hold, read and journaled.
+  const beforeFile = path.join(dir, inc.FILES.before);
+  if (!planned(revokeFile)) {
+    const identities = JSON.parse(await fsp.readFile(beforeFile, 'utf8')) as Snapshot;
+    const full = await inc.readAccess(client, targets, identities, planPacer);
+    await inc.writeJsonAtomic(beforeFile, full);
+    if (existsSync(revokeFile)) rmSync(revokeFile);
+    writer = await bulk.startJournal(revokeFile, 'incident-revoke', jobArgs, inc.planIncident(targets, full, { credentials: !!o.credentials }).filter((i) => !isStop(i)));
+  } else writer = await JournalWriter.append(revokeFile);
+  const second = await runOrSkip(ctx, revokeFile, writer, engineClient, pacer, baseDelayMs, o.concurrency);
+  if (second.interrupted) throw interrupted();
+  inc.appendTimeline(dir, { at: new Date().toISOString(), event: 'changes-finished' });
 
   // Time to containment: from the start of the first run to the last authentication-stopping
   // write acknowledged (its outcome in the journal).
   const times = inc.doneTimes(journalFile);
   const journal = readJournal(journalFile);
+  const revokeJournal = readJournal(revokeFile);
   const authItems = journal.items.filter((s) => s.item.phase === authPhase);
   const authDone = authItems.map((s) => times.get(s.item.key)).filter((t): t is string => !!t).sort();
-  const containedAt = authDone.at(-1) ?? (authItems.length && authItems.every((s) => s.status === 'skipped') ? confirmedAt : undefined);
-  const firstStart = inc.readTimeline(dir).find((e) => e.event === 'started')?.at ?? rec.createdAt;
-  const firstConfirm = inc.readTimeline(dir).find((e) => e.event === 'confirmed')?.at ?? confirmedAt;
+  const timeline = inc.readTimeline(dir);
+  const firstConfirm = timeline.find((e) => e.event === 'confirmed')?.at ?? confirmedAt;
+  const containedAt = authDone.at(-1) ?? (authItems.length && authItems.every((s) => s.status === 'skipped') ? firstConfirm : undefined);
+  const firstStart = timeline.find((e) => e.event === 'started')?.at ?? rec.createdAt;
   const identityDone = journal.items.filter((s) => s.item.phase <= inc.PHASE.identities).map((s) => times.get(s.item.key)).filter((t): t is string => !!t).sort().at(-1);
+  const allItems = [...journal.items, ...revokeJournal.items];
+  const rows = [...first.rows, ...second.rows];
 
   // Evidence: the objects after, the sign-ins and audits of the window.
   const failedSteps: string[] = [];
@@ -336,14 +361,15 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   try {
     const after = await inc.readSnapshot(client, targets, planPacer);
     await inc.writeJsonAtomic(path.join(dir, inc.FILES.after), after);
-    const beforeSnap = JSON.parse(await fsp.readFile(path.join(dir, inc.FILES.before), 'utf8')) as Snapshot;
+    const beforeSnap = JSON.parse(await fsp.readFile(beforeFile, 'utf8')) as Snapshot;
     evidence.signIns = await inc.exportSignIns(client, path.join(dir, inc.FILES.signIns), targets, beforeSnap, since, until);
     evidence.auditEvents = await inc.exportAudits(client, path.join(dir, inc.FILES.audits), [beforeSnap, after], since, until);
   } catch (err) {
     failedSteps.push('evidence');
     evidence.error = `${(err as { code?: string }).code ?? 'Error'}: ${(err as Error).message}${(err as { requestId?: string }).requestId ? ` (request-id ${(err as { requestId?: string }).requestId})` : ''}`;
   }
-  const steps = stepRows(journal.items.map((s) => ({ key: s.item.key, phase: s.item.phase, status: s.status, skip: s.item.skip })), inc.STEP_OF_PHASE);
+  const byKey = new Map(allItems.map((st) => [st.item.key, st]));
+  const steps = stepRows(allItems.map((s) => ({ key: s.item.key, phase: s.item.phase, status: s.status, skip: s.item.skip })), inc.STEP_OF_PHASE);
   for (const s of steps) if (s.status === 'failed') failedSteps.unshift(s.step);
   const finishedAt = new Date().toISOString();
   inc.appendTimeline(dir, { at: finishedAt, event: 'finished', failedSteps });
@@ -366,7 +392,7 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
     steps,
     evidence,
     failedSteps: [...new Set(failedSteps)],
-    failures: result.rows.filter((r) => r.status === 'failed').map((r) => ({ step: stepOfKey(journal, r.key, inc.STEP_OF_PHASE), name: r.name, objectId: r.objectId, detail: r.detail, requestId: r.requestId })),
+    failures: rows.filter((r) => r.status === 'failed').map((r) => ({ step: inc.STEP_OF_PHASE[byKey.get(r.key)?.item.phase ?? -1] ?? '', name: r.name, objectId: r.objectId, detail: r.detail, requestId: r.requestId })),
   };
   await fsp.writeFile(path.join(dir, inc.FILES.summary), summaryMarkdown(report, dir), { mode: 0o600 });
   await ctx.print(report, STEP_COLUMNS, steps);
@@ -375,9 +401,16 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   m.success(`Contained. Evidence: ${dir} (release with agentid incident release ${dir})`);
 }
 
-function stepOfKey(journal: { byKey: Map<string, { item: { phase: number } }> }, key: string, stepOf: Record<number, string>): string {
-  const st = journal.byKey.get(key);
-  return st ? (stepOf[st.item.phase] ?? '') : '';
+/** Runs a journal's outstanding items; one that is finished already is only reported. */
+async function runOrSkip(ctx: CliContext, file: string, writer: JournalWriter, client: GraphClient, pacer: Pacer, baseDelayMs: number, concurrency?: number): Promise<{ rows: RowReport[]; interrupted: boolean }> {
+  const { readJournal } = await import('../graph/journal.js');
+  const bulk = await import('../graph/bulk.js');
+  const j = readJournal<import('../graph/bulk.js').Op>(file);
+  if (j.ended && !j.items.some((s) => s.status === 'failed' || s.status === 'pending' || s.status === 'uncertain')) {
+    await writer.close();
+    return { rows: bulk.report(j), interrupted: false };
+  }
+  return runWithProgress(ctx, file, writer, client, pacer, baseDelayMs, concurrency);
 }
 
 async function runWithProgress(ctx: CliContext, file: string, writer: JournalWriter, client: GraphClient, pacer: Pacer, baseDelayMs: number, concurrency?: number): Promise<{ rows: RowReport[]; interrupted: boolean }> {
@@ -432,7 +465,7 @@ function summaryMarkdown(r: Record<string, any>, dir: string): string {
     `- before.json, after.json: the objects before and after (no secret or key; credentials as summaries)`,
     `- signins.ndjson: ${r.evidence.signIns ?? '?'} sign-in(s) of the affected objects in the window`,
     `- audit.ndjson: ${r.evidence.auditEvents ?? '?'} audit event(s) targeting them, the containment's own included`,
-    `- journal.jsonl: every planned change, its state before, and its outcome (agentid bulk status ${path.join(dir, 'journal.jsonl')})`,
+    `- journal.jsonl (stop authentication, revoke sessions) and journal-revoke.jsonl (grants, assignments, inheritable permissions, credentials, risk): every planned change, its state before, and its outcome (agentid bulk status ${path.join(dir, 'journal.jsonl')})`,
     `- requests.ndjson: method, path, status and request-id of every request that carried the changes`,
     `- timeline.ndjson: when each run started, was confirmed and finished`,
     '',
@@ -454,6 +487,8 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
   if (rec.target !== client.baseUrl) throw new UsageError(`Incident ${rec.id} was contained in ${rec.target}, but agentid now talks to ${client.baseUrl}; point it at the same tenant first.`);
   const m = await ctx.messenger();
   const contained = readJournal<import('../graph/bulk.js').Op>(journalFile);
+  const revokeFile = path.join(dir, inc.FILES.revokeJournal);
+  const revoked = existsSync(revokeFile) ? readJournal<import('../graph/bulk.js').Op>(revokeFile) : undefined;
   const releaseFile = path.join(dir, inc.FILES.releaseJournal);
   const resuming = existsSync(releaseFile) && (() => {
     try {
@@ -462,7 +497,13 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
       return false;
     }
   })();
-  const { items, irreversible } = bulk.planUndo(contained);
+  // The revoke step is put back first (grants before identities come back), then the identities,
+  // the principal last: each journal's undo reverses its phases, the second runs after the first.
+  const undoRevoke = revoked ? bulk.planUndo(revoked) : { items: [], irreversible: [] };
+  const undoStop = bulk.planUndo(contained);
+  const offset = undoRevoke.items.length ? Math.max(...undoRevoke.items.map((i) => i.phase)) + 1 : 0;
+  const items = [...undoRevoke.items, ...undoStop.items.map((i) => ({ ...i, phase: i.phase + offset }))];
+  const irreversible = [...undoRevoke.irreversible, ...undoStop.irreversible];
   // What cannot come back, one line per kind, before anything is asked or done.
   const refused = new Map<string, { reason: string; n: number; objectType: string }>();
   for (const i of irreversible) {
@@ -475,7 +516,7 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
     if (e.objectType === 'riskyAgent') continue;
     m.warn(`Cannot come back: ${e.n} ${refusedNoun(e)}: ${e.reason}.`);
   }
-  const pending = contained.items.filter((s) => s.status === 'pending' || s.status === 'uncertain').length;
+  const pending = [...contained.items, ...(revoked?.items ?? [])].filter((s) => s.status === 'pending' || s.status === 'uncertain').length;
   if (pending) m.warn(`The containment has ${pending} unfinished change(s); release puts back only what it finished.`);
   if (o.dryRun) {
     await ctx.print({ dryRun: true, incident: rec.id, changes: items.length, cannotComeBack: [...refused.values()].filter((e) => e.objectType !== 'riskyAgent'), items: items.map((i) => ({ phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label })) });
@@ -553,7 +594,9 @@ async function status(ctx: CliContext, dirArg: string): Promise<void> {
   const timeline = inc.readTimeline(dir);
   const journalFile = path.join(dir, inc.FILES.journal);
   const j = existsSync(journalFile) ? readJournal(journalFile) : undefined;
-  const steps = j ? stepRows(j.items.map((s) => ({ key: s.item.key, phase: s.item.phase, status: s.status, skip: s.item.skip })), inc.STEP_OF_PHASE) : [];
+  const revokeFile = path.join(dir, inc.FILES.revokeJournal);
+  const vj = existsSync(revokeFile) ? readJournal(revokeFile) : undefined;
+  const steps = stepRows([...(j?.items ?? []), ...(vj?.items ?? [])].map((s) => ({ key: s.item.key, phase: s.item.phase, status: s.status, skip: s.item.skip })), inc.STEP_OF_PHASE);
   const releaseFile = path.join(dir, inc.FILES.releaseJournal);
   const rj = existsSync(releaseFile) ? readJournal(releaseFile) : undefined;
   const finished = timeline.filter((e) => e.event === 'finished').at(-1) as { failedSteps?: string[]; at: string } | undefined;
@@ -561,7 +604,7 @@ async function status(ctx: CliContext, dirArg: string): Promise<void> {
     ? rj.ended
       ? 'released'
       : 'release unfinished (agentid incident release DIR)'
-    : !j || !j.ended
+    : !j || !j.ended || !vj || !vj.ended
       ? 'containment unfinished (run the same contain command again)'
       : finished?.failedSteps?.length
         ? `contained, with failed steps: ${finished.failedSteps.join(', ')}`

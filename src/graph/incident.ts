@@ -13,9 +13,9 @@ import { odataString, paths } from './paths.js';
 import { signInFilter, streamLog } from './logs.js';
 
 // Incident containment (issue #15): what `agentid incident contain` reads, plans and keeps. The
-// writes are one bulk journal (bulk.ts / journal.ts), so a kill -9 is finished by running the
-// same command on the same folder, or by `bulk resume` of DIR/journal.jsonl, with nothing sent
-// twice. The journal's phases are the incident's steps, in the order the issue asks for:
+// writes are bulk journals (bulk.ts / journal.ts), so a kill -9 is finished by running the same
+// command on the same folder, or by `bulk resume` of the journals, with nothing sent twice. The
+// journals' phases are the incident's steps, in the order the issue asks for:
 //   0  stop authentication: the blueprint principal (--blueprint). ED manage-agent-blueprint.md:
 //      disabling it stops every agent of the blueprint from authenticating, in one write;
 //   1  stop authentication: each agent identity and agent user. For --agent / --agent-user this
@@ -27,7 +27,11 @@ import { signInFilter, streamLog } from './logs.js';
 //      and, with --credentials, the blueprint's secrets, certificates and federated credentials;
 //   4  confirm the agents compromised (GD beta riskyagent-confirmcompromised.md): planned, and
 //      skipped until the risk module is part of this build.
-// The evidence (objects before and after, sign-ins, audits, summary.md) is written around it.
+// Phases 0-2 are DIR/journal.jsonl, planned from the identities alone (a few list pages) so that
+// authentication stops seconds after the start; phases 3-4 are DIR/journal-revoke.jsonl, planned
+// from the grants and credentials read once authentication is stopped (5,000 agents cost 10,000
+// reads, half a minute at Graph's read quota, that an attacker would otherwise keep).
+// The evidence (objects before and after, sign-ins, audits, summary.md) is written around them.
 
 export type ScopeKind = 'blueprint' | 'agent' | 'agentUser';
 
@@ -71,32 +75,46 @@ async function listAgentsOf(client: GraphClient, appId: string): Promise<AgentId
 }
 
 /**
- * Reads everything the incident touches. For --blueprint the agents are listed (so one created
- * after the plan shows up in the "after" snapshot); for --agent and --agent-user the named
- * objects are read 20 to a $batch.
+ * Reads the identities the incident is about: for --blueprint the blueprint, its principal, its
+ * agents (listed, so one created after the plan shows up in the "after" snapshot) and their
+ * agent users; for --agent and --agent-user the named objects, 20 to a $batch. Only this is read
+ * before authentication is stopped: it is what the first writes need.
  */
-export async function readSnapshot(client: GraphClient, t: Targets, pacer: Pacer, now: () => Date = () => new Date()): Promise<Snapshot> {
+export async function readIdentities(client: GraphClient, t: Targets, pacer: Pacer, now: () => Date = () => new Date()): Promise<Snapshot> {
   const snap: Snapshot = { takenAt: now().toISOString(), blueprints: [], principals: [], agents: [], agentUsers: [], oauth2PermissionGrants: [], appRoleAssignments: [], inheritablePermissions: [], credentials: [] };
   const many = async (urls: string[]) => {
     const got = await readMany(client, urls, { pacer });
     return urls.map((u) => got.get(u) as Record<string, unknown>);
   };
+  // Agent users are listed whole (up to 999 a page, GD agentuser-list.md) beside the agents,
+  // whose cast pages hold 100 (agentidentity-list.md): the two chains of pages run side by side.
+  const allUsers = t.kind !== 'agentUser' ? client.list(paths.agentUsers(), { query: { $select: AGENT_USER_SELECT, $top: 999 } }) : Promise.resolve([]);
+  allUsers.catch(() => undefined);
   if (t.blueprints.length) {
-    snap.blueprints = (await many(t.blueprints.map((b) => paths.blueprint(b.id)))).map(sanitize);
     const pids = t.blueprints.map((b) => b.principalId).filter((p): p is string => !!p);
-    snap.principals = await many(pids.map((p) => paths.principal(p)));
-    const lists = await Promise.all(t.blueprints.map((b) => listAgentsOf(client, b.appId)));
+    const [bps, prs, lists] = await Promise.all([many(t.blueprints.map((b) => paths.blueprint(b.id))), many(pids.map((p) => paths.principal(p))), Promise.all(t.blueprints.map((b) => listAgentsOf(client, b.appId)))]);
+    snap.blueprints = bps.map(sanitize);
+    snap.principals = prs;
     snap.agents = lists.flat();
   }
   if (t.agentIds.length) snap.agents = await many(t.agentIds.map((id) => paths.agent(id)));
   if (t.kind === 'agentUser') {
     snap.agentUsers = await many(t.agentUserIds.map((id) => `${paths.agentUser(id)}?$select=${AGENT_USER_SELECT}`));
-  } else if (snap.agents.length) {
+  } else {
+    const users = parseList(User, await allUsers, 'agent user');
     const parents = new Set(snap.agents.map((a) => String(a.id).toLowerCase()));
-    const users = parseList(User, await client.list(paths.agentUsers(), { query: { $select: AGENT_USER_SELECT } }), 'agent user');
     snap.agentUsers = users.filter((u) => u.identityParentId && parents.has(u.identityParentId.toLowerCase()));
   }
-  // Grants and app role assignments of the principals and agents (bulk revoke's reads).
+  return snap;
+}
+
+/**
+ * Adds what the principals and agents of `snap` hold: grants and app role assignments (bulk
+ * revoke's reads, 20 to a $batch), and each blueprint's inheritable permissions and credential
+ * summaries. Read once authentication is stopped, before any of it is revoked.
+ */
+export async function readAccess(client: GraphClient, t: Targets, snap: Snapshot, pacer: Pacer): Promise<Snapshot> {
+  const out: Snapshot = { ...snap, oauth2PermissionGrants: [], appRoleAssignments: [], inheritablePermissions: [], credentials: [] };
   const sps = [...snap.principals, ...snap.agents].map((p) => String(p.id));
   if (sps.length) {
     const grantUrls = sps.map((id) => grantPaths.principalGrants(id));
@@ -105,25 +123,29 @@ export async function readSnapshot(client: GraphClient, t: Targets, pacer: Pacer
     const seen = new Set<string>();
     for (const u of grantUrls) {
       for (const g of parseList(Grant, ((got.get(u) as { value?: unknown[] }) ?? {}).value ?? [], 'oauth2PermissionGrant')) {
-        if (!seen.has(g.id)) snap.oauth2PermissionGrants.push(g);
+        if (!seen.has(g.id)) out.oauth2PermissionGrants.push(g);
         seen.add(g.id);
       }
     }
-    for (const u of assignUrls) snap.appRoleAssignments.push(...parseList(AppRoleAssignment, ((got.get(u) as { value?: unknown[] }) ?? {}).value ?? [], 'appRoleAssignment'));
+    for (const u of assignUrls) out.appRoleAssignments.push(...parseList(AppRoleAssignment, ((got.get(u) as { value?: unknown[] }) ?? {}).value ?? [], 'appRoleAssignment'));
   }
   for (const b of t.blueprints) {
     const inh = parseList(InheritablePermission, await client.list(`${paths.blueprint(b.id)}/inheritablePermissions`), 'inheritable permission');
-    snap.inheritablePermissions.push(...inh.map((p) => ({ ...p, blueprintId: b.id })));
+    out.inheritablePermissions.push(...inh.map((p) => ({ ...p, blueprintId: b.id })));
     const creds = await getCredentials(client, b.id);
     const fics = parseList(FederatedIdentityCredential, await client.list(`${paths.blueprint(b.id)}/federatedIdentityCredentials`), 'federated identity credential');
-    snap.credentials.push({
+    out.credentials.push({
       blueprintId: b.id,
       passwordCredentials: creds.passwordCredentials.map((c) => ({ keyId: c.keyId, displayName: c.displayName ?? null, hint: c.hint ?? null, startDateTime: c.startDateTime ?? null, endDateTime: c.endDateTime ?? null })),
       certificates: creds.keyCredentials.map((k) => ({ ...summarizeKeyCredential(k) })),
       federatedIdentityCredentials: fics,
     });
   }
-  return snap;
+  return out;
+}
+
+export async function readSnapshot(client: GraphClient, t: Targets, pacer: Pacer): Promise<Snapshot> {
+  return readAccess(client, t, await readIdentities(client, t, pacer), pacer);
 }
 
 export interface PlanOptions {
@@ -297,6 +319,7 @@ export const FILES = {
   timeline: 'timeline.ndjson',
   before: 'before.json',
   journal: 'journal.jsonl',
+  revokeJournal: 'journal-revoke.jsonl',
   requests: 'requests.ndjson',
   after: 'after.json',
   signIns: 'signins.ndjson',

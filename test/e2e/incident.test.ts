@@ -132,7 +132,7 @@ describe('incident contain / release on mock serve --tls', () => {
 
     // The folder: 0700, every sign-in of the window, the containment's own audit events, no secret.
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect(readdirSync(dir).sort()).toEqual(['after.json', 'audit.ndjson', 'before.json', 'incident.json', 'journal.jsonl', 'requests.ndjson', 'signins.ndjson', 'summary.md', 'timeline.ndjson']);
+    expect(readdirSync(dir).sort()).toEqual(['after.json', 'audit.ndjson', 'before.json', 'incident.json', 'journal-revoke.jsonl', 'journal.jsonl', 'requests.ndjson', 'signins.ndjson', 'summary.md', 'timeline.ndjson']);
     const all = await h.run(['logs', 'signins', '--all', '--since', report.window.since, '-o', 'ndjson'], { env });
     ok(all);
     const affectedApps = new Set([bp.appId, ...bp.agentIds]);
@@ -143,7 +143,7 @@ describe('incident contain / release on mock serve --tls', () => {
     expect(expected.length).toBeGreaterThan(300);
     expect(got.map((s) => s.id).sort()).toEqual(expected.map((s) => s.id).sort());
     const audits = ndjson(path.join(dir, 'audit.ndjson')).filter((a) => a.activityDateTime >= report.confirmedAt);
-    const journal = ndjson(path.join(dir, 'journal.jsonl'));
+    const journal = [...ndjson(path.join(dir, 'journal.jsonl')), ...ndjson(path.join(dir, 'journal-revoke.jsonl'))];
     const doneKeys = new Set(journal.filter((x) => x.t === 'done').map((x) => x.key));
     const writes = journal.filter((x) => x.t === 'item' && doneKeys.has(x.key) && (x.op.kind === 'setEnabled' || x.op.kind === 'revokeSessions'));
     expect(audits).toHaveLength(writes.length);
@@ -184,7 +184,7 @@ describe('incident contain after kill -9', () => {
     const dir = path.join(h.home, 'inc');
     const args = ['incident', 'contain', '--blueprint', bp.appId, '--out', dir, '--yes', '--concurrency', '1', '-o', 'json'];
     const journal = path.join(dir, 'journal.jsonl');
-    const dones = () => ndjson(journal).filter((x) => x.t === 'done').length;
+    const dones = () => [...ndjson(journal), ...ndjson(path.join(dir, 'journal-revoke.jsonl'))].filter((x) => x.t === 'done').length;
     // Kill points: by time (planning, folder creation) and by how many writes have been answered.
     const rnd = (a: number, b: number) => a + Math.floor(Math.random() * (b - a));
     const points: ((elapsed: number) => boolean)[] = [
@@ -223,18 +223,18 @@ describe('incident contain after kill -9', () => {
     expect(killed).toBeGreaterThanOrEqual(6);
     const r = await h.run(args, { env });
     ok(r);
-    const recs = ndjson(journal);
+    const recs = [...ndjson(journal), ...ndjson(path.join(dir, 'journal-revoke.jsonl'))];
     const items = recs.filter((x) => x.t === 'item');
+    expect(items.map((i) => i.phase)).toEqual([...items.map((i) => i.phase)].sort((a, b) => a - b));
     const outcomes = recs.filter((x) => x.t === 'done').map((x) => x.key);
     // One outcome per change, and nothing sent again once answered.
     expect(new Set(outcomes).size).toBe(outcomes.length);
     expect(outcomes.length).toBe(items.filter((i) => !i.skip).length);
-    let answered = new Set<string>();
+    const answered = new Set<string>();
     for (const x of recs) {
       if (x.t === 'done') answered.add(x.key);
       if (x.t === 'intent') for (const k of x.keys) expect(answered.has(k), `${k} resent after its answer`).toBe(false);
     }
-    answered = new Set();
     // The emulator's audit log: each disable and each session revocation exactly once.
     const report = r.json();
     const audits = ndjson(path.join(dir, 'audit.ndjson')).filter((a) => a.activityDateTime >= report.confirmedAt);
@@ -277,7 +277,7 @@ describe('incident contain after kill -9', () => {
     const dir = path.join(h.home, 'inc');
     const r = await h.run(['incident', 'contain', '--blueprint', bp.appId, '--credentials', '--out', dir, '--yes', '-o', 'json']);
     ok(r);
-    const items = ndjson(path.join(dir, 'journal.jsonl')).filter((x) => x.t === 'item');
+    const items = ndjson(path.join(dir, 'journal-revoke.jsonl')).filter((x) => x.t === 'item');
     expect(items.filter((i) => i.op.kind === 'removePassword' || i.op.kind === 'deleteFederatedCredential').map((i) => i.objectType).sort()).toEqual(['federatedIdentityCredential', 'passwordCredential']);
     const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
     const app = state.objects[bp.id]!;
