@@ -73,7 +73,7 @@ try {
   console.log(`principal disabled after confirmation: ${principalS.toFixed(3)} s  (target <= 1 s: ${principalS <= 1 ? 'met' : 'MISSED'})`);
   if (floorS > 0) console.log(`all ${N} agents disabled after confirmation: ${agentsS.toFixed(2)} s; write-quota floor ${floorS.toFixed(2)} s -> ${((agentsS / floorS) * 100).toFixed(1)}% of the floor (target <= 110%: ${agentsS <= floorS * 1.1 ? 'met' : 'MISSED'})`);
   else console.log(`all ${N} agents disabled after confirmation: ${agentsS.toFixed(2)} s (within the write burst: no quota floor)`);
-  console.log(`evidence (after snapshot, sign-ins, audits): ${s(r.identitiesDisabledAt, r.finishedAt).toFixed(2)} s; whole command ${wallS.toFixed(2)} s`);
+  console.log(`revoke step and evidence (grant reads, revokes, after snapshot, sign-ins, audits): ${s(r.identitiesDisabledAt, r.finishedAt).toFixed(2)} s; whole command ${wallS.toFixed(2)} s`);
 } finally {
   server?.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
