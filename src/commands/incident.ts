@@ -266,7 +266,10 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   const isStop = (i: Item) => i.phase <= inc.PHASE.sessions;
 
   // Plan the first journal (or pick up the interrupted run's): the identities are all it needs.
-  const { by, tenant } = existing ? { by: existing.by, tenant: existing.tenant } : await whoAmI(ctx);
+  // Who runs this run (a resumed incident may be finished by someone else: the timeline says so).
+  const { by, tenant } = await whoAmI(ctx);
+  // A resumed incident keeps the window it started with.
+  if (existing) since = existing.window.since;
   const targets = existing?.targets ?? (await resolveTargets(ctx, client, kind, refs));
   const { Pacer, timeScaleFromEnv } = await import('../graph/pacer.js');
   const planPacer = new Pacer({ timeScale: timeScaleFromEnv(ctx.env) });
@@ -378,7 +381,7 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
     out: dir,
     scope: kind,
     targets: refs,
-    by,
+    by: rec.by === by ? by : `${rec.by} (started), ${by} (finished)`,
     tenant,
     startedAt: firstStart,
     confirmedAt: firstConfirm,

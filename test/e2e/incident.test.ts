@@ -102,9 +102,9 @@ describe('incident contain / release on mock serve --tls', () => {
 
     const dir = path.join(h.home, 'inc');
     const signingIn = tokenLoop(false);
-    const generating = h.run(['mock', 'signins', 'generate', '--count', '100', '--blueprint', bp.appId, '--days', '1', '-o', 'none'], { env });
+    // Sign-ins during the run come from the token endpoint only: `mock signins generate` writes the
+    // state file from its own process, and beside a served emulator it could write over its changes.
     const r = await h.run(['incident', 'contain', '--blueprint', bp.name, '--out', dir, '--since', '7d', '--yes', '-o', 'json'], { env });
-    ok(await generating);
     writeFileSync(stopFile, '');
     const during = await signingIn;
     ok(r);
