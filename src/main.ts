@@ -33,6 +33,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'report', summary: 'Governance report: orphaned, stale and over-privileged agents, expiring credentials, drift (--html for a page)', load: () => import('./commands/report.js') },
   { name: 'ca', summary: 'Conditional Access policies for agents: list, explain (what-if), create, update, delete', load: () => import('./commands/ca.js') },
   { name: 'risk', summary: 'ID Protection for agents: risky agents, detections, confirm compromised or safe, dismiss', load: () => import('./commands/risk.js') },
+  { name: 'incident', summary: 'Contain a compromised agent, agent user or blueprint in one command, keep the evidence, release it', load: () => import('./commands/incident.js') },
   { name: 'logs', summary: 'Sign-in and audit logs of agents: filtered, streamed, summarised per agent', load: () => import('./commands/logs.js') },
   { name: 'login', summary: 'Sign in to a tenant and save it as a profile (device code, browser, secret, certificate, federated token, managed identity, Azure CLI)', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Forget the signed-in account of a profile', load: () => import('./commands/login.js') },

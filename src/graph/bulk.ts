@@ -39,7 +39,9 @@ export type Op =
   /** Issue 12: the inverse of a delete, from /directory/deletedItems (GD directory-deleteditems-restore.md). */
   | { kind: 'restoreObject'; target: DeletableTarget; id: string }
   /** Sponsors and soft deletes of issue #14: src/graph/bulkGovernance.ts. */
-  | GovernanceOp;
+  | GovernanceOp
+  /** Incident containment (#15): GD beta riskyagent-confirmcompromised.md, one POST for many agents. */
+  | { kind: 'confirmCompromised'; agentIds: string[] };
 
 /** What a journal may delete: blueprint delete --with-agents deletes all four, in that order reversed. */
 export type DeletableTarget = 'agent' | 'agentUser' | 'principal' | 'blueprint';
@@ -64,6 +66,7 @@ const ACTION: Record<Op['kind'], string> = {
   deleteObject: 'delete',
   restoreObject: 'restore',
   ...GOVERNANCE_ACTIONS,
+  confirmCompromised: 'confirm compromised',
 };
 
 export function actionOf(op: Op): string {
@@ -146,6 +149,10 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
     case 'addSponsor':
     case 'removeSponsor':
       return governanceRequest(client, op);
+    case 'confirmCompromised':
+      // GD beta riskyagent-confirmcompromised.md (POST .../riskyAgents/confirmCompromised {agentIds}):
+      // planned as skipped until the risk module (src/graph/risk.ts) is merged and wires it here.
+      throw new Error('confirmCompromised is not available in this build (risk API not wired).');
   }
 }
 
@@ -233,6 +240,9 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     case 'addSponsor':
     case 'removeSponsor':
       return governanceReconcile(client, op);
+    case 'confirmCompromised':
+      // Confirming again is harmless (the risk level is already high): send it again.
+      return { done: false };
   }
 }
 
@@ -277,6 +287,8 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
     case 'addSponsor':
     case 'removeSponsor':
       return governanceInverse(op);
+    case 'confirmCompromised':
+      return { irreversible: 'a confirmed compromise is not undone here; dismiss the agents\' risk in Identity Protection once they are clean' };
   }
 }
 
