@@ -31,7 +31,7 @@ beforeAll(async () => {
     const a = ok(await cli(['agent', 'create', '--blueprint', bp, '--name', agent, '--sponsor', 'me', '-o', 'json'])).json();
     const secretFile = path.join(home.home, `${agent.replace(/ /g, '-')}.secret`);
     ok(await cli(['blueprint', 'credential', 'add', bp, '--secret', '--secret-file', secretFile, '-o', 'none']));
-    agents[agent] = { id: a.id, blueprintAppId: b.blueprint.appId, secretFile };
+    agents[agent] = { id: a.id, blueprintAppId: b.appId, secretFile };
   }
   ok(await cli(['blueprint', 'create', '--name', 'Empty Blueprint', '--sponsor', 'me', '-o', 'none']));
 });
