@@ -48,6 +48,8 @@ export class CliContext {
   private graphClient: GraphClient | undefined;
   private bannerShown = false;
   globals: GlobalOptions = {};
+  /** A successful command's exit status other than 0 (plan --detailed-exitcode). */
+  exitCode: number | undefined;
 
   constructor(readonly io: IO) {}
 

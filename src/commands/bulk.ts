@@ -411,7 +411,7 @@ function checkTarget(args: Record<string, unknown>, client: GraphClient, file: s
   }
 }
 
-interface ExecuteInput {
+export interface ExecuteInput {
   kind: string;
   items: Item[];
   args: Record<string, unknown>;
@@ -441,7 +441,8 @@ function describeCounts(items: Item[]): string {
   return [...counts].map(([t, n]) => `${n} ${(NOUNS[t] ?? [t, `${t}s`])[n === 1 ? 0 : 1]}`).join(', ');
 }
 
-async function execute(ctx: CliContext, input: ExecuteInput): Promise<void> {
+/** Also agentid apply's runner (commands/fleet.ts): the same confirmation, journal and report. */
+export async function execute(ctx: CliContext, input: ExecuteInput): Promise<void> {
   const bulk = await import('../graph/bulk.js');
   const { items, o } = input;
   const summary = bulk.summarize(items);

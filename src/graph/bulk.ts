@@ -11,6 +11,7 @@ import { AppRoleAssignment, Grant, grantBody, grantPaths, grantSpec, findAssignm
 import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
 import type { PrincipalRef } from './directory.js';
+import { fleetAccept, fleetAction, fleetInverse, fleetReconcile, fleetRequest, fleetResult, isFleetOp, type FleetOp } from './fleet/ops.js';
 
 // Planning and running of bulk changes (issue #4): what each change is as a Graph request, how
 // to tell after a crash whether it was applied, how to reverse it, and the plans for disable /
@@ -34,12 +35,14 @@ export type Op =
   | { kind: 'revokeSessions'; userId: string }
   | { kind: 'createAgent'; blueprintAppId: string; displayName: string; sponsors: PrincipalRef[]; owners: PrincipalRef[] }
   | { kind: 'createAgentUser'; identityParentId?: string; displayName: string; userPrincipalName: string; mailNickname: string }
-  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string };
+  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string }
+  /** agentid apply's changes (issue #16), defined and run in fleet/ops.ts. */
+  | FleetOp;
 
 export type Item = ItemRecord<Op>;
 export type BulkJournal = JournalState<Op>;
 
-const ACTION: Record<Op['kind'], string> = {
+const ACTION: Record<Exclude<Op['kind'], FleetOp['kind']>, string> = {
   setEnabled: 'set accountEnabled',
   deleteGrant: 'delete oauth2PermissionGrant',
   createGrant: 'create oauth2PermissionGrant',
@@ -57,6 +60,7 @@ const ACTION: Record<Op['kind'], string> = {
 };
 
 export function actionOf(op: Op): string {
+  if (isFleetOp(op)) return fleetAction(op);
   if (op.kind === 'setEnabled') return op.value ? 'enable' : 'disable';
   return ACTION[op.kind];
 }
@@ -79,6 +83,7 @@ function ref(client: GraphClient, r: PrincipalRef): string {
 
 /** `results` holds what earlier items answered (an agent's id for its agent user). */
 export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
+  if (isFleetOp(op)) return fleetRequest(client, op, after);
   switch (op.kind) {
     case 'setEnabled':
       // GD agentuser-update.md wants the derived type in the body of an agent user's PATCH.
@@ -137,6 +142,7 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
  * left to reconcile(), which finds the object and its id.
  */
 function opAccept(op: Op): number[] {
+  if (isFleetOp(op)) return fleetAccept(op);
   return op.kind.startsWith('delete') || op.kind === 'removePassword' || op.kind === 'removeCertificates' ? [404] : [];
 }
 
@@ -155,6 +161,7 @@ function opRu(): number {
  * moment the attempt was sent.
  */
 export async function opReconcile(client: GraphClient, op: Op, intentAt: string | undefined, after?: unknown): Promise<Reconciled> {
+  if (isFleetOp(op)) return fleetReconcile(client, op, after);
   const gone = async (url: string): Promise<Reconciled> => ((await orUndefined(() => client.get(url))) === undefined ? { done: true } : { done: false });
   switch (op.kind) {
     case 'setEnabled': {
@@ -215,6 +222,7 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
 /** The change that puts back what `op` changed, or why there is none. */
 export function opInverse(item: Item, result: unknown): Op | { irreversible: string } {
   const op = item.op;
+  if (isFleetOp(op)) return fleetInverse(item as ItemRecord<FleetOp>, result);
   const createdId = (result as { id?: string } | undefined)?.id;
   switch (op.kind) {
     case 'setEnabled': {
@@ -252,6 +260,7 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
 
 /** Only ids go into the journal: the created objects themselves may be large. */
 function resultToKeep(op: Op, body: unknown): unknown {
+  if (isFleetOp(op)) return fleetResult(op, body);
   if (op.kind.startsWith('create')) {
     const id = (body as { id?: unknown } | undefined)?.id;
     return typeof id === 'string' ? { id } : undefined;
