@@ -31,7 +31,8 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): 
       const key = keyAt(doc, first.pos[0]);
       throw new UsageError(`${file}${line ? `:${line}` : ''}: duplicate key${key ? ` '${key}'` : ''}: each blueprint, agent and agent user must appear once (keys are their stable names).`);
     }
-    throw new UsageError(`${file}${line ? `:${line}` : ''}: not valid YAML or JSON: ${first.message.split('\n')[0]}`);
+    const hint = text.includes('${') ? " (a ${VAR} inside [ ] or { } needs quotes: ['${VAR}'])" : '';
+    throw new UsageError(`${file}${line ? `:${line}` : ''}: not valid YAML or JSON: ${first.message.split('\n')[0]}${hint}.`);
   }
   if (!isMap(doc.contents)) throw new UsageError(`${file}: expected a mapping with apiVersion: agentid/v1 and kind: AgentFleet (see agentid schema).`);
 
@@ -59,8 +60,9 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): 
 
   // ${VAR} in any string, keys included; $${VAR} is a literal ${VAR}. An unset variable is an error.
   visit(doc, {
-    Scalar(_k, node, ancestors) {
+    Scalar(_k, node, parents) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const ancestors = [...parents, node];
       node.value = node.value.replace(/\$?\$\{([^}]*)\}/g, (m, name: string) => {
         if (m.startsWith('$$')) return m.slice(1);
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`${fmt(lineAt(node.range?.[0]), pathOf(ancestors))}: '\${${name}}' is not a variable name (letters, digits and _).`);
