@@ -116,7 +116,7 @@ const REF_STEPS: Record<string, [string, string]> = {
   agentSecondSponsor: ['agent', 'sponsors'],
   agentUserSponsor: ['agentUser', 'sponsors'],
 };
-const SETUP_STEPS = ['blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', ...Object.keys(REF_STEPS)];
+const SETUP_STEPS = ['blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', 'deletedAgent', ...Object.keys(REF_STEPS)];
 
 async function runSetup(t: Tenant, steps: string[]): Promise<void> {
   const v = t.vars;
@@ -175,6 +175,10 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
       const base = kind === 'agentUser' ? `/v1.0/users/${v['agentUser.id']}` : kind === 'principal' ? `/v1.0/servicePrincipals/${v['principal.id']}/microsoft.graph.agentIdentityBlueprintPrincipal` : kind === 'agent' ? `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity` : `/v1.0/applications/${v['blueprint.id']}/microsoft.graph.agentIdentityBlueprint`;
       const r = await send(t.client, 'POST', `${base}/${rel}/$ref`, undefined, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${v['sponsor2.id']}` });
       if (r.status !== 204) throw new Error(`setup ${step} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    } else if (step === 'deletedAgent') {
+      // A soft-deleted agent identity, for the restore case (GD directory-deleteditems-restore.md).
+      const r = await send(t.client, 'DELETE', `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity`);
+      if (r.status !== 204) throw new Error(`setup deletedAgent answered ${r.status}`);
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {
