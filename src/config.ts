@@ -3,6 +3,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
+import { incompleteAzureEnv } from './tenantGuard.js';
+import { OUTPUT_FORMATS } from './output/format.js';
 
 // Profiles: where agentid points (the emulated tenant, a served emulator or a real tenant) and
 // how it signs in there. They live in $AGENTID_HOME/config.json, written atomically with mode
@@ -67,6 +69,8 @@ export const ProfileSchema = z.object({
   federatedTokenFile: z.string().optional(),
   managedIdentityClientId: z.string().optional(),
   authenticationRecord: AuthenticationRecordSchema.optional(),
+  /** Emulated tenant only: sign in as this seeded app (app-only token), no secret (login --emulated --as-app). */
+  emulatedApp: z.enum(['automation', 'reader']).optional(),
 }).strict();
 export type Profile = z.infer<typeof ProfileSchema>;
 
@@ -75,8 +79,26 @@ const ConfigSchema = z.object({
   /** The profile `agentid profile use` chose; absent: `local` (or `env`, see selectProfile). */
   current: z.string().optional(),
   profiles: z.record(z.string(), ProfileSchema),
+  /** `agentid config set KEY VALUE` (issue 12): defaults for options, as az's config. */
+  settings: z.lazy(() => SettingsSchema).optional(),
 }).strict();
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The settings `agentid config` knows; each one a default for a global option. */
+export const SettingsSchema = z.object({
+  output: z.enum(OUTPUT_FORMATS, { error: `output is one of ${OUTPUT_FORMATS.join(', ')}` }).optional(),
+}).strict();
+export type Settings = z.infer<typeof SettingsSchema>;
+export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as (keyof Settings)[];
+
+/** The stored settings; a config file agentid cannot read gives none (the command that needs it says why). */
+export function readSettings(home: string): Settings {
+  try {
+    return readConfig(home).settings ?? {};
+  } catch {
+    return {};
+  }
+}
 
 export const LOCAL_PROFILE: Profile = { name: 'local', target: 'emulated', credential: 'emulated', cloud: 'public', apiVersion: 'v1.0' };
 
@@ -192,6 +214,9 @@ export function selectProfile(config: Config, env: NodeJS.ProcessEnv, flag: stri
   if (flag) return find(flag, '--profile');
   if (env.AGENTID_PROFILE?.trim()) return find(env.AGENTID_PROFILE.trim(), 'AGENTID_PROFILE');
   if (config.current) return find(config.current, 'profile use');
+  // Half-set AZURE_* variables are a pipeline's typo, not a wish for the emulated tenant (issue 12 #1).
+  const incomplete = incompleteAzureEnv(env);
+  if (incomplete) throw new UsageError(incomplete);
   if (fromEnv) return { profile: fromEnv, source: 'AZURE_* environment' };
   return { profile: config.profiles.local ?? LOCAL_PROFILE, source: 'default' };
 }

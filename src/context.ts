@@ -6,7 +6,7 @@ import type { Chooser } from './graph/resolve.js';
 import type { Column } from './output/index.js';
 import type { Messenger } from './output/messages.js';
 import type { PromptContext } from './output/prompt.js';
-import { UsageError } from './errors.js';
+import { OperationError, UsageError } from './errors.js';
 import type { Profile, Selection } from './config.js';
 
 // Everything a command needs, behind lazy getters: building the Graph client loads the Graph
@@ -29,13 +29,13 @@ export interface GlobalOptions {
   /** #6: record every Graph request/response pair into this directory (also AGENTID_RECORD). */
   record?: string | undefined;
   anonymize?: boolean | undefined;
+  /** Issue 12 (az habits): errors only on stderr; one line per Graph request. */
+  onlyShowErrors?: boolean | undefined;
+  verbose?: boolean | undefined;
 }
 
-/** Where requests go: the profile's tenant (#3), or the served emulator AGENTID_GRAPH_URL names. */
-export type Target =
-  | { kind: 'emulated'; mode: 'in-process'; baseUrl: string; stateFile: string; profile: Profile }
-  | { kind: 'emulated'; mode: 'served'; baseUrl: string; profile: Profile }
-  | { kind: 'real'; baseUrl: string; profile: Profile };
+import type { SignInHost, Target } from './target.js';
+export type { Target } from './target.js';
 
 const CLOUD_GRAPH: Record<Profile['cloud'], string> = {
   public: 'https://graph.microsoft.com',
@@ -44,12 +44,14 @@ const CLOUD_GRAPH: Record<Profile['cloud'], string> = {
   china: 'https://microsoftgraph.chinacloudapi.cn',
 };
 
-export class CliContext {
+export class CliContext implements SignInHost {
   private graphClient: GraphClient | undefined;
   private bannerShown = false;
   globals: GlobalOptions = {};
   /** A successful command's exit status other than 0 (plan --detailed-exitcode). */
   exitCode: number | undefined;
+  /** What set the Graph URL in use (a variable or a flag), for "could not reach" messages. */
+  graphUrlSource: string | undefined;
 
   constructor(readonly io: IO) {}
 
@@ -85,10 +87,34 @@ export class CliContext {
     return this.selected;
   }
 
+  private targetChosen: Promise<Target> | undefined;
+
   async target(): Promise<Target> {
-    const served = this.env.AGENTID_GRAPH_URL?.trim();
-    const profile = served ? await this.servedProfile() : (await this.selection()).profile;
-    return this.targetFor(profile, served);
+    this.targetChosen ??= (async () => {
+      const served = this.env.AGENTID_GRAPH_URL?.trim();
+      const profile = served ? await this.servedProfile() : (await this.selection()).profile;
+      return this.viaServeRecord(this.targetFor(profile, served));
+    })();
+    return this.targetChosen;
+  }
+
+  /**
+   * Issue 11: while `agentid mock serve` runs on this home it is the tenant's only writer, so an
+   * in-process command sends its requests there (the banner says so) instead of forking its state.
+   */
+  private async viaServeRecord(t: Target): Promise<Target> {
+    if (t.kind !== 'emulated' || t.mode !== 'in-process') return t;
+    const { servedUrl } = await import('./mock/serveRecord.js');
+    const record = await servedUrl(t.stateFile);
+    if (!record) return t;
+    if (!record.url) throw new OperationError(`agentid mock serve (pid ${record.pid}) is still starting on this AGENTID_HOME; run the command again once it printed its URL, or stop it.`);
+    return {
+      kind: 'emulated',
+      mode: 'served',
+      baseUrl: new URL(record.url).origin,
+      profile: t.profile,
+      serveRecord: { pid: record.pid, stateFile: t.stateFile, ...(record.tls ? { caPath: record.tls.certPath } : {}) },
+    };
   }
 
   /** Where a profile points (AGENTID_GRAPH_URL, when set, replaces an emulated profile's URL). */
@@ -134,7 +160,21 @@ export class CliContext {
     if (this.graphClient) return this.graphClient;
     const { GraphClient } = await import('./graph/client.js');
     const target = await this.target();
-    const debug = this.globals.debug ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`) : undefined;
+    this.graphUrlSource = this.env.AGENTID_GRAPH_URL?.trim() ? 'AGENTID_GRAPH_URL'
+      : target.profile.graphUrl ? `--graph-url of profile '${target.profile.name}' (agentid login --graph-url URL)`
+      : `the ${target.profile.cloud} cloud of profile '${target.profile.name}' (agentid login --cloud)`;
+    if (target.kind === 'emulated') {
+      const { checkEmulatedAllowed } = await import('./tenantGuard.js');
+      checkEmulatedAllowed(this.env);
+    }
+    // --verbose keeps only the summary line of each response ("< 200 GET /v1.0/… (12 ms)").
+    const debug = this.globals.debug
+      ? (line: string) => this.io.stderr.write(`[debug] ${line}\n`)
+      : this.globals.verbose
+        ? (line: string) => {
+            if (/^< \d/.test(line)) this.io.stderr.write(`[verbose] ${line.slice(2)}\n`);
+          }
+        : undefined;
     const envVersion = this.env.AGENTID_API_VERSION;
     const version = (envVersion === 'beta' || envVersion === 'v1.0' ? envVersion : target.profile.apiVersion) as 'v1.0' | 'beta';
     const { tokenProvider } = await import('./graph/signin.js');
@@ -152,7 +192,9 @@ export class CliContext {
       });
     } else {
       const { createHttpTransport } = await import('./graph/middleware/transport.js');
-      const transport = createHttpTransport();
+      // A served emulator with --tls found through the serve record: trust its own certificate.
+      const caPath = target.kind === 'emulated' && target.mode === 'served' ? target.serveRecord?.caPath : undefined;
+      const transport = createHttpTransport(caPath ? { ca: (await import('node:fs')).readFileSync(caPath, 'utf8') } : {});
       this.graphClient = new GraphClient({
         baseUrl: target.baseUrl,
         version,
@@ -186,9 +228,16 @@ export class CliContext {
 
   /** On a terminal, every command that talks to a tenant names it first (stderr). */
   private async banner(): Promise<void> {
-    if (this.bannerShown || !this.io.stderr.isTTY || this.globals.quiet) return;
-    this.bannerShown = true;
+    if (this.bannerShown || this.globals.quiet) return;
     const target = await this.target();
+    if (!this.io.stderr.isTTY) {
+      // Off a terminal too, the emulated tenant says so (issue 12 #1): a pipeline must not pass on fake data unawares.
+      this.bannerShown = true;
+      const { emulatedNotice, emulatedNoteWanted } = await import('./tenantGuard.js');
+      if (target.kind === 'emulated' && emulatedNoteWanted(this.env)) this.io.stderr.write(`${emulatedNotice(target)}\n`);
+      return;
+    }
+    this.bannerShown = true;
     let name = target.kind === 'real' ? 'unknown' : 'Contoso';
     try {
       const { getOrganization } = await import('./graph/directory.js');
@@ -201,6 +250,7 @@ export class CliContext {
     const where =
       target.kind === 'real' ? `real tenant ${target.profile.tenantId ?? ''} (${target.profile.cloud})`.replace('  ', ' ')
       : target.mode === 'in-process' ? 'emulated tenant, in-process'
+      : target.serveRecord ? `emulated tenant at ${target.baseUrl} (the mock serve running on this home, pid ${target.serveRecord.pid})`
       : `emulated tenant at ${target.baseUrl}`;
     this.io.stderr.write(`Tenant: ${name} · ${where} · profile ${target.profile.name}\n`);
   }
@@ -234,7 +284,7 @@ export class CliContext {
 
   async messenger(): Promise<Messenger> {
     const { createMessenger } = await import('./output/messages.js');
-    return createMessenger(this.io.stderr, { color: this.color && !!this.io.stderr.isTTY, quiet: !!this.globals.quiet });
+    return createMessenger(this.io.stderr, { color: this.color && !!this.io.stderr.isTTY, quiet: !!this.globals.quiet, onlyErrors: !!this.globals.onlyShowErrors });
   }
 
   promptContext(assumeYes: boolean): PromptContext {
@@ -246,8 +296,9 @@ export class CliContext {
     if (!this.interactive) return undefined;
     return async (what, candidates) => {
       const { choose } = await import('./output/prompt.js');
+      const { plural } = await import('./graph/resolve.js');
       return choose(this.promptContext(false), {
-        message: `Several ${what}s match; which one?`,
+        message: `Several ${plural(what)} match; which one?`,
         flag: `an object id`,
         choices: candidates.map((c) => ({ name: c.label, value: c.value })),
       });
@@ -271,6 +322,28 @@ export class CliContext {
       width: (this.io.stdout as { columns?: number }).columns,
     });
     if (text) this.io.stdout.write(text);
+    if (this.globals.query) await this.warnEmptyProjection(shown, this.globals.query);
+  }
+
+  /** Issue 12: a --query that finds nothing in one object is almost always a wrong field name. */
+  private async warnEmptyProjection(data: unknown, query: string): Promise<void> {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return;
+    const { applyQuery } = await import('./output/index.js');
+    if ((await applyQuery(data, query)) !== null) return;
+    const fields = Object.keys(data).filter((k) => !k.startsWith('@odata.'));
+    (await this.messenger()).warn(`--query '${query}' matched nothing in the result; its top-level fields are: ${fields.join(', ')}.`);
+  }
+
+  /**
+   * Before a command runs: --only-show-errors implies --quiet, and without -o the output format
+   * is the one `agentid config set output` stored (issue 12), if any.
+   */
+  async applyDefaults(): Promise<void> {
+    if (this.globals.onlyShowErrors) this.globals.quiet = true;
+    if (this.globals.output !== undefined) return;
+    const { readSettings } = await import('./config.js');
+    const output = readSettings(this.home()).output;
+    if (output) this.globals.output = output;
   }
 
   /** Fails early (before any write) when -o or --query is unusable. */

@@ -37,6 +37,18 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * The user answered "no" to a confirmation: their choice was honoured and nothing failed, so exit
+ * 0 with "Cancelled: nothing was changed." on stderr (issue 12 #7). gh answers a declined prompt
+ * with its silent CancelError, exit 2, which a script cannot tell from bad input; Ctrl-C stays 130.
+ */
+export class DeclinedError extends CancelledError {
+  override name = 'DeclinedError';
+  constructor(message = 'Cancelled: nothing was changed.') {
+    super(message);
+  }
+}
+
 /** The operation ran but did not succeed (e.g. some items of a bulk run failed). Exit 1. */
 export class OperationError extends Error {
   override name = 'OperationError';
@@ -48,6 +60,7 @@ export function exitCodeOf(err: unknown): ExitCodeValue {
   if (err instanceof UsageError) return ExitCode.usage;
   if (err instanceof NotFoundError) return ExitCode.notFound;
   if (err instanceof AuthError) return ExitCode.auth;
+  if (err instanceof DeclinedError) return ExitCode.ok;
   if (err instanceof CancelledError) return ExitCode.cancelled;
   if (err instanceof OperationError) return ExitCode.failed;
   const status = (err as { status?: unknown } | null)?.status;

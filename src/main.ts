@@ -2,18 +2,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CliContext, type IO } from './context.js';
-import { ExitCode, UsageError, exitCodeOf } from './errors.js';
+import { DeclinedError, ExitCode, UsageError, exitCodeOf } from './errors.js';
 import { packageRoot } from './packageRoot.js';
+import { didYouMean } from './suggest.js';
 
 // The command tree is built lazily: `agentid --help` and `--version` load commander and this
 // file only, and `agentid blueprint …` loads the blueprint group alone (zod, the output module
 // and the Graph SDK come later still, when a command runs). See bench/startup.mjs.
 
+// A group module never imports this file: the one that walks every group (completion) is handed
+// the list as `groups`, so dependencies point one way (main -> groups, never back).
 export interface GroupModule {
-  register(program: Command, ctx: CliContext): void;
+  register(program: Command, ctx: CliContext, groups: readonly GroupEntry[]): void;
 }
 
-interface GroupEntry {
+export interface GroupEntry {
   name: string;
   summary: string;
   load: () => Promise<GroupModule>;
@@ -25,12 +28,18 @@ export const GROUPS: GroupEntry[] = [
   { name: 'agent-user', summary: 'Manage the agent users (user accounts) of agent identities', load: () => import('./commands/agentUser.js') },
   { name: 'sponsor', summary: 'List, add and remove the sponsors of blueprints, agents and agent users', load: () => import('./commands/sponsor.js') },
   { name: 'owner', summary: 'List, add and remove the owners of blueprints and agents', load: () => import('./commands/owner.js') },
+  { name: 'deleted', summary: 'List and purge deleted blueprints, agents and agent users (restore: blueprint|agent|agent-user restore)', load: () => import('./commands/deleted.js') },
   { name: 'bulk', summary: 'Disable, enable, revoke and create agents blueprint-wide: $batch, throttle-paced, resumable, undoable', load: () => import('./commands/bulk.js') },
+  { name: 'report', summary: 'Governance report: orphaned, stale and over-privileged agents, expiring credentials, drift (--html for a page)', load: () => import('./commands/report.js') },
+  { name: 'ca', summary: 'Conditional Access policies for agents: list, explain (what-if), create, update, delete', load: () => import('./commands/ca.js') },
+  { name: 'risk', summary: 'ID Protection for agents: risky agents, detections, confirm compromised or safe, dismiss', load: () => import('./commands/risk.js') },
+  { name: 'incident', summary: 'Contain a compromised agent, agent user or blueprint in one command, keep the evidence, release it', load: () => import('./commands/incident.js') },
   { name: 'logs', summary: 'Sign-in and audit logs of agents: filtered, streamed, summarised per agent', load: () => import('./commands/logs.js') },
   { name: 'login', summary: 'Sign in to a tenant and save it as a profile (device code, browser, secret, certificate, federated token, managed identity, Azure CLI)', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Forget the signed-in account of a profile', load: () => import('./commands/login.js') },
   { name: 'profile', summary: 'List, show, choose and remove profiles (the tenants agentid talks to)', load: () => import('./commands/profile.js') },
   { name: 'status', summary: 'Show the profile, tenant, signed-in identity, and the permissions and roles in its token', load: () => import('./commands/status.js') },
+  { name: 'config', summary: 'Set, show and unset defaults for options, such as the output format', load: () => import('./commands/config.js') },
   { name: 'completion', summary: 'Print a shell completion script for bash, zsh or fish', load: () => import('./commands/completion.js') },
   { name: 'export', summary: 'Write the fleet file (agentid.yaml) for what the tenant holds', load: () => import('./commands/fleet.js') },
   { name: 'plan', summary: 'Diff a fleet file against the tenant: create, update (before → after), delete with --prune', load: () => import('./commands/fleet.js') },
@@ -59,6 +68,8 @@ Environment:
   AGENTID_CLOUD      that sign-in's cloud: public, usgov, usgovdod or china (default: from
                      AZURE_AUTHORITY_HOST, else public)
   AGENTID_TOKEN_CACHE=memory   keep tokens in memory only, not in the OS-protected cache
+  AGENTID_REQUIRE_REAL_TENANT=1  make talking to the emulated tenant an error (exit 4), for pipelines
+  AGENTID_EMULATED_NOTE=off    hide the one-line note that a command used the emulated tenant
   NO_COLOR           disable colour
 
 On a fresh install agentid talks to the built-in emulated tenant "Contoso".`;
@@ -89,11 +100,13 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
   const program = new Command('agentid')
     .description('Manage Microsoft Entra Agent ID: blueprints, agent identities, agent users, sponsors and owners.')
     .version(version(), '-v, --version', 'print the version')
-    .addOption(new Option('-o, --output <format>', 'output format: table, json, yaml, csv, tsv, ndjson, none (default: table on a terminal, json otherwise)'))
+    .addOption(new Option('-o, --output <format>', 'output format: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none (default: agentid config set output, else table on a terminal, json otherwise)'))
     .option('--query <jmespath>', 'JMESPath query applied to the JSON result (e.g. "[].{id:id,name:displayName}")')
     .option('--debug', 'log every Graph request and response to stderr (tokens and bodies redacted)')
     .option('--no-color', 'disable colour')
     .option('-q, --quiet', 'suppress informational messages on stderr')
+    .option('--only-show-errors', 'suppress warnings too: stderr carries errors only (as az)')
+    .option('--verbose', 'log one line per Graph request (status, method, path, time) to stderr; --debug shows more')
     .option('--profile <name>', 'the profile to use (default: AGENTID_PROFILE, else the one chosen with "profile use", else local)')
     .option('--record <dir>', 'write every Graph request/response pair to a fixture file in dir, secrets redacted (also AGENTID_RECORD)')
     .option('--anonymize', 'with --record: replace ids, UPNs, names and domains with consistent stand-ins')
@@ -101,37 +114,63 @@ export async function buildProgram(ctx: CliContext, args: string[]): Promise<Com
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .addHelpText('after', EXIT_CODES_HELP);
 
-  const wanted = groupArgument(args);
+  const operands = operandsOf(args);
+  const wanted = operands[0] === 'help' ? operands[1] : operands[0];
   const entries = wanted ? GROUPS.filter((g) => g.name === wanted) : [];
+  // An unknown name is an error with or without --help (issue 11 #3): printing the root help
+  // and exit 0 tells a script with a typo nothing.
+  if (wanted && !entries.length) throw unknownCommand(wanted, GROUPS.map((g) => g.name), 'agentid');
   if (entries.length) {
-    for (const g of entries) (await g.load()).register(program, ctx);
+    for (const g of entries) (await g.load()).register(program, ctx, GROUPS);
+    checkSubcommands(program, operands[0] === 'help' ? operands.slice(1) : operands);
   } else {
     // Help listing only: names and summaries, without loading any group.
     for (const g of GROUPS) program.command(g.name).description(g.summary);
   }
-  program.hook('preAction', (_this, action) => {
+  program.hook('preAction', async (_this, action) => {
     ctx.globals = action.optsWithGlobals();
+    await ctx.applyDefaults();
   });
   applyRecursively(program, ctx);
   return program;
 }
 
-/** The first operand (skipping global options and their values), or `help <group>`'s group. */
-function groupArgument(args: string[]): string | undefined {
+/** The first operands (skipping global options and their values): group, subcommand, … */
+function operandsOf(args: string[]): string[] {
   const withValue = new Set(['-o', '--output', '--query', '--profile', '--record']);
   const operands: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '--') break;
     if (withValue.has(a)) {
       i++;
       continue;
     }
     if (a.startsWith('-')) continue;
     operands.push(a);
-    if (operands.length === 2) break;
+    if (operands.length === 3) break;
   }
-  if (operands[0] === 'help') return operands[1];
-  return operands[0];
+  return operands;
+}
+
+function unknownCommand(name: string, known: string[], parent: string): UsageError {
+  return new UsageError(`unknown command '${name}' for '${parent}'${didYouMean(name, known)} ('${parent} --help' lists them)`);
+}
+
+/** `agentid blueprint nosuch [--help]`: a name below a group that is not one of its commands. */
+function checkSubcommands(program: Command, operands: string[]): void {
+  let cmd = program;
+  const path = ['agentid'];
+  for (const name of operands) {
+    if (!cmd.commands.length) return;
+    const sub = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!sub) {
+      if (name === 'help' && cmd !== program) return;
+      throw unknownCommand(name, cmd.commands.map((c) => c.name()), path.join(' '));
+    }
+    path.push(sub.name());
+    cmd = sub;
+  }
 }
 
 function applyRecursively(cmd: Command, ctx: CliContext): void {
@@ -163,9 +202,17 @@ export function reportError(ctx: CliContext, err: unknown): number {
     // commander has already printed its one-line message
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
+  if (err instanceof DeclinedError) {
+    ctx.io.stderr.write(`${err.message}\n`);
+    return exitCodeOf(err);
+  }
   const e = err as Error & { describe?: () => string; code?: string; status?: number };
   let line: string;
-  if (e?.name === 'GraphRequestError' && typeof e.describe === 'function') line = e.describe();
+  if (e?.name === 'GraphRequestError' && typeof e.describe === 'function') {
+    line = e.describe();
+    // An unreachable host is named with what set it (issue 12 #5).
+    if (e.code === 'NetworkError' && ctx.graphUrlSource) line += `; the Graph URL is set by ${ctx.graphUrlSource}`;
+  }
   else if (e instanceof UsageError) line = e.message;
   else line = e?.message ?? String(err);
   ctx.io.stderr.write(`error: ${line}\n`);

@@ -6,7 +6,7 @@ import * as agents from '../graph/agents.js';
 import { getPrincipalByAppId } from '../graph/blueprints.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveAgent, resolveBlueprint } from '../graph/resolve.js';
-import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
+import { listFilterOptions, collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
 
 export const AGENT_COLUMNS = [
   { key: 'displayName', header: 'Name' },
@@ -31,7 +31,7 @@ export const CreateSchema = z.object({
 });
 
 export const ListSchema = z
-  .object({ blueprint: z.string().optional(), enabled: z.boolean().optional(), disabled: z.boolean().optional(), top: z.number().optional() })
+  .object({ blueprint: z.string().optional(), enabled: z.boolean().optional(), disabled: z.boolean().optional(), top: z.number().optional(), filter: z.string().optional(), search: z.string().optional() })
   .refine((o) => !(o.enabled && o.disabled), { message: 'Use --enabled or --disabled, not both.' });
 
 export const UpdateSchema = z.object({ name: name.optional() }).refine((o) => o.name !== undefined, { message: 'Nothing to update: pass --name.' });
@@ -62,6 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
         const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
         const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
         if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        const { checkNameFree } = await import('./duplicates.js');
+        await checkNameFree(ctx, 'agent', o.name, `in blueprint '${b.displayName}'`, await agents.listAgents(client, { blueprintAppId: b.appId, displayName: o.name }));
         if (o.dryRun) return printPlan(ctx, { action: 'create agent identity', displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
         const agent = await agents.createAgent(client, { displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
         (await ctx.messenger()).success(`Created agent '${agent.displayName}' (${agent.id}) from blueprint '${b.displayName}'.`);
@@ -75,22 +77,34 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   helpSections(
-    group
+    listFilterOptions(group
       .command('list')
       .description('List agent identities, optionally of one blueprint')
       .option('--blueprint <blueprint>', 'only agents of this blueprint (object id, appId or name)')
       .option('--enabled', 'only enabled agents')
       .option('--disabled', 'only disabled agents')
-      .addOption(topOption())
+      .addOption(topOption()))
       .action(async (raw) => {
         const o = parseOptions(ListSchema, raw);
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
-        const blueprintAppId = o.blueprint ? (await resolveBlueprint(client, o.blueprint, ctx.chooser())).appId : undefined;
+        // Issue 12: a deleted blueprint's id still lists its agents (orphans keep its appId).
+        let blueprintAppId: string | undefined;
+        if (o.blueprint) {
+          const { blueprintAppIdForListing } = await import('../graph/lifecycle.js');
+          const found = await blueprintAppIdForListing(client, o.blueprint, ctx.chooser());
+          blueprintAppId = found.appId;
+          const m = await ctx.messenger();
+          if (found.deleted) m.warn(`Blueprint '${found.deleted.displayName}' is deleted (${found.deleted.deletedDateTime}); its agents listed here are orphans (agentid blueprint restore ${found.deleted.id}).`);
+          if (found.purged) m.warn(`No blueprint, live or deleted, has id or appId ${found.appId}; listing agents whose agentIdentityBlueprintId is ${found.appId}.`);
+        }
         const enabled = o.enabled ? true : o.disabled ? false : undefined;
-        await ctx.print(await agents.listAgents(client, { blueprintAppId, enabled, top: o.top }), AGENT_COLUMNS);
+        const items = await agents.listAgents(client, { blueprintAppId, enabled, top: o.top, filter: o.filter, search: o.search });
+        await ctx.print(items, AGENT_COLUMNS);
+        // The whole list feeds shell completion's name cache (local file, short-lived).
+        if (!blueprintAppId && enabled === undefined && !o.top && !o.filter && !o.search) await (await import('./nameCache.js')).rememberNames(ctx, 'agent', items.map((a) => a.displayName));
       }),
-    ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list -o json --query "[?accountEnabled].id"'],
+    ['agentid agent list', 'agentid agent list --blueprint "Sales Agent" --disabled', 'agentid agent list --search emea', `agentid agent list --filter "startswith(displayName,'Sales')" -o json --query "[?accountEnabled].id"`],
     'AgentIdentity.Read.All',
   );
 
@@ -147,7 +161,7 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('delete')
-      .description('Delete an agent identity (soft delete: restorable for 30 days)')
+      .description('Delete an agent identity (soft delete: restorable for 30 days with agentid agent restore)')
       .argument('<agent>', 'object id or exact display name')
       .addOption(yesOption())
       .addOption(dryRunOption())
@@ -162,6 +176,34 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print({ id: a.id, displayName: a.displayName, deleted: true });
       }),
     ['agentid agent delete "Sales Agent EMEA"', 'agentid agent delete 5b1c… --yes'],
+    'AgentIdentity.DeleteRestore.All',
+  );
+
+  helpSections(
+    group
+      .command('restore')
+      .description('Restore a deleted agent identity from deleted items (within 30 days of its delete)')
+      .argument('<agent>', 'deleted agent identity: object id or exact display name (agentid deleted list --type agent)')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const { resolveDeleted, restoreDeleted } = await import('../graph/deletedItems.js');
+        const item = await resolveDeleted(client, ['agent'], ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'restore agent identity', id: item.id, displayName: item.displayName });
+        await restoreDeleted(client, item.id);
+        const m = await ctx.messenger();
+        m.success(`Restored agent '${item.displayName}'.`);
+        const agent = await agents.getAgent(client, item.id);
+        if (agent.agentIdentityBlueprintId) {
+          const principal = await getPrincipalByAppId(client, agent.agentIdentityBlueprintId);
+          if (!principal) m.warn(`Its blueprint (appId ${agent.agentIdentityBlueprintId}) has no principal, so it cannot authenticate; restore the blueprint first (agentid blueprint restore ${agent.agentIdentityBlueprintId}).`);
+          else if (principal.accountEnabled === false) m.warn(`Its blueprint's principal is disabled, so it cannot authenticate ('agentid blueprint enable').`);
+        }
+        if (agent.accountEnabled === false) m.warn(`It is disabled ('agentid agent enable ${agent.id}').`);
+        await ctx.print(agent);
+      }),
+    ['agentid agent restore "Sales Agent EMEA"', 'agentid agent restore 5b1c… -o json'],
     'AgentIdentity.DeleteRestore.All',
   );
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
+import { OperationError, UsageError } from '../errors.js';
 import * as au from '../graph/agentUsers.js';
 import { resolveAgent, resolveAgentUser } from '../graph/resolve.js';
-import { confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
+import { listFilterOptions, confirm, dryRunOption, helpSections, parseOptions, printPlan, registerEnableDisable, required, topOption, yesOption } from './shared.js';
 
 const COLUMNS = [
   { key: 'displayName', header: 'Name' },
@@ -38,6 +39,18 @@ export function nicknameFromUpn(upn: string): string {
   return upn.split('@')[0]!.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'agent';
 }
 
+/** A UPN must be on one of the tenant's verified domains; say which ones there are. */
+async function checkVerifiedDomain(client: import('../graph/client.js').GraphClient, upn: string): Promise<void> {
+  const { getOrganization } = await import('../graph/directory.js');
+  // Reading the organization may be refused (no Organization.Read.All): then Graph decides.
+  const org = await getOrganization(client).catch(() => undefined);
+  const domains = (org?.verifiedDomains ?? []).map((d) => d.name).filter((d): d is string => !!d);
+  const domain = upn.split('@')[1]?.toLowerCase() ?? '';
+  if (domains.length && !domains.some((d) => d.toLowerCase() === domain)) {
+    throw new UsageError(`--upn ${upn}: '${domain}' is not a verified domain of this tenant; use one of ${domains.join(', ')}.`);
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const group = helpSections(program.command('agent-user').description('Manage the agent users (user accounts) of agent identities'), [
     'agentid agent-user create --agent "Sales Agent EMEA" --upn sales-emea@contoso.onmicrosoft.com',
@@ -61,6 +74,10 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const agent = await resolveAgent(client, o.agent, ctx.chooser());
+        // Conflicts Graph would answer with a bare 400, told as a tool would (issue 12 #5).
+        const [existing] = await au.listAgentUsers(client, { agentId: agent.id, top: 1 });
+        if (existing) throw new OperationError(`Agent '${agent.displayName}' already has agent user ${existing.userPrincipalName} (an agent has at most one); see it with 'agentid agent-user show ${existing.userPrincipalName}'.`);
+        await checkVerifiedDomain(client, o.upn);
         const input = {
           identityParentId: agent.id,
           displayName: o.name ?? agent.displayName ?? o.upn,
@@ -77,18 +94,18 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   helpSections(
-    group
+    listFilterOptions(group
       .command('list')
       .description('List agent users')
       .option('--agent <agent>', "only this agent's user (object id or name)")
-      .addOption(topOption())
+      .addOption(topOption()))
       .action(async (raw) => {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const agentId = raw.agent ? (await resolveAgent(client, raw.agent, ctx.chooser())).id : undefined;
-        await ctx.print(await au.listAgentUsers(client, { agentId, top: raw.top }), COLUMNS);
+        await ctx.print(await au.listAgentUsers(client, { agentId, top: raw.top, filter: raw.filter, search: raw.search }), COLUMNS);
       }),
-    ['agentid agent-user list', 'agentid agent-user list --agent "Sales Agent EMEA" -o json'],
+    ['agentid agent-user list', 'agentid agent-user list --agent "Sales Agent EMEA" -o json', 'agentid agent-user list --search sales --filter "accountEnabled eq false"'],
     'User.ReadBasic.All',
   );
 
@@ -142,7 +159,7 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('delete')
-      .description('Delete an agent user (soft delete: restorable for 30 days)')
+      .description('Delete an agent user (soft delete: restorable for 30 days with agentid agent-user restore)')
       .argument('<agent-user>', 'object id, UPN or exact display name')
       .addOption(yesOption())
       .addOption(dryRunOption())
@@ -158,5 +175,25 @@ export function register(program: Command, ctx: CliContext): void {
       }),
     ['agentid agent-user delete sales-emea@contoso.onmicrosoft.com --yes'],
     'AgentIdUser.ReadWrite.IdentityParentedBy',
+  );
+
+  helpSections(
+    group
+      .command('restore')
+      .description('Restore a deleted agent user from deleted items (within 30 days of its delete)')
+      .argument('<agent-user>', 'deleted agent user: object id, UPN or exact display name (agentid deleted list --type agent-user)')
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => {
+        await ctx.checkOutputOptions();
+        const client = await ctx.graph();
+        const { resolveDeleted, restoreDeleted } = await import('../graph/deletedItems.js');
+        const item = await resolveDeleted(client, ['agentUser'], ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'restore agent user', id: item.id, userPrincipalName: item.userPrincipalName });
+        await restoreDeleted(client, item.id);
+        (await ctx.messenger()).success(`Restored agent user ${item.userPrincipalName}.`);
+        await ctx.print(await au.getAgentUser(client, item.id));
+      }),
+    ['agentid agent-user restore sales-emea@contoso.onmicrosoft.com', 'agentid agent-user restore 8d2e… -o json'],
+    'AgentIdUser.ReadWrite.IdentityParentedBy (or User.DeleteRestore.All)',
   );
 }

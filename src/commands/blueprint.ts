@@ -7,8 +7,8 @@ import * as bp from '../graph/blueprints.js';
 import { createSelfSignedCertificate, readCertificate, summarizeKeyCredential, type CertificateInfo } from '../graph/certificates.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveBlueprint } from '../graph/resolve.js';
-import { isGuid } from '../graph/paths.js';
-import { collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
+import { isGuid, odataString } from '../graph/paths.js';
+import { listFilterOptions, collect, confirm, dryRunOption, helpSections, parseOptions, printPlan, required, topOption, yesOption } from './shared.js';
 
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 const BLUEPRINT_COLUMNS = [
@@ -138,6 +138,9 @@ export function register(program: Command, ctx: CliContext): void {
         const sponsors = await Promise.all(o.sponsor.map((s) => resolvePrincipal(client, s)));
         const owners = await Promise.all(o.owner.map((s) => resolvePrincipal(client, s)));
         if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
+        const { checkNameFree } = await import('./duplicates.js');
+        const sameName = (await bp.listBlueprints(client, { filter: `displayName eq ${odataString(o.name)}` })).filter((b) => !o.uniqueName || b.uniqueName !== o.uniqueName);
+        await checkNameFree(ctx, 'blueprint', o.name, 'in this tenant', sameName);
         if (o.dryRun) {
           return printPlan(ctx, { action: 'create blueprint', displayName: o.name, uniqueName: o.uniqueName ?? null, sponsors, owners });
         }
@@ -145,35 +148,31 @@ export function register(program: Command, ctx: CliContext): void {
         const m = await ctx.messenger();
         if (r.created) m.success(`Created blueprint '${r.blueprint.displayName}' (appId ${r.blueprint.appId}) and its principal.`);
         else m.info(`Blueprint with unique name '${o.uniqueName}' already exists; ${r.principalCreated ? 'created its missing principal' : 'nothing changed'}.`);
-        await ctx.print({ blueprint: r.blueprint, principal: r.principal, created: r.created }, undefined, {
-          displayName: r.blueprint.displayName,
-          id: r.blueprint.id,
-          appId: r.blueprint.appId,
-          uniqueName: r.blueprint.uniqueName ?? null,
-          principalId: r.principal.id,
-          principalEnabled: r.principal.accountEnabled,
-          created: r.created,
-        });
+        // Issue 12: one shape in every format, the shape of `blueprint show` plus `created`: the
+        // blueprint's own properties at the top (so --query appId works), its principal nested.
+        await ctx.print({ ...r.blueprint, principal: r.principal, created: r.created });
       }),
     [
       'agentid blueprint create --name "Sales Agent" --sponsor meganb@contoso.onmicrosoft.com',
       'agentid blueprint create --name "Support Agent" --sponsor me --owner adelev@contoso.onmicrosoft.com --unique-name support-agent',
-      'agentid blueprint create --name "Finance Agent" --sponsor 7a2b0d3c-0001-4b6c-9dae-000000000101 -o json --query blueprint.appId',
+      'agentid blueprint create --name "Finance Agent" --sponsor 7a2b0d3c-0001-4b6c-9dae-000000000101 -o json --query appId',
     ],
     'AgentIdentityBlueprint.Create and AgentIdentityBlueprintPrincipal.Create',
   );
 
   helpSections(
-    group
+    listFilterOptions(group
       .command('list')
       .description('List blueprints')
-      .addOption(topOption())
+      .addOption(topOption()))
       .action(async (raw) => {
         await ctx.checkOutputOptions();
-        const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top });
+        const items = await bp.listBlueprints(await ctx.graph(), { top: raw.top, filter: raw.filter, search: raw.search });
         await ctx.print(items, BLUEPRINT_COLUMNS);
+        // The whole list feeds shell completion's name cache (local file, short-lived).
+        if (!raw.top && !raw.filter && !raw.search) await (await import('./nameCache.js')).rememberNames(ctx, 'blueprint', items.map((b) => b.displayName));
       }),
-    ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv'],
+    ['agentid blueprint list', 'agentid blueprint list -o json --query "[].appId"', 'agentid blueprint list --top 10 -o csv', 'agentid blueprint list --search sales', `agentid blueprint list --filter "startswith(displayName,'Sales')"`],
     'AgentIdentityBlueprint.Read.All',
   );
 
@@ -249,26 +248,99 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('delete')
-      .description('Delete a blueprint and its principal (soft delete: restorable for 30 days)')
+      .description('Delete a blueprint and its principal (soft delete: restorable for 30 days with agentid blueprint restore); with agents left, needs --with-agents or --leave-agents')
       .argument('<blueprint>', 'object id, appId or display name')
+      .option('--with-agents', 'delete its agent identities and their agent users first (journaled: agentid bulk undo --last restores them all)')
+      .option('--leave-agents', 'delete only the blueprint and leave its agents orphaned (they cannot authenticate)')
       .addOption(yesOption())
+      .addOption(dryRunOption())
+      .action(async (ref: string, raw) => deleteBlueprint(ctx, ref, raw)),
+    [
+      'agentid blueprint delete "Sales Agent" --dry-run',
+      'agentid blueprint delete "Sales Agent" --with-agents --yes',
+      'agentid blueprint delete 1d5f… --leave-agents --yes',
+    ],
+    'AgentIdentityBlueprint.DeleteRestore.All (with --with-agents also AgentIdentity.DeleteRestore.All, AgentIdUser.ReadWrite.IdentityParentedBy)',
+  );
+
+  helpSections(
+    group
+      .command('restore')
+      .description('Restore a deleted blueprint, then its principal (Graph restores an application without it); tells which agents are still disabled or deleted')
+      .argument('<blueprint>', 'deleted blueprint: object id, appId or display name (agentid deleted list --type blueprint)')
       .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
-        const b = await resolveBlueprint(client, ref, ctx.chooser());
-        if (raw.dryRun) return printPlan(ctx, { action: 'delete blueprint', id: b.id, appId: b.appId, displayName: b.displayName });
-        await confirm(ctx, raw.yes, `Delete blueprint '${b.displayName}' (${b.appId})? Its agents stop authenticating and are deleted by Entra about a day later.`);
-        await bp.deleteBlueprint(client, b.id);
-        (await ctx.messenger()).success(`Deleted blueprint '${b.displayName}'.`);
-        await ctx.print({ id: b.id, appId: b.appId, displayName: b.displayName, deleted: true });
+        const { resolveDeleted } = await import('../graph/deletedItems.js');
+        const { restoreBlueprint } = await import('../graph/lifecycle.js');
+        const item = await resolveDeleted(client, ['blueprint'], ref, ctx.chooser());
+        if (raw.dryRun) return printPlan(ctx, { action: 'restore blueprint and its principal', id: item.id, appId: item.appId, displayName: item.displayName });
+        const r = await restoreBlueprint(client, item);
+        const m = await ctx.messenger();
+        m.success(`Restored blueprint '${item.displayName}'${r.principalRestored ? ' and its principal' : ''}.`);
+        if (!r.principal) m.warn(`It has no principal, so its agents cannot authenticate; none was in deleted items.`);
+        if (r.disabledAgents.length) m.warn(`${r.disabledAgents.length} of its agents are disabled: ${r.disabledAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent enable NAME).`);
+        if (r.deletedAgents.length) m.warn(`${r.deletedAgents.length} of its agents are still deleted: ${r.deletedAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent restore NAME).`);
+        await ctx.print({ ...r.blueprint, principal: r.principal, principalRestored: r.principalRestored, disabledAgents: r.disabledAgents, deletedAgents: r.deletedAgents });
       }),
-    ['agentid blueprint delete "Sales Agent"', 'agentid blueprint delete 1d5f… --yes'],
-    'AgentIdentityBlueprint.DeleteRestore.All',
+    ['agentid blueprint restore "Sales Agent"', 'agentid blueprint restore 1d5f… -o json --query principal.accountEnabled'],
+    'AgentIdentityBlueprint.DeleteRestore.All and AgentIdentityBlueprintPrincipal.DeleteRestore.All',
   );
 
   registerCredentials(group, ctx);
   registerPermissions(group, ctx);
+}
+
+export const DeleteSchema = z
+  .object({ withAgents: z.boolean().optional(), leaveAgents: z.boolean().optional(), yes: z.boolean().optional(), dryRun: z.boolean().optional() })
+  .refine((o) => !(o.withAgents && o.leaveAgents), { message: 'Use --with-agents or --leave-agents, not both.' });
+
+/**
+ * Issue 12: Graph leaves a deleted blueprint's agents in place (a background job deletes them
+ * about a day later), so a delete that would orphan agents says which, and needs a choice.
+ */
+async function deleteBlueprint(ctx: CliContext, ref: string, raw: Record<string, unknown>): Promise<void> {
+  const o = parseOptions(DeleteSchema, raw);
+  await ctx.checkOutputOptions();
+  const client = await ctx.graph();
+  const b = await resolveBlueprint(client, ref, ctx.chooser());
+  const { dependentsOf, planBlueprintDelete } = await import('../graph/lifecycle.js');
+  const deps = await dependentsOf(client, b.appId);
+  const agents = deps.agents.map((a) => ({ id: a.id, displayName: a.displayName ?? null, accountEnabled: a.accountEnabled ?? null }));
+  const agentUsers = deps.agentUsers.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName ?? null, identityParentId: u.identityParentId ?? null }));
+  const has = agents.length > 0 || agentUsers.length > 0;
+  const agentsAction = !has ? 'none' : o.withAgents ? 'delete' : o.leaveAgents ? 'leave' : 'refuse';
+  const count = `${agents.length} agent identit${agents.length === 1 ? 'y' : 'ies'} and ${agentUsers.length} agent user${agentUsers.length === 1 ? '' : 's'}`;
+  const names = (list: { displayName?: string | null; userPrincipalName?: string | null; id: string }[]) => {
+    const shown = list.slice(0, 10).map((x) => x.displayName ?? x.userPrincipalName ?? x.id);
+    return shown.join(', ') + (list.length > shown.length ? `, … (${list.length - shown.length} more)` : '');
+  };
+  const refusal = `Blueprint '${b.displayName}' has ${count} (${names([...agents, ...agentUsers])}), which Graph does not delete with it. Pass --with-agents to delete them first (undoable: agentid bulk undo --last), or --leave-agents to leave them orphaned.`;
+  if (o.dryRun) {
+    await printPlan(ctx, { action: 'delete blueprint', id: b.id, appId: b.appId, displayName: b.displayName, agentsAction, agents, agentUsers });
+    if (agentsAction === 'refuse') (await ctx.messenger()).warn(refusal);
+    return;
+  }
+  if (agentsAction === 'refuse') throw new UsageError(refusal);
+  const m = await ctx.messenger();
+  const what =
+    agentsAction === 'delete' ? ` and, first, its ${count} (${names([...agents, ...agentUsers])})`
+    : agentsAction === 'leave' ? `, leaving its ${count} orphaned (${names([...agents, ...agentUsers])})`
+    : '';
+  await confirm(ctx, o.yes, `Delete blueprint '${b.displayName}' (${b.appId}) and its principal${what}?`);
+  let journal: string | null = null;
+  if (agentsAction === 'delete') {
+    const { prepare, execute } = await import('./bulk.js');
+    const { pacer } = await prepare(ctx);
+    const principal = await bp.getPrincipalByAppId(client, b.appId);
+    journal = (await execute(ctx, { kind: 'delete-blueprint', items: planBlueprintDelete(b, principal, deps), args: { blueprint: b.id, target: client.baseUrl }, o: { yes: true }, client, pacer, print: false })) ?? null;
+  } else {
+    await bp.deleteBlueprint(client, b.id);
+    m.success(`Deleted blueprint '${b.displayName}'.`);
+    if (agentsAction === 'leave') m.warn(`Left ${count} orphaned; list them with: agentid agent list --blueprint ${b.appId}`);
+  }
+  await ctx.print({ id: b.id, appId: b.appId, displayName: b.displayName, deleted: true, agentsAction, agents, agentUsers, journal });
 }
 
 function registerCredentials(group: Command, ctx: CliContext): void {
@@ -285,11 +357,13 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .description('Add a client secret (shown once), a certificate, or a federated identity credential')
       .argument('<blueprint>', 'object id, appId or display name')
       .option('--secret', 'add a client secret (the default)')
-      .option('--display-name <name>', 'label of the secret')
+      // One name for one thing (issue 12 #7): --name labels every kind of credential, as it names
+      // objects elsewhere; --display-name stays as a hidden alias so existing scripts keep working.
+      .addOption(new Option('--display-name <name>').hideHelp())
       .option('--expires <when>', 'secret lifetime: 90d, 6m, 1y or an ISO date (default: 2 years)')
       .option('--secret-file <path>', 'write the secret to this new file (mode 0600) instead of printing it')
       .option('--federated', 'add a federated identity credential (workload identity federation)')
-      .option('--name <name>', 'federated credential name')
+      .option('--name <name>', "the credential's name: a secret's or certificate's label, or the federated credential's name")
       .option('--issuer <url>', 'federated: token issuer')
       .option('--subject <subject>', 'federated: token subject')
       .option('--audience <aud>', 'federated: audience', 'api://AzureADTokenExchange')
@@ -302,6 +376,7 @@ function registerCredentials(group: Command, ctx: CliContext): void {
       .action(async (ref: string, raw) => {
         const kinds = [raw.secret, raw.federated, raw.certificate !== undefined, raw.createCertificate].filter(Boolean).length;
         if (kinds > 1) throw new UsageError('Give one kind of credential: --secret, --federated, --certificate PATH or --create-certificate.');
+        if (!raw.federated && raw.name !== undefined) raw.displayName ??= raw.name;
         if (raw.certificate !== undefined || raw.createCertificate || raw.keyFile !== undefined || raw.years !== undefined) return addCertificate(ctx, ref, raw);
         await ctx.checkOutputOptions();
         if (raw.federated) {
@@ -471,7 +546,7 @@ function registerPermissions(group: Command, ctx: CliContext): void {
         await ctx.print(items, [
           { key: 'resourceAppId', header: 'Resource appId' },
           { key: 'inheritableScopes.kind', header: 'Kind' },
-          { key: 'scopes', header: 'Scopes', get: (r) => (r.inheritableScopes?.scopes ?? []).join(' ') },
+          { key: 'inheritableScopes.scopes', header: 'Scopes', get: (r) => (r.inheritableScopes?.scopes ?? []).join(' ') },
         ]);
       }),
     ['agentid blueprint permission list "Sales Agent"'],

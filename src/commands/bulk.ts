@@ -8,6 +8,7 @@ import type { GraphClient } from '../graph/client.js';
 import type { Item, RowReport, BlueprintScope, CreateRow } from '../graph/bulk.js';
 import type { Pacer } from '../graph/pacer.js';
 import { collect, confirm, dryRunOption, helpSections, parseOptions, positiveInt, yesOption } from './shared.js';
+import { registerGovernance } from './bulkGovernance.js';
 
 // agentid bulk: blueprint-wide disable / enable / revoke, bulk create, and the journal verbs
 // (resume, status, undo). Planning and running live in src/graph/bulk.ts; this file validates,
@@ -86,6 +87,30 @@ function journalOptions(cmd: Command): Command {
     .addOption(yesOption());
 }
 
+/** undo and resume: no --journal (the journal is the argument; undo writes its own beside it). */
+function journalRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--concurrency <n>', '$batch requests in flight at once (default 8)', positiveInt('--concurrency'))
+    .addOption(dryRunOption())
+    .addOption(yesOption());
+}
+
+function lastOption(cmd: Command): Command {
+  return cmd.option('--last', 'the newest journal in $AGENTID_HOME/journals');
+}
+
+/** The journal a verb acts on: its argument, or with --last the newest in $AGENTID_HOME/journals. */
+async function journalArgument(ctx: CliContext, file: string | undefined, raw: { last?: boolean }): Promise<string> {
+  if (file && raw.last) throw new UsageError('Name a journal file or pass --last, not both.');
+  if (file) return file;
+  if (!raw.last) throw new UsageError('Name the journal file, or pass --last for the newest (agentid bulk status --last).');
+  const { newestJournal } = await import('../graph/journal.js');
+  const newest = await newestJournal(ctx.home());
+  if (!newest) throw new UsageError(`No bulk journals in ${path.join(ctx.home(), 'journals')}: --last needs a bulk run first.`);
+  (await ctx.messenger()).info(`Journal: ${newest}`);
+  return newest;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const group = helpSections(program.command('bulk').description('Disable, enable, revoke and create agents in bulk: $batch, throttle-paced, resumable, undoable'), [
     'agentid bulk disable --blueprint "Sales Agent" --yes',
@@ -156,40 +181,45 @@ export function register(program: Command, ctx: CliContext): void {
     'AgentIdentity.Create.All (AgentIdUser.ReadWrite.IdentityParentedBy for agent users)',
   );
 
+  // Issue 12: the journal a verb acts on is named one way, the positional argument, or --last for
+  // the newest in $AGENTID_HOME/journals; --journal only names the file a new run writes.
   helpSections(
-    journalOptions(group.command('undo').description('Put back what a bulk run changed, exactly as the journal recorded it before the run').argument('<journal>', 'journal file of the run to undo')).action(
-      async (file: string, raw) => undo(ctx, file, raw),
+    lastOption(journalRunOptions(group.command('undo').description('Put back what a bulk run changed, exactly as the journal recorded it before the run; changes already undone are left as they are').argument('[journal]', 'journal file of the run to undo'))).action(
+      async (file: string | undefined, raw) => undo(ctx, await journalArgument(ctx, file, raw), raw),
     ),
-    ['agentid bulk undo ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl --yes'],
+    ['agentid bulk undo --last --yes', 'agentid bulk undo ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl --yes'],
     'the permissions of the run being undone',
   );
 
   helpSections(
-    journalOptions(group.command('resume').description('Finish a bulk run that was interrupted (Ctrl-C, crash, kill -9) without repeating finished items').argument('<journal>', 'journal file')).action(
-      async (file: string, raw) => resume(ctx, file, raw),
+    lastOption(journalRunOptions(group.command('resume').description('Finish a bulk run that was interrupted (Ctrl-C, crash, kill -9) without repeating finished items').argument('[journal]', 'journal file'))).action(
+      async (file: string | undefined, raw) => resume(ctx, await journalArgument(ctx, file, raw), raw),
     ),
-    ['agentid bulk resume ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl --yes'],
+    ['agentid bulk resume --last --yes', 'agentid bulk resume ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl --yes'],
     'the permissions of the run being resumed',
   );
 
   helpSections(
-    group
+    lastOption(group
       .command('status')
       .description('Summarise a bulk journal: what was planned, done, failed and left')
-      .argument('<journal>', 'journal file')
-      .action(async (file: string) => status(ctx, file)),
-    ['agentid bulk status ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl', 'agentid bulk status run.jsonl -o json --query items'],
+      .argument('[journal]', 'journal file'))
+      .action(async (file: string | undefined, raw) => status(ctx, await journalArgument(ctx, file, raw))),
+    ['agentid bulk status --last', 'agentid bulk status ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl', 'agentid bulk status --last -o json --query items'],
   );
+
+  // Issue #14: sponsor replace / add --orphaned, delete --stale-days (commands/bulkGovernance.ts).
+  registerGovernance(group, ctx);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-interface Prepared {
+export interface Prepared {
   client: GraphClient;
   pacer: Pacer;
 }
 
-async function prepare(ctx: CliContext): Promise<Prepared> {
+export async function prepare(ctx: CliContext): Promise<Prepared> {
   const client = await ctx.graph();
   const { Pacer, timeScaleFromEnv } = await import('../graph/pacer.js');
   return { client, pacer: new Pacer({ timeScale: timeScaleFromEnv(ctx.env) }) };
@@ -341,7 +371,8 @@ async function undo(ctx: CliContext, file: string, raw: Record<string, unknown>)
   const { readJournal } = await import('../graph/journal.js');
   const bulk = await import('../graph/bulk.js');
   const journal = loadJournal(readJournal, file);
-  const { items, irreversible } = bulk.planUndo(journal as never);
+  const planned = bulk.planUndo(journal as never);
+  const { irreversible } = planned;
   const m = await ctx.messenger();
   if (irreversible.length) {
     const reasons = [...new Set(irreversible.map((i) => i.reason))];
@@ -351,6 +382,8 @@ async function undo(ctx: CliContext, file: string, raw: Record<string, unknown>)
   if (pending) m.warn(`That run has ${pending} unfinished item(s); undo reverses only what it finished. Resume or undo it again later if it is still running.`);
   const { client, pacer } = await prepare(ctx);
   checkTarget(journal.run.args, client, file);
+  // Undone already (or put back by hand): those items are skipped, not sent again.
+  const items = await bulk.skipAlreadyDone(client, planned.items, pacer, o.concurrency);
   await execute(ctx, { kind: 'undo', items, args: { ...o, undoOf: path.resolve(file), target: client.baseUrl }, o, client, pacer, undoOf: path.resolve(file) });
 }
 
@@ -420,6 +453,8 @@ export interface ExecuteInput {
   pacer: Pacer;
   undoOf?: string;
   destructive?: boolean;
+  /** false: the caller prints its own result (blueprint delete --with-agents); confirmed already. */
+  print?: false;
 }
 
 const NOUNS: Record<string, [string, string]> = {
@@ -432,6 +467,7 @@ const NOUNS: Record<string, [string, string]> = {
   passwordCredential: ['client secret', 'client secrets'],
   federatedIdentityCredential: ['federated credential', 'federated credentials'],
   keyCredentials: ["blueprint's certificates", "blueprints' certificates"],
+  agentIdentityBlueprint: ['blueprint', 'blueprints'],
 };
 
 /** "1 blueprint principal, 250 agent identities" (changes only). */
@@ -441,8 +477,8 @@ function describeCounts(items: Item[]): string {
   return [...counts].map(([t, n]) => `${n} ${(NOUNS[t] ?? [t, `${t}s`])[n === 1 ? 0 : 1]}`).join(', ');
 }
 
-/** Also agentid apply's runner (commands/fleet.ts): the same confirmation, journal and report. */
-export async function execute(ctx: CliContext, input: ExecuteInput): Promise<void> {
+/** Plans are run through here by other groups too (blueprint delete --with-agents): returns the journal. */
+export async function execute(ctx: CliContext, input: ExecuteInput): Promise<string | undefined> {
   const bulk = await import('../graph/bulk.js');
   const { items, o } = input;
   const summary = bulk.summarize(items);
@@ -455,13 +491,13 @@ export async function execute(ctx: CliContext, input: ExecuteInput): Promise<voi
   }
   const m = await ctx.messenger();
   if (!changes.length) {
-    m.info(items.length ? `Nothing to change: all ${items.length} object(s) are already as asked.` : 'Nothing to change: no matching objects.');
+    m.info(items.length ? `Nothing to change: 0 changed, ${items.length} already as asked.` : 'Nothing to change: no matching objects.');
     await ctx.print(items.map((i) => ({ key: i.key, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label, blueprint: i.blueprint ?? null, status: 'skipped', detail: i.skip ?? null, requestId: null })), REPORT_COLUMNS);
     return;
   }
   const blueprints = new Set(items.map((i) => i.blueprint).filter(Boolean)).size;
   const verb = input.kind === 'undo' ? 'Undo: ' : `${input.kind[0]!.toUpperCase()}${input.kind.slice(1)}: `;
-  await confirm(ctx, o.yes, `${verb}${changes.length} change(s) — ${describeCounts(items)}${blueprints ? ` across ${blueprints} blueprint(s)` : ''}${items.length > changes.length ? `; ${items.length - changes.length} already as asked` : ''}. Proceed?`);
+  if (input.print !== false) await confirm(ctx, o.yes, `${verb}${changes.length} change(s) — ${describeCounts(items)}${blueprints ? ` across ${blueprints} blueprint(s)` : ''}${items.length > changes.length ? `; ${items.length - changes.length} already as asked` : ''}. Proceed?`);
   const { defaultJournalPath } = await import('../graph/journal.js');
   const file = path.resolve(o.journal ?? defaultJournalPath(ctx.home(), input.kind, new Date(), bulk.newRunId()));
   let writer;
@@ -472,10 +508,11 @@ export async function execute(ctx: CliContext, input: ExecuteInput): Promise<voi
     throw err;
   }
   m.info(`Journal: ${file}`);
-  await runAndReport(ctx, file, writer, input.client, input.pacer, o.concurrency);
+  await runAndReport(ctx, file, writer, input.client, input.pacer, o.concurrency, input.print);
+  return file;
 }
 
-async function runAndReport(ctx: CliContext, file: string, writer: import('../graph/journal.js').JournalWriter, client: GraphClient, pacer: Pacer, concurrency?: number): Promise<void> {
+async function runAndReport(ctx: CliContext, file: string, writer: import('../graph/journal.js').JournalWriter, client: GraphClient, pacer: Pacer, concurrency?: number, print?: false): Promise<void> {
   const bulk = await import('../graph/bulk.js');
   const { GraphClient } = await import('../graph/client.js');
   const { createProgress } = await import('../output/progress.js');
@@ -498,7 +535,7 @@ async function runAndReport(ctx: CliContext, file: string, writer: import('../gr
     await writer.close();
   }
   const rows: RowReport[] = result.rows;
-  await ctx.print(rows, REPORT_COLUMNS);
+  if (print !== false) await ctx.print(rows, REPORT_COLUMNS);
   const failed = rows.filter((r) => r.status === 'failed').length;
   const done = rows.filter((r) => r.status === 'done').length;
   const m = await ctx.messenger();

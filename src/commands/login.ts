@@ -47,6 +47,7 @@ export const LoginSchema = z
     managedIdentity: z.boolean().optional(),
     azureCli: z.boolean().optional(),
     emulated: z.boolean().optional(),
+    asApp: z.union([z.literal(true), z.enum(['automation', 'reader'], { error: "--as-app is 'automation' (the default) or 'reader'." })]).optional(),
     verify: z.boolean().default(true),
   })
   // --emulated combines with one secret flag (an emulated app); everything else is one method.
@@ -55,6 +56,9 @@ export const LoginSchema = z
   })
   .refine((o) => !o.emulated || METHOD_FLAGS.every(([k]) => ['emulated', 'clientSecretEnv', 'clientSecretStdin'].includes(k) || o[k] === undefined || o[k] === false), {
     message: '--emulated signs in as the emulated administrator, or as an emulated app with --client-secret-env or --client-secret-stdin; no other sign-in method applies to it.',
+  })
+  .refine((o) => !o.asApp || (o.emulated && !o.clientSecretEnv && !o.clientSecretStdin && !o.clientId), {
+    message: "--as-app goes with --emulated alone: it signs in as the emulated tenant's seeded app, with no client id or secret to give.",
   });
 export type LoginOptions = z.output<typeof LoginSchema>;
 
@@ -78,6 +82,7 @@ export function profileFromOptions(name: string, kind: CredentialKind, o: LoginO
   if (o.clientSecretStdin) p.secretFromStdin = true;
   if (o.certificate) p.certificatePath = o.certificate;
   if (o.federatedTokenFile) p.federatedTokenFile = o.federatedTokenFile;
+  if (kind === 'emulated' && o.asApp) p.emulatedApp = o.asApp === true ? 'automation' : o.asApp;
   return p;
 }
 
@@ -102,6 +107,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--managed-identity', 'sign in as the Azure managed identity of this machine (with --client-id for a user-assigned one)')
       .option('--azure-cli', 'reuse the Azure CLI sign-in (az login)')
       .option('--emulated', 'a profile on the emulated tenant (with --graph-url for a served emulator; with --client-id and a secret flag for an emulated app)')
+      .option('--as-app [app]', "with --emulated: sign in as the emulated tenant's seeded app, app-only, no secret: automation (default; the Agent ID application permissions, e.g. for agent sponsors) or reader")
       .option('--graph-url <url>', 'Graph base URL: a served emulator, or a proxy in front of Graph')
       .option('--authority-host <url>', "sign-in host, when not the cloud's (AZURE_AUTHORITY_HOST overrides it)")
       .option('--no-verify', 'save the profile without signing in now')
@@ -141,7 +147,8 @@ export function register(program: Command, ctx: CliContext): void {
       'agentid login --profile contoso --tenant contoso.onmicrosoft.com --device-code',
       'agentid login --profile ci --tenant $TENANT --client-id $APP --client-secret-env AGENTID_SECRET',
       'agentid login --profile gha --tenant $TENANT --client-id $APP --github-oidc',
-      'agentid login --profile served --emulated --graph-url http://127.0.0.1:8080',
+      'agentid login --profile automation --emulated --as-app',
+      'agentid login --profile served --emulated --graph-url http://127.0.0.1:8080 --no-verify',
     ],
     'none to save a profile; the sign-in asks for the Agent ID permissions the commands need',
   );

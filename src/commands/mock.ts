@@ -53,44 +53,23 @@ export function register(program: Command, ctx: CliContext): void {
       .action(async (raw) => {
         const o = parseOptions(ServeSchema, raw);
         if (o.replay) return serveReplay(ctx, o.replay, o.host, o.port);
-        if (o.seed) await seedFromDir(ctx, o.seed);
-        const { Traffic } = await import('../mock/traffic.js');
-        const traffic = new Traffic({
-          throttle: { mode: o.throttle, timeScale: o.timeScale },
-          faults: { latencyMs: o.latency, rate: o.faultRate, timeScale: o.timeScale },
-        });
-        const { createFileStore, createLogStore } = await import('../mock/inprocess.js');
-        const { createMockHandler } = await import('../mock/handler.js');
-        const { serve } = await import('../mock/server.js');
-        // The server is the only writer while it runs: writes are kept in memory and flushed
-        // atomically shortly after, and on shutdown.
-        const store = createFileStore(ctx.stateFile(), 'deferred');
-        const logs = createLogStore(ctx.stateFile(), 'deferred');
-        // The signing key exists before the first request, so `agentid mock token` (which reads
-        // the state file) and the server sign with the same key.
-        await (await import('../mock/auth.js')).signingKey(store);
-        await store.flush();
-        const tls = o.tls ? await (await import('../mock/tls.js')).ensureTlsCertificate(path.join(ctx.home(), 'mock', 'tls'), o.host) : undefined;
-        // Like Graph, a served emulator answers only requests with a token it issued (#3).
-        const server = await serve(createMockHandler({ store, traffic, logs, requireToken: true }), { host: o.host, port: o.port, ...(tls ? { tls } : {}) });
-        if (tls) (await ctx.messenger()).info(`TLS certificate: ${tls.certPath} (clients trust it with NODE_EXTRA_CA_CERTS=${tls.certPath}).`);
-        ctx.io.stdout.write(`${server.url}\n`);
-        (await ctx.messenger()).info(`Emulated tenant served at ${server.url} (state: ${ctx.stateFile()}). Point the CLI at it with AGENTID_GRAPH_URL=${server.url}; stop with Ctrl-C.`);
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        await server.close();
-        await store.flush();
-        await logs.flush();
+        // Issue 11: the serve record claims the home before anything reads the tenant, and is
+        // held until the server stopped (a second server, `mock reset` and fixture loads refuse;
+        // an in-process CLI sends its requests here).
+        const { claimServe } = await import('../mock/serveRecord.js');
+        const claim = await claimServe(ctx.stateFile());
+        try {
+          await serveTenant(ctx, o, claim);
+        } finally {
+          await claim.release();
+        }
       }),
     [
       'agentid mock serve --port 8080',
       'agentid mock serve --time-scale 30 --latency 200 --fault-rate 0.05',
       'agentid mock serve --throttle off',
       'agentid mock serve --replay ./recordings',
-      'AGENTID_GRAPH_URL=$(agentid mock serve & sleep 1) agentid agent list',
+      'agentid mock serve --port 0 > serve.url & sleep 2; AGENTID_GRAPH_URL=$(head -1 serve.url) agentid agent list; kill %1',
     ],
   );
 
@@ -103,6 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--seed <dir>', 'load the objects recorded in dir (agentid --record dir …) on top of the seed')
       .action(async (raw) => {
         const o = parseOptions(ResetSchema, raw);
+        await refuseWhileServed(ctx, o.fixture ? 'a fixture cannot replace its tenant' : o.seed ? 'recordings cannot replace its tenant' : "'mock reset' cannot replace its tenant");
         if (o.fixture || o.seed) {
           const { resolveFixture, bundledFixtureNames } = await import('../mock/fixtures.js');
           const dir = o.fixture ? resolveFixture(o.fixture) : undefined;
@@ -124,24 +104,77 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('status')
-      .description('Show where the emulated tenant lives and what it holds')
+      .description('Show where the emulated tenant lives, what it holds, and the mock serve running on it')
       .action(async () => {
         await ctx.checkOutputOptions();
         const file = ctx.stateFile();
         const exists = await fsp.access(file).then(() => true, () => false);
         const { createFileStore } = await import('../mock/inprocess.js');
+        const { liveServe } = await import('../mock/serveRecord.js');
+        const served = await liveServe(file);
+        // While a server runs, this reads its snapshot plus its write-ahead log: every answered write.
         const counts = await createFileStore(file).read((s) => {
           const c: Record<string, number> = {};
           for (const o of Object.values(s.objects)) if (!o.deletedDateTime) c[o.type] = (c[o.type] ?? 0) + 1;
           return { tenant: s.tenant.displayName, tenantId: s.tenant.id, domain: s.tenant.defaultDomain, objects: c };
         });
-        await ctx.print({ stateFile: file, existedBefore: exists, servedAt: ctx.env.AGENTID_GRAPH_URL ?? null, ...counts });
+        const serve = served ? { url: served.url, pid: served.pid, tlsCertificate: served.tls?.certPath ?? null, startedAt: served.startedAt } : null;
+        await ctx.print({ stateFile: file, existedBefore: exists, servedAt: ctx.env.AGENTID_GRAPH_URL ?? served?.url ?? null, serve, ...counts });
       }),
-    ['agentid mock status', 'agentid mock status -o json --query objects'],
+    ['agentid mock status', 'agentid mock status -o json --query objects', 'agentid mock status --query serve.url'],
   );
 
   registerMockSignins(group, ctx);
   registerMockToken(group, ctx);
+}
+
+/** Issue 11: nothing replaces the tenant of a home a live `mock serve` holds. */
+async function refuseWhileServed(ctx: CliContext, what: string): Promise<void> {
+  const { liveServe, ServeRunningError } = await import('../mock/serveRecord.js');
+  const served = await liveServe(ctx.stateFile());
+  if (served) throw new ServeRunningError(served, what);
+}
+
+type ServeOptions = z.infer<typeof ServeSchema>;
+
+async function serveTenant(ctx: CliContext, o: ServeOptions, claim: import('../mock/serveRecord.js').ServeClaim): Promise<void> {
+  if (o.seed) await seedFromDir(ctx, o.seed);
+  const { Traffic } = await import('../mock/traffic.js');
+  const traffic = new Traffic({
+    throttle: { mode: o.throttle, timeScale: o.timeScale },
+    faults: { latencyMs: o.latency, rate: o.faultRate, timeScale: o.timeScale },
+  });
+  const { createFileStore, createLogStore } = await import('../mock/inprocess.js');
+  const { createMockHandler } = await import('../mock/handler.js');
+  const { serve } = await import('../mock/server.js');
+  // The server is the only writer while it runs (its serve record keeps the others off):
+  // writes are kept in memory, logged ahead, and checkpointed shortly after and on shutdown.
+  const store = createFileStore(ctx.stateFile(), 'deferred');
+  const logs = createLogStore(ctx.stateFile(), 'deferred');
+  // The signing key exists before the first request, so `agentid mock token` (which reads
+  // the state file) and the server sign with the same key.
+  await (await import('../mock/auth.js')).signingKey(store);
+  await store.flush();
+  const tls = o.tls ? await (await import('../mock/tls.js')).ensureTlsCertificate(path.join(ctx.home(), 'mock', 'tls'), o.host) : undefined;
+  // Like Graph, a served emulator answers only requests with a token it issued (#3).
+  // Issue 11: no answer leaves before the writes it follows are in the fsynced log.
+  const beforeRespond = async () => {
+    await store.durable();
+    await logs.flush();
+  };
+  const server = await serve(createMockHandler({ store, traffic, logs, requireToken: true }), { host: o.host, port: o.port, beforeRespond, ...(tls ? { tls } : {}) });
+  await claim.publish({ url: server.url, tls: tls ? { certPath: tls.certPath } : null });
+  if (tls) (await ctx.messenger()).info(`TLS certificate: ${tls.certPath} (clients trust it with NODE_EXTRA_CA_CERTS=${tls.certPath}).`);
+  ctx.io.stdout.write(`${server.url}\n`);
+  (await ctx.messenger()).info(`Emulated tenant served at ${server.url} (state: ${ctx.stateFile()}). Point the CLI at it with AGENTID_GRAPH_URL=${server.url}; stop with Ctrl-C.`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await store.close();
+  await logs.flush();
 }
 
 // --- issue #6: fixtures, recordings, replay -------------------------------------------------

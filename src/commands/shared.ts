@@ -112,3 +112,10 @@ export function registerEnableDisable<T extends { id: string }>(group: Command, 
     );
   }
 }
+
+/** --filter and --search (issue 12, as az and m365 offer them) for lists Graph can query so. */
+export function listFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--filter <odata>', "OData $filter passed to Graph, e.g. \"startswith(displayName,'Sales')\" (ne, not and endsWith are sent as advanced queries)")
+    .option('--search <text>', 'only objects whose display name contains a word starting with text ($search, an advanced query)');
+}

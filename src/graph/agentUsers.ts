@@ -1,6 +1,7 @@
 import type { GraphClient } from './client.js';
 import { User, parseAs, parseList, type AgentUser } from './models.js';
 import { odataString, paths } from './paths.js';
+import { listRequest } from './listQuery.js';
 
 // Graph returns a narrow default set of user properties; these are the ones agentid shows and
 // scripts rely on, asked for explicitly.
@@ -19,13 +20,13 @@ export async function createAgentUser(client: GraphClient, input: CreateAgentUse
   return parseAs(User, await client.post(paths.agentUsers(), body), 'agent user');
 }
 
-export async function listAgentUsers(client: GraphClient, opts: { agentId?: string | undefined; enabled?: boolean | undefined; top?: number | undefined } = {}): Promise<AgentUser[]> {
+export async function listAgentUsers(client: GraphClient, opts: { agentId?: string | undefined; enabled?: boolean | undefined; top?: number | undefined; filter?: string | undefined; search?: string | undefined } = {}): Promise<AgentUser[]> {
   const clauses: string[] = [];
   if (opts.agentId) clauses.push(`identityParentId eq ${odataString(opts.agentId)}`);
   if (opts.enabled !== undefined) clauses.push(`accountEnabled eq ${opts.enabled}`);
-  const query: Record<string, string> = { $select: AGENT_USER_SELECT };
-  if (clauses.length) query.$filter = clauses.join(' and ');
-  return parseList(User, await client.list(paths.agentUsers(), { top: opts.top, query }), 'agent user');
+  const { query, headers } = listRequest(clauses, opts);
+  query.$select = AGENT_USER_SELECT;
+  return parseList(User, await client.list(paths.agentUsers(), { top: opts.top, query, ...(headers ? { headers } : {}) }), 'agent user');
 }
 
 export async function getAgentUser(client: GraphClient, idOrUpn: string): Promise<AgentUser> {

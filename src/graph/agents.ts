@@ -2,6 +2,7 @@ import type { GraphClient } from './client.js';
 import { AgentIdentity, parseAs, parseList } from './models.js';
 import { directoryObjectRef, odataString, paths } from './paths.js';
 import type { PrincipalRef } from './directory.js';
+import { listRequest } from './listQuery.js';
 
 export interface CreateAgentInput {
   displayName: string;
@@ -26,6 +27,9 @@ export interface ListAgentsOptions {
   enabled?: boolean | undefined;
   displayName?: string | undefined;
   top?: number | undefined;
+  /** --filter / --search (issue 12). */
+  filter?: string | undefined;
+  search?: string | undefined;
 }
 
 /** Filters go to Graph as $filter; nothing is downloaded to be filtered here. */
@@ -34,7 +38,8 @@ export async function listAgents(client: GraphClient, opts: ListAgentsOptions = 
   if (opts.blueprintAppId) clauses.push(`agentIdentityBlueprintId eq ${odataString(opts.blueprintAppId)}`);
   if (opts.enabled !== undefined) clauses.push(`accountEnabled eq ${opts.enabled}`);
   if (opts.displayName !== undefined) clauses.push(`displayName eq ${odataString(opts.displayName)}`);
-  const items = await client.list<unknown>(paths.agents(), { top: opts.top, query: clauses.length ? { $filter: clauses.join(' and ') } : undefined });
+  const { query, headers } = listRequest(clauses, opts);
+  const items = await client.list<unknown>(paths.agents(), { top: opts.top, query, ...(headers ? { headers } : {}) });
   return parseList(AgentIdentity, items, 'agent identity');
 }
 

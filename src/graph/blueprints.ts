@@ -84,8 +84,10 @@ export async function createBlueprint(client: GraphClient, input: CreateBlueprin
   }
 }
 
-export async function listBlueprints(client: GraphClient, opts: { top?: number; filter?: string } = {}): Promise<Blueprint[]> {
-  const items = await client.list<unknown>(paths.blueprints(), { top: opts.top, query: opts.filter ? { $filter: opts.filter } : undefined });
+export async function listBlueprints(client: GraphClient, opts: { top?: number | undefined; filter?: string | undefined; search?: string | undefined } = {}): Promise<Blueprint[]> {
+  const { listRequest } = await import('./listQuery.js');
+  const { query, headers } = listRequest([], opts);
+  const items = await client.list<unknown>(paths.blueprints(), { top: opts.top, query, ...(headers ? { headers } : {}) });
   return parseList(Blueprint, items, 'blueprint');
 }
 

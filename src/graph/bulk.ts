@@ -12,6 +12,7 @@ import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
 import type { PrincipalRef } from './directory.js';
 import { fleetAccept, fleetAction, fleetInverse, fleetReconcile, fleetRequest, fleetResult, isFleetOp, type FleetOp } from './fleet/ops.js';
+import { GOVERNANCE_ACTIONS, governanceAccept, governanceInverse, governanceReconcile, governanceRequest, type GovernanceOp } from './bulkGovernance.js';
 
 // Planning and running of bulk changes (issue #4): what each change is as a Graph request, how
 // to tell after a crash whether it was applied, how to reverse it, and the plans for disable /
@@ -35,9 +36,18 @@ export type Op =
   | { kind: 'revokeSessions'; userId: string }
   | { kind: 'createAgent'; blueprintAppId: string; displayName: string; sponsors: PrincipalRef[]; owners: PrincipalRef[] }
   | { kind: 'createAgentUser'; identityParentId?: string; displayName: string; userPrincipalName: string; mailNickname: string }
-  | { kind: 'deleteObject'; target: 'agent' | 'agentUser'; id: string }
+  | { kind: 'deleteObject'; target: DeletableTarget; id: string }
+  /** Issue 12: the inverse of a delete, from /directory/deletedItems (GD directory-deleteditems-restore.md). */
+  | { kind: 'restoreObject'; target: DeletableTarget; id: string }
+  /** Sponsors and soft deletes of issue #14: src/graph/bulkGovernance.ts. */
+  | GovernanceOp
+  /** Incident containment (#15): GD beta riskyagent-confirmcompromised.md, one POST for many agents. */
+  | { kind: 'confirmCompromised'; agentIds: string[] }
   /** agentid apply's changes (issue #16), defined and run in fleet/ops.ts. */
   | FleetOp;
+
+/** What a journal may delete: blueprint delete --with-agents deletes all four, in that order reversed. */
+export type DeletableTarget = 'agent' | 'agentUser' | 'principal' | 'blueprint';
 
 export type Item = ItemRecord<Op>;
 export type BulkJournal = JournalState<Op>;
@@ -57,6 +67,9 @@ const ACTION: Record<Exclude<Op['kind'], FleetOp['kind']>, string> = {
   createAgent: 'create agent identity',
   createAgentUser: 'create agent user',
   deleteObject: 'delete',
+  restoreObject: 'restore',
+  ...GOVERNANCE_ACTIONS,
+  confirmCompromised: 'confirm compromised',
 };
 
 export function actionOf(op: Op): string {
@@ -64,6 +77,8 @@ export function actionOf(op: Op): string {
   if (op.kind === 'setEnabled') return op.value ? 'enable' : 'disable';
   return ACTION[op.kind];
 }
+
+const deletablePath = (t: DeletableTarget, id: string) => (t === 'blueprint' ? paths.blueprint(id) : t === 'principal' ? paths.principal(id) : t === 'agent' ? paths.agent(id) : paths.agentUser(id));
 
 const targetPath = (t: Target, id: string) => (t === 'principal' ? paths.principal(id) : t === 'agent' ? paths.agent(id) : paths.agentUser(id));
 
@@ -132,7 +147,17 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
       return { method: 'POST', url: paths.agentUsers(), body: { accountEnabled: true, displayName: op.displayName, mailNickname: op.mailNickname, userPrincipalName: op.userPrincipalName, identityParentId: parent } };
     }
     case 'deleteObject':
-      return { method: 'DELETE', url: op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id) };
+      return { method: 'DELETE', url: deletablePath(op.target, op.id) };
+    case 'restoreObject':
+      // GD directory-deleteditems-restore.md: "Do not supply a request body for this method."
+      return { method: 'POST', url: `/directory/deletedItems/${op.id}/restore` };
+    case 'addSponsor':
+    case 'removeSponsor':
+      return governanceRequest(client, op);
+    case 'confirmCompromised':
+      // GD beta riskyagent-confirmcompromised.md (POST .../riskyAgents/confirmCompromised {agentIds}):
+      // planned as skipped until the risk module (src/graph/risk.ts) is merged and wires it here.
+      throw new Error('confirmCompromised is not available in this build (risk API not wired).');
   }
 }
 
@@ -143,6 +168,7 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
  */
 function opAccept(op: Op): number[] {
   if (isFleetOp(op)) return fleetAccept(op);
+  if (op.kind === 'addSponsor' || op.kind === 'removeSponsor') return governanceAccept(op);
   return op.kind.startsWith('delete') || op.kind === 'removePassword' || op.kind === 'removeCertificates' ? [404] : [];
 }
 
@@ -215,7 +241,15 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
       return u ? { done: true, result: { id: u.id } } : { done: false };
     }
     case 'deleteObject':
-      return gone(op.target === 'agent' ? paths.agent(op.id) : paths.agentUser(op.id));
+      return gone(deletablePath(op.target, op.id));
+    case 'restoreObject':
+      return (await orUndefined(() => client.get(deletablePath(op.target, op.id)))) === undefined ? { done: false } : { done: true };
+    case 'addSponsor':
+    case 'removeSponsor':
+      return governanceReconcile(client, op);
+    case 'confirmCompromised':
+      // Confirming again is harmless (the risk level is already high): send it again.
+      return { done: false };
   }
 }
 
@@ -254,7 +288,15 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
     case 'createAgentUser':
       return createdId ? { kind: 'deleteObject', target: 'agentUser', id: createdId } : { irreversible: 'the id of the created agent user is unknown' };
     case 'deleteObject':
-      return { irreversible: 'deleted objects are restored from deleted items, not by undo' };
+      // Soft-deleted objects stay in /directory/deletedItems for 30 days; undo restores them from there.
+      return { kind: 'restoreObject', target: op.target, id: op.id };
+    case 'restoreObject':
+      return { kind: 'deleteObject', target: op.target, id: op.id };
+    case 'addSponsor':
+    case 'removeSponsor':
+      return governanceInverse(op);
+    case 'confirmCompromised':
+      return { irreversible: 'a confirmed compromise is not undone here; dismiss the agents\' risk in Identity Protection once they are clean' };
   }
 }
 
@@ -677,3 +719,35 @@ export function summarize(items: Item[]): { blueprint: string; action: string; o
   return [...m.values()];
 }
 
+
+/**
+ * Issue 12: an undo (or any plan) whose changes are already in Graph — a journal undone twice —
+ * plans them as skipped, so the run reports "0 changed, N already as asked" instead of sending
+ * them again. accountEnabled, what most undos set, is read 20 objects per $batch; other kinds
+ * ask their own reconcile, a few at a time.
+ */
+export async function skipAlreadyDone(client: GraphClient, items: Item[], pacer: Pacer, concurrency = 8): Promise<Item[]> {
+  const out = items.slice();
+  const toggles = out.map((item, i) => ({ item, i })).filter(({ item }) => !item.skip && !item.after && item.op.kind === 'setEnabled');
+  const url = (op: Op & { kind: 'setEnabled' }) => `${targetPath(op.target, op.id)}?$select=id,accountEnabled`;
+  if (toggles.length) {
+    const urls = toggles.map(({ item }) => url(item.op as Op & { kind: 'setEnabled' }));
+    // A read that fails (the object is gone) leaves its item to the run, which reports it.
+    const got = await readMany(client, urls, { pacer, concurrency }).catch(() => new Map<string, unknown>());
+    for (const { item, i } of toggles) {
+      const op = item.op as Op & { kind: 'setEnabled' };
+      if ((got.get(url(op)) as { accountEnabled?: boolean } | undefined)?.accountEnabled === op.value) out[i] = { ...item, skip: 'already as asked' };
+    }
+  }
+  const others = out.map((item, i) => ({ item, i })).filter(({ item }) => !item.skip && !item.after && item.op.kind !== 'setEnabled');
+  let next = 0;
+  const worker = async () => {
+    while (next < others.length) {
+      const { item, i } = others[next++]!;
+      const r = await opReconcile(client, item.op, undefined).catch(() => ({ done: false }));
+      if (r.done) out[i] = { ...item, skip: 'already as asked' };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, others.length) }, worker));
+  return out;
+}

@@ -34,6 +34,11 @@ export const DELEGATED_SCOPES = [
   'AuditLog.Read.All',
   'Directory.Read.All',
   'Group.Read.All',
+  // ca (#13: GD conditionalaccessroot-post-policies.md) and risk (riskyagent-*.md, agentriskdetection-list.md)
+  'Policy.Read.All',
+  'Policy.ReadWrite.ConditionalAccess',
+  'IdentityRiskyAgent.ReadWrite.All',
+  'IdentityRiskEvent.Read.All',
   'User.Read',
   'User.ReadBasic.All',
 ];
@@ -258,14 +263,27 @@ export async function usePersistentCache(vault: TokenVault | { reason: string })
   return state;
 }
 
+/** What set a profile's sign-in host, for "could not reach" messages (issue 12 #5). */
+export function authoritySource(profile: Profile, env: NodeJS.ProcessEnv): string {
+  if (env.AZURE_AUTHORITY_HOST?.trim()) return 'AZURE_AUTHORITY_HOST';
+  if (profile.authorityHost) return `--authority-host of profile '${profile.name}' (agentid login --authority-host URL)`;
+  return `the ${profile.cloud} cloud of profile '${profile.name}' (agentid login --cloud, or AZURE_AUTHORITY_HOST)`;
+}
+
+// MSAL's codes and Node's socket errors for a host that does not answer.
+const UNREACHABLE = /network_error|endpoints_resolution_error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET|EHOSTUNREACH/;
+
 /** A TokenCredential's token, with sign-in failures as exit-4 errors that say what to do. */
-export async function getTokenOrExplain(credential: TokenCredential, plan: CredentialPlan, signal?: AbortSignal): Promise<AccessToken> {
+export async function getTokenOrExplain(credential: TokenCredential, plan: CredentialPlan, signal?: AbortSignal, hostSource?: string): Promise<AccessToken> {
   try {
     const t = await credential.getToken(plan.scopes, signal ? { abortSignal: signal } : {});
     if (!t) throw new Error('no token returned');
     return t;
   } catch (err) {
     const msg = (err as Error).message?.split('\n')[0] ?? String(err);
+    if (hostSource && UNREACHABLE.test(msg)) {
+      throw new AuthError(`Sign-in failed (${plan.describe}): could not reach the sign-in host ${new URL(plan.authorityHost).host}, set by ${hostSource}; check that value and the network. (${msg})`);
+    }
     throw new AuthError(`Sign-in failed (${plan.describe}): ${msg}`);
   }
 }
@@ -281,7 +299,7 @@ async function send(fetchFn: FetchLike, req: Request): Promise<Response> {
     return await fetchFn(req);
   } catch (err) {
     const { transportError } = await import('./errors.js');
-    throw transportError(err, { method: 'POST', path: new URL(req.url).pathname });
+    throw transportError(err, { method: 'POST', path: new URL(req.url).pathname }, new URL(req.url).host);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { GraphClient } from './client.js';
 import { GraphRequestError } from './errors.js';
 import { DirectoryObject, Group, Organization, User, parseAs, parseList } from './models.js';
-import { directoryObjectRef, isGuid, paths } from './paths.js';
+import { directoryObjectRef, isGuid, odataString, paths } from './paths.js';
 import { NotFoundError, UsageError } from '../errors.js';
 
 /** A user or group that can be a sponsor or owner. */
@@ -71,7 +71,20 @@ export async function resolveUser(client: GraphClient, ref: string): Promise<Pri
 }
 
 export async function resolveGroup(client: GraphClient, ref: string): Promise<PrincipalRef> {
-  if (!isGuid(ref.trim())) throw new UsageError(`'${ref}' is not a group object id.`);
+  if (!ref.trim()) throw new UsageError('--group takes a group object id or display name.');
+  // Hex and dashes that are not a GUID: a mistyped id, not a name.
+  if (/^[0-9a-f]{4,}(-[0-9a-f]*)+$/i.test(ref.trim()) && !isGuid(ref.trim())) throw new UsageError(`'${ref}' is not a group object id.`);
+  if (!isGuid(ref.trim())) {
+    // By display name (issue 12 #7): exactly one match, else the candidates or the closest names.
+    const name = ref.trim();
+    const list = (filter?: string) => client.list<unknown>('/groups', { query: { $select: 'id,displayName', ...(filter ? { $filter: filter } : {}) } });
+    const matches = parseList(Group, await list(`displayName eq ${odataString(name)}`), 'group');
+    if (matches.length === 1) return { kind: 'group', id: matches[0]!.id, displayName: matches[0]!.displayName };
+    if (matches.length > 1) throw new UsageError(`${matches.length} groups are named '${name}': ${matches.map((g) => g.id).join(', ')}. Use the group's object id instead.`);
+    const { didYouMean } = await import('../suggest.js');
+    const all = parseList(Group, await list().catch(() => []), 'group').map((g) => g.displayName ?? '');
+    throw new NotFoundError(`No group named '${name}' in this tenant${didYouMean(name, all)}`.replace(/([^?])$/, '$1.'));
+  }
   try {
     const g = parseAs(Group, await client.get(paths.group(ref.trim()), { query: { $select: 'id,displayName,groupTypes,isAssignableToRole' } }), 'group');
     return { kind: 'group', id: g.id, displayName: g.displayName };

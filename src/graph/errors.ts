@@ -78,9 +78,9 @@ export function graphErrorFromBody(
   );
 }
 
-export function transportError(cause: unknown, request: { method?: string; path?: string }): GraphRequestError {
+export function transportError(cause: unknown, request: { method?: string; path?: string }, host?: string): GraphRequestError {
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new GraphRequestError({ status: 0, code: 'NetworkError', message: `Could not reach Microsoft Graph: ${message}`, ...request });
+  return new GraphRequestError({ status: 0, code: 'NetworkError', message: `Could not reach Microsoft Graph${host ? ` at ${host}` : ''}: ${message}`, ...request });
 }
 
 function statusCode(status: number): string {

@@ -270,3 +270,22 @@ export function defaultJournalPath(home: string, kind: string, now: Date, suffix
   const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   return path.join(home, 'journals', `${stamp}-${kind}-${suffix}.jsonl`);
 }
+
+/**
+ * The newest journal in $AGENTID_HOME/journals (`bulk undo --last`): names start with their
+ * run's UTC time, so they sort by age; runs started in the same second go by modification time.
+ */
+export async function newestJournal(home: string): Promise<string | undefined> {
+  const dir = path.join(home, 'journals');
+  let names: string[];
+  try {
+    names = (await fsp.readdir(dir)).filter((n) => n.endsWith('.jsonl'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const stamped = await Promise.all(names.map(async (n) => ({ n, stamp: n.slice(0, 20), mtime: (await fsp.stat(path.join(dir, n))).mtimeMs })));
+  stamped.sort((a, b) => (a.stamp === b.stamp ? a.mtime - b.mtime : a.stamp < b.stamp ? -1 : 1));
+  const last = stamped.at(-1);
+  return last ? path.join(dir, last.n) : undefined;
+}

@@ -17,15 +17,28 @@ export interface Candidate<T> {
 }
 export type Chooser = <T>(what: string, candidates: Candidate<T>[]) => Promise<T>;
 
+/** 'agent identity' → 'agent identities', 'blueprint' → 'blueprints'. */
+export function plural(noun: string): string {
+  return /[^aeiou]y$/.test(noun) ? `${noun.slice(0, -1)}ies` : `${noun}s`;
+}
+
 export class AmbiguousNameError extends UsageError {
   override name = 'AmbiguousNameError';
   constructor(what: string, name: string, readonly candidates: string[]) {
-    super(`${candidates.length} ${what}s are named '${name}': ${candidates.join('; ')}. Use an object id instead.`);
+    super(`${candidates.length} ${plural(what)} are named '${name}': ${candidates.join('; ')}. Use an object id instead.`);
   }
 }
 
-async function pick<T>(what: string, name: string, matches: T[], label: (t: T) => string, choose?: Chooser): Promise<T> {
-  if (matches.length === 0) throw new NotFoundError(`No ${what} named '${name}'.`);
+/**
+ * A name that matches nothing suggests the closest names (issue 12 #5): names are how users
+ * refer to objects, and a typo deserves a next step. Costs one list request, only on failure.
+ */
+async function pick<T>(what: string, name: string, matches: T[], label: (t: T) => string, choose?: Chooser, names?: () => Promise<string[]>): Promise<T> {
+  if (matches.length === 0) {
+    const { didYouMean } = await import('../suggest.js');
+    const hint = names ? didYouMean(name, await names().catch(() => [])) : '';
+    throw new NotFoundError(`No ${what} named '${name}'${hint}`.replace(/([^?])$/, '$1.'));
+  }
   if (matches.length === 1) return matches[0]!;
   if (choose) return choose(what, matches.map((m) => ({ label: label(m), value: m })));
   throw new AmbiguousNameError(what, name, matches.map(label));
@@ -41,7 +54,7 @@ export async function resolveBlueprint(client: GraphClient, ref: string, choose?
     throw new NotFoundError(`No blueprint with object id or appId '${r}'.`);
   }
   const matches = await listBlueprints(client, { filter: `displayName eq ${odataString(r)}` });
-  return pick('blueprint', r, matches, (b) => `${b.displayName} (id ${b.id}, appId ${b.appId})`, choose);
+  return pick('blueprint', r, matches, (b) => `${b.displayName} (id ${b.id}, appId ${b.appId})`, choose, async () => (await listBlueprints(client)).map((b) => b.displayName ?? ''));
 }
 
 export async function resolveAgent(client: GraphClient, ref: string, choose?: Chooser): Promise<AgentIdentity> {
@@ -55,7 +68,7 @@ export async function resolveAgent(client: GraphClient, ref: string, choose?: Ch
     }
   }
   const matches = await listAgents(client, { displayName: r });
-  return pick('agent identity', r, matches, (a) => `${a.displayName} (id ${a.id})`, choose);
+  return pick('agent identity', r, matches, (a) => `${a.displayName} (id ${a.id})`, choose, async () => (await listAgents(client)).map((a) => a.displayName ?? ''));
 }
 
 export async function resolveAgentUser(client: GraphClient, ref: string, choose?: Chooser): Promise<AgentUser> {
@@ -73,5 +86,7 @@ export async function resolveAgentUser(client: GraphClient, ref: string, choose?
     await client.list(paths.agentUsers(), { query: { $filter: `displayName eq ${odataString(r)}`, $select: AGENT_USER_SELECT } }),
     'agent user',
   );
-  return pick('agent user', r, matches, (u) => `${u.displayName} (${u.userPrincipalName}, id ${u.id})`, choose);
+  return pick('agent user', r, matches, (u) => `${u.displayName} (${u.userPrincipalName}, id ${u.id})`, choose, async () =>
+    parseList(User, await client.list(paths.agentUsers(), { query: { $select: AGENT_USER_SELECT } }), 'agent user').map((u) => u.displayName ?? ''),
+  );
 }

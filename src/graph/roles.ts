@@ -11,6 +11,9 @@ export const ROLE = {
   securityReader: '5d6b6bb7-de71-4623-b4af-96380a352509',
   securityAdministrator: '194ae4cb-b126-40b2-bd5b-6091b380977d',
   globalReader: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+  // #13: Conditional Access policies and ID Protection for agents.
+  conditionalAccessAdministrator: 'b1be1c3e-b65d-4f19-8427-f6fa0d97feb9',
+  securityOperator: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
 } as const;
 
 export const ROLE_NAMES: Record<string, string> = {
@@ -23,4 +26,6 @@ export const ROLE_NAMES: Record<string, string> = {
   [ROLE.securityReader]: 'Security Reader',
   [ROLE.securityAdministrator]: 'Security Administrator',
   [ROLE.globalReader]: 'Global Reader',
+  [ROLE.conditionalAccessAdministrator]: 'Conditional Access Administrator',
+  [ROLE.securityOperator]: 'Security Operator',
 };

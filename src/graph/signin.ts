@@ -1,5 +1,5 @@
 import type { AccessToken } from '@azure/identity';
-import type { CliContext, Target } from '../context.js';
+import type { SignInHost as CliContext, Target } from '../target.js';
 import type { TokenProvider } from './middleware/auth.js';
 import type { Transport } from './middleware/transport.js';
 import { CLOUDS, type Profile } from '../config.js';
@@ -41,16 +41,30 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
       const plan = planCredential({ profile: { ...profile, tenantId: profile.tenantId ?? 'organizations' }, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
       return () => emulatorAppToken(transport, origin, plan.tenantId!, plan.clientId!, plan.secret!);
     }
-    if (target.mode === 'in-process') {
+    if (profile.emulatedApp) {
+      // login --emulated --as-app: the seeded app's app-only token, minted with the tenant's key in
+      // AGENTID_HOME like the administrator's (a served emulator on this home trusts the same key).
+      const { createFileStore } = await import('../mock/inprocess.js');
+      const { mintToken, appClaims, TOKEN_LIFETIME_SECONDS } = await import('../mock/auth.js');
+      const { SEED_APPS } = await import('../mock/seedApps.js');
+      const store = createFileStore(target.mode === 'served' && target.serveRecord ? target.serveRecord.stateFile : ctx.stateFile());
+      const appId = SEED_APPS[profile.emulatedApp].appId;
+      const issuerOrigin = target.mode === 'served' && !target.serveRecord ? target.baseUrl : undefined;
+      return async () => ({ token: await mintToken(store, (s) => appClaims(s, appId, issuerOrigin ? { issuerOrigin } : {})), expiresOnTimestamp: Date.now() + TOKEN_LIFETIME_SECONDS * 1000 });
+    }
+    // In-process, and an in-process command sent to its home's `mock serve` (issue 11): the same
+    // token minted from the tenant's key, no sign-in round trip.
+    const stateFile = target.mode === 'in-process' ? target.stateFile : target.serveRecord?.stateFile;
+    if (stateFile) {
       const { createFileStore } = await import('../mock/inprocess.js');
       const { mintToken, userClaims, TOKEN_LIFETIME_SECONDS } = await import('../mock/auth.js');
-      const store = createFileStore(target.stateFile);
+      const store = createFileStore(stateFile);
       return async () => ({ token: await mintToken(store, (s) => userClaims(s, undefined)), expiresOnTimestamp: Date.now() + TOKEN_LIFETIME_SECONDS * 1000 });
     }
     const { emulatorUserToken } = await import('./credentials.js');
     return () => emulatorUserToken(transport, origin, profile.tenantId ?? 'organizations', AGENTID_CLIENT_APP_ID);
   }
-  const { planCredential, checkPlanFiles, getTokenOrExplain } = await import('./credentials.js');
+  const { planCredential, checkPlanFiles, getTokenOrExplain, authoritySource } = await import('./credentials.js');
   const stdinSecret = profile.credential === 'clientSecret' && profile.secretFromStdin ? await ctx.stdinSecret() : undefined;
   const plan = planCredential({ profile, env: ctx.env, ...(stdinSecret ? { stdinSecret } : {}) });
   checkPlanFiles(plan);
@@ -60,7 +74,7 @@ export async function acquirer(ctx: CliContext, target: Target, transport: Trans
     // A pipeline never waits on a device code: off a terminal only a cached sign-in is used.
     ...(interactive && !ctx.interactive ? { noPrompt: true } : {}),
   });
-  const get = () => getTokenOrExplain(credential, plan);
+  const get = () => getTokenOrExplain(credential, plan, undefined, authoritySource(profile, ctx.env));
   if (!interactive || ctx.interactive) return get;
   return () =>
     get().catch((err: Error) => {

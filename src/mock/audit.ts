@@ -82,6 +82,8 @@ async function beginAudit(ctx: MockContext): Promise<AuditScope | undefined> {
     restore = path.rest[2]?.toLowerCase() === 'restore';
     hard = !restore && ctx.method === 'DELETE' && path.rest.length === 2;
     if (!restore && !hard) return undefined;
+  } else if (path.set === 'identity') {
+    return beginPolicyAudit(ctx);
   } else if (path.set !== 'applications' && path.set !== 'servicePrincipals' && path.set !== 'users') {
     return undefined;
   }
@@ -95,6 +97,47 @@ async function beginAudit(ctx: MockContext): Promise<AuditScope | undefined> {
       if (result.status < 200 || result.status > 299) return;
       const records = await ctx.store.read((s) => buildAudits(ctx, s, before, result, { hard, restore }));
       if (records.length) await ctx.logs.append('directoryAudits', records);
+    },
+  };
+}
+
+/**
+ * #13: Conditional Access policy writes. [INFERRED from observed audit events] Entra logs them as
+ * "Add conditional access policy" / "Update conditional access policy" / "Delete conditional
+ * access policy", category Policy, service Conditional Access, the policy a target of type
+ * Policy; the changed properties are the policy's top-level ones (conditions as one value).
+ */
+async function beginPolicyAudit(ctx: MockContext): Promise<AuditScope | undefined> {
+  const [root, coll, id] = ctx.path.rest;
+  if (root?.toLowerCase() !== 'conditionalaccess' || coll?.toLowerCase() !== 'policies') return undefined;
+  const before = id ? await ctx.store.read((s) => structuredClone(s.conditionalAccessPolicies?.[id.toLowerCase()])) : undefined;
+  return {
+    commit: async (result) => {
+      if (result.status < 200 || result.status > 299) return;
+      const records = await ctx.store.read((s) => {
+        const body = (result.body ?? {}) as Record<string, unknown>;
+        const policyId = (id ?? String(body.id ?? '')).toLowerCase();
+        const after = s.conditionalAccessPolicies?.[policyId];
+        const [name, op] = ctx.method === 'POST' ? ['Add', 'Add'] : ctx.method === 'DELETE' ? ['Delete', 'Delete'] : ['Update', 'Update'];
+        const shown = after ?? before;
+        if (!shown) return [];
+        const modified: ModifiedProperty[] = [];
+        if (ctx.method !== 'DELETE') {
+          for (const k of new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])) {
+            if (k === 'id' || k === 'createdDateTime' || k === 'modifiedDateTime') continue;
+            const o = before?.[k];
+            const n = after?.[k];
+            if (JSON.stringify(o ?? null) !== JSON.stringify(n ?? null)) modified.push({ displayName: k.charAt(0).toUpperCase() + k.slice(1), oldValue: before ? encode(o) : null, newValue: encode(n) });
+          }
+        }
+        const target = { id: policyId, type: 'group', props: { displayName: shown.displayName } } as StoredObject;
+        const rec = auditRecord(ctx, s, { name: `${name} conditional access policy`, operationType: op, target, modified }, 'application');
+        rec.category = 'Policy';
+        rec.loggedByService = 'Conditional Access';
+        (rec.targetResources as Record<string, unknown>[])[0]!.type = 'Policy';
+        return [rec];
+      });
+      await ctx.logs.append('directoryAudits', records);
     },
   };
 }

@@ -291,6 +291,8 @@ export interface TokenIssuedInfo {
   ipAddress?: string;
   correlationId: string;
   time: Date;
+  /** #13: what Conditional Access decided for an agent's token (src/mock/conditionalAccess.ts). */
+  conditionalAccess?: { status: string; applied: unknown[] };
 }
 
 export type TokenIssuedListener = (info: TokenIssuedInfo, ctx: { store: Store }) => void | Promise<void>;

@@ -36,7 +36,8 @@ const BLUEPRINT_DEFAULTS = (): Record<string, unknown> => ({
   tokenEncryptionKeyId: null,
   uniqueName: null,
   verifiedPublisher: verifiedPublisher(),
-  web: { homePageUrl: null, logoutUrl: null, redirectUris: [], implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false } },
+  // redirectUriSettings: GD beta agentidentityblueprint-list.md shows it ([] on a new blueprint).
+  web: { homePageUrl: null, logoutUrl: null, redirectUris: [], redirectUriSettings: [], implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false } },
 });
 
 const SERVICE_PRINCIPAL_DEFAULTS = (): Record<string, unknown> => ({

@@ -67,6 +67,11 @@ export const GraphErrors = {
     make(400, 'BadRequest', "The '@odata.type' annotation requires the request header 'OData-Version: 4.0'."),
   castMismatch: (segment: string) =>
     make(400, 'BadRequest', `The type '${segment}' is not compatible with the type of the addressed resource.`),
+  // GD beta agentidentityblueprint-update.md, Examples 3 and 4 (messages as documented).
+  tooManyManagerApplications: () =>
+    make(400, 'BadRequest', 'The number of ManagerApplications exceeds the limit. A blueprint can have only 10 ManagerApplications values.'),
+  managerNotFirstParty: (appId: string) =>
+    make(400, 'BadRequest', `Application ${appId} is not a Microsoft first-party application. Managers must be Microsoft first-party applications.`),
   batchTooLarge: () =>
     make(400, 'BadRequest', 'The number of batch requests exceeds the limit of 20.'),
 
@@ -249,6 +254,13 @@ export const GraphErrors = {
   assignmentPrincipalMismatch: () =>
     make(400, 'Request_BadRequest', "The principalId in the request body must be the id of the service principal in the request URL."),
 
+  // Issue #13: Conditional Access policies (/identity/conditionalAccess/policies) and risky
+  // agents. The codes follow Graph's non-directory workloads (BadRequest, itemNotFound); the
+  // wording of each message is [UNCONFIRMED]: the docs give no error examples for these APIs.
+  caPolicyInvalid: (message: string) => make(400, 'BadRequest', message),
+  caPolicyNotFound: (id: string) => make(404, 'itemNotFound', `The conditional access policy '${id}' was not found.`),
+  riskyAgentNotFound: (id: string) => make(404, 'itemNotFound', `The risky agent '${id}' was not found.`),
+
   // 429/5xx
   throttled: (retryAfterSeconds: number, headers: Record<string, string> = {}) =>
     make(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': String(retryAfterSeconds), ...headers }),
@@ -291,7 +303,8 @@ export function graphDate(d: Date): string {
 }
 
 export function errorBody(err: MockGraphError, requestId: string, clientRequestId: string | null, now: Date) {
-  const innerError: Record<string, string> = { date: graphDate(now), 'request-id': requestId };
-  if (clientRequestId) innerError['client-request-id'] = clientRequestId;
+  // Graph's innerError always names a client-request-id: the caller's, else the one it made up
+  // (the response's client-request-id header, which the emulator sets to the request-id).
+  const innerError: Record<string, string> = { date: graphDate(now), 'request-id': requestId, 'client-request-id': clientRequestId ?? requestId };
   return { error: { code: err.code, message: err.message, innerError } };
 }

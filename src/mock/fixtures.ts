@@ -5,7 +5,7 @@ import type { LogRecord } from './logs.js';
 import { packageRoot } from '../packageRoot.js';
 import { seedState } from './seed.js';
 import { generateSignIns } from './signinGenerator.js';
-import type { AppRoleAssignment, EntityType, InheritablePermission, OAuth2PermissionGrant, StoredObject, TenantState } from './state.js';
+import type { AppRoleAssignment, DirectoryRoleAssignment, EntityType, InheritablePermission, OAuth2PermissionGrant, StoredObject, TenantState } from './state.js';
 import { ENTITY_SET_OF } from './state.js';
 
 // Fixtures: whole tenants the emulator can start from (format: fixtures/README.md).
@@ -30,7 +30,7 @@ export interface FixtureManifest {
    * "expiring in 5 days" still does, and sign-ins stay inside the retention window. */
   referenceTime: string;
   signedInUserId?: string;
-  logs?: { seed: number; days: number; signInsPerDay: number; failureRate: number; auditsPerDay: number };
+  logs?: { seed: number; days: number; signInsPerDay: number; failureRate: number; auditsPerDay: number; /** Agent identities (and their agent users) that never sign in: the fixture's stale agents. */ silentAgents?: string[] };
 }
 
 export interface LoadedFixture {
@@ -138,7 +138,7 @@ export async function loadFixture(dir: string, now: Date = new Date()): Promise<
   const delta = now.getTime() - reference;
   const directory = shiftDates(await readJson<{ value: Record<string, unknown>[] }>(path.join(dir, 'directory.json')), delta);
   const grants = existsSync(path.join(dir, 'grants.json'))
-    ? shiftDates(await readJson<{ oauth2PermissionGrants?: OAuth2PermissionGrant[]; appRoleAssignments?: AppRoleAssignment[] }>(path.join(dir, 'grants.json')), delta)
+    ? shiftDates(await readJson<{ oauth2PermissionGrants?: OAuth2PermissionGrant[]; appRoleAssignments?: AppRoleAssignment[]; roleAssignments?: DirectoryRoleAssignment[] }>(path.join(dir, 'grants.json')), delta)
     : {};
   const state = seedState();
   for (const o of directory.value ?? []) {
@@ -148,13 +148,23 @@ export async function loadFixture(dir: string, now: Date = new Date()): Promise<
   }
   state.oauth2PermissionGrants = { ...(state.oauth2PermissionGrants ?? {}), ...Object.fromEntries((grants.oauth2PermissionGrants ?? []).map((g) => [g.id, g])) };
   state.appRoleAssignments = { ...(state.appRoleAssignments ?? {}), ...Object.fromEntries((grants.appRoleAssignments ?? []).map((a) => [a.id, a])) };
+  // Directory role assignments (issue #14: an agent holding an Entra role), after the seed's own.
+  state.roleAssignments = [...state.roleAssignments, ...(grants.roleAssignments ?? [])];
+  // #13: Conditional Access policies and ID Protection rows, Graph-shaped (optional file).
+  if (existsSync(path.join(dir, 'protection.json'))) {
+    const p = shiftDates(await readJson<{ conditionalAccessPolicies?: Record<string, unknown>[]; riskyAgents?: Record<string, unknown>[]; agentRiskDetections?: Record<string, unknown>[] }>(path.join(dir, 'protection.json')), delta);
+    const byId = (l: Record<string, unknown>[] | undefined) => Object.fromEntries((l ?? []).map((x) => [String(x.id).toLowerCase(), x]));
+    state.conditionalAccessPolicies = byId(p.conditionalAccessPolicies);
+    state.riskyAgents = byId(p.riskyAgents);
+    state.agentRiskDetections = byId(p.agentRiskDetections);
+  }
   if (manifest.signedInUserId) state.signedInUserId = manifest.signedInUserId;
   const logs = manifest.logs;
   const signIns: LogRecord[] = [];
   const directoryAudits: LogRecord[] = [];
   if (logs) {
     const rnd = prng(logs.seed);
-    const generated = generateSignIns(state, { count: Math.round(logs.days * logs.signInsPerDay), days: logs.days, failureRate: logs.failureRate, now, random: rnd });
+    const generated = generateSignIns(state, { count: Math.round(logs.days * logs.signInsPerDay), days: logs.days, failureRate: logs.failureRate, now, random: rnd, ...(logs.silentAgents ? { exclude: logs.silentAgents } : {}) });
     for (const r of generated) signIns.push({ ...r, id: seededGuid(rnd), correlationId: seededGuid(rnd) });
     signIns.sort((a, b) => String(a.createdDateTime).localeCompare(String(b.createdDateTime)));
     directoryAudits.push(...generateAudits(state, logs.days, Math.round(logs.days * logs.auditsPerDay), now, rnd));

@@ -16,6 +16,9 @@ import { oauth2PermissionGrantsRoute } from './handlers/grants.js';
 import { batchRoute } from './handlers/batch.js';
 import type { Traffic } from './traffic.js';
 import { auditLogsRoute } from './handlers/auditLogs.js';
+import { roleManagementRoute } from './handlers/roleManagement.js';
+import { identityRoute } from './handlers/identity.js';
+import { identityProtectionRoute } from './handlers/identityProtection.js';
 import { withAudit } from './audit.js';
 import { MemoryLogStore, type LogStore } from './logs.js';
 import { recordTokenSignIn } from './signinGenerator.js';
@@ -49,6 +52,9 @@ const ROUTES: Record<string, RouteHandler> = {
   organization: organizationRoute,
   oauth2PermissionGrants: oauth2PermissionGrantsRoute,
   auditLogs: auditLogsRoute,
+  roleManagement: roleManagementRoute,
+  identity: identityRoute,
+  identityProtection: identityProtectionRoute,
 };
 
 /**

@@ -175,9 +175,19 @@ export class FileLogStore implements LogStore {
     return withinRetention(log.list, now, this.retentionDays);
   }
 
-  async flush(): Promise<void> {
+  private flushing: Promise<void> = Promise.resolve();
+
+  /** Flushes take turns (the timer's, and the served emulator's before each answer, issue 11). */
+  flush(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+    if (![...this.logs.values()].some((l) => l.pending.length > 0)) return this.flushing;
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(): Promise<void> {
     const dirty = [...this.logs.entries()].filter(([, l]) => l.pending.length > 0);
     if (dirty.length === 0) return;
     await this.withLock(async () => {

@@ -56,7 +56,7 @@ export function parseCast(segment: string): EntityType | undefined | null {
 
 /** Canonical spellings of the entity sets (Graph treats segment names case-insensitively). */
 const SETS: Record<string, string> = Object.fromEntries(
-  ['applications', 'servicePrincipals', 'users', 'groups', 'directoryObjects', 'directory', 'me', 'organization', '$batch', 'auditLogs', 'oauth2PermissionGrants', '$metadata'].map(
+  ['applications', 'servicePrincipals', 'users', 'groups', 'directoryObjects', 'directory', 'me', 'organization', '$batch', 'auditLogs', 'oauth2PermissionGrants', '$metadata', 'roleManagement', 'identity', 'identityProtection'].map(
     (s) => [s.toLowerCase(), s],
   ),
 );
@@ -86,7 +86,7 @@ export function parsePath(pathname: string): ParsedPath {
     parsed.castPosition = key ? 'afterKey' : 'collection';
     i++;
   }
-  if (!parsed.key && parts[i] !== undefined && !parts[i]!.startsWith('$') && set !== 'directory' && set !== 'me' && set !== 'auditLogs' && set !== '$batch') {
+  if (!parsed.key && parts[i] !== undefined && !parts[i]!.startsWith('$') && set !== 'directory' && set !== 'me' && set !== 'auditLogs' && set !== 'roleManagement' && set !== '$batch' && set !== 'identity' && set !== 'identityProtection') {
     const seg = parts[i]!;
     if (!isCollectionOperation(seg)) {
       parsed.key = { kind: 'id', value: seg };

@@ -33,7 +33,11 @@ type RoleRule =
   | 'agentIdCreate' // as agentId, and Agent ID Developer may create (and becomes owner)
   | 'agentUser' // GD agentuser-delete.md: User Administrator, Privileged Authentication Administrator, Agent ID Administrator
   | 'userAdmin' // plain users: User Administrator
-  | 'reports'; // GD signin-list.md / directoryaudit-list.md reader roles
+  | 'reports' // GD signin-list.md / directoryaudit-list.md reader roles
+  | 'caRead' // #13: readers of Conditional Access policies (GD conditionalaccessroot-list-policies.md)
+  | 'caAdmin' // #13: Conditional Access Administrator or Security Administrator (GD conditionalaccessroot-post-policies.md)
+  | 'riskRead' // #13: ID Protection readers (GD riskyagent-list.md, agentriskdetection-list.md)
+  | 'riskWrite'; // #13: Security Operator or Security Administrator (GD riskyagent-confirmcompromised.md)
 
 export interface Requirement {
   /** A name for messages and tests, e.g. 'agentIdentity.update'. */
@@ -93,11 +97,42 @@ export function requirementFor(method: string, path: ParsedPath, state: TenantSt
       return R('directoryObject.read', 'directoryobject-getbyids-permissions.md', ['Directory.Read.All', 'Directory.ReadWrite.All'], ['Directory.Read.All', 'Directory.ReadWrite.All'], 'member');
     case 'directory':
       return deletedItems(m, rest, state);
+    case 'identity':
+      return conditionalAccess(read);
+    case 'identityProtection':
+      return identityProtection(read, rest);
     case 'auditLogs':
       return R('auditLogs.read', 'signin-list-permissions.md / directoryaudit-list-permissions.md', ['AuditLog.Read.All'], ['AuditLog.Read.All'], 'reports');
+    case 'roleManagement': {
+      // GD rbacapplication-list-roleassignments.md (directory provider), least privileged first.
+      const perms = ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'Directory.Read.All', 'RoleManagement.ReadWrite.Directory', 'Directory.ReadWrite.All'];
+      return R('roleAssignment.list', 'rbacapplication-list-roleassignments.md', perms, perms, 'member');
+    }
     default:
       return undefined;
   }
+}
+
+// #13. GD beta includes/permissions/conditionalaccessroot-list-policies-permissions.md and
+// conditionalaccessroot-post-policies-permissions.md (and the policy get/update/delete pages):
+// read Policy.Read.All (higher Policy.ReadWrite.ConditionalAccess); write
+// Policy.ReadWrite.ConditionalAccess, delegated only for a Conditional Access Administrator or
+// Security Administrator (ED howto-target-agent-identities.md: "Conditional Access Administrator
+// to create and manage Conditional Access policies").
+function conditionalAccess(read: boolean): Requirement {
+  const readPerms = ['Policy.Read.All', 'Policy.Read.ConditionalAccess', 'Policy.ReadWrite.ConditionalAccess'];
+  if (read) return R('conditionalAccessPolicy.read', 'conditionalaccessroot-list-policies-permissions.md', readPerms, readPerms, 'caRead');
+  return R('conditionalAccessPolicy.write', 'conditionalaccessroot-post-policies-permissions.md', ['Policy.ReadWrite.ConditionalAccess'], ['Policy.ReadWrite.ConditionalAccess'], 'caAdmin');
+}
+
+// #13. GD beta riskyagent-list/get: IdentityRiskyAgent.Read.All ("Not available" higher);
+// confirmCompromised/confirmSafe/dismiss: IdentityRiskyAgent.ReadWrite.All; agentRiskDetections:
+// IdentityRiskEvent.Read.All.
+function identityProtection(read: boolean, rest: string[]): Requirement {
+  if (rest[0] === 'agentriskdetections') return R('agentRiskDetection.read', 'agentriskdetection-list-permissions.md', ['IdentityRiskEvent.Read.All', 'IdentityRiskEvent.ReadWrite.All'], ['IdentityRiskEvent.Read.All', 'IdentityRiskEvent.ReadWrite.All'], 'riskRead');
+  const rw = ['IdentityRiskyAgent.ReadWrite.All'];
+  if (read) return R('riskyAgent.read', 'riskyagent-list-permissions.md', ['IdentityRiskyAgent.Read.All', ...rw], ['IdentityRiskyAgent.Read.All', ...rw], 'riskRead');
+  return R(`riskyAgent.${rest[1] ?? 'write'}`, 'riskyagent-confirmcompromised-permissions.md', rw, rw, 'riskWrite');
 }
 
 function applications(m: string, read: boolean, rest: string[], type: EntityType | undefined, target: StoredObject | undefined, body: Record<string, unknown> | undefined, path: ParsedPath): Requirement {
@@ -281,6 +316,14 @@ function roleAllows(userId: string, req: Requirement, state: TenantState): boole
       return roles.has(ROLE.userAdministrator);
     case 'reports':
       return [ROLE.reportsReader, ROLE.securityReader, ROLE.securityAdministrator, ROLE.globalReader].some((r) => roles.has(r));
+    case 'caRead':
+      return [ROLE.conditionalAccessAdministrator, ROLE.securityAdministrator, ROLE.securityReader, ROLE.globalReader].some((r) => roles.has(r));
+    case 'caAdmin':
+      return roles.has(ROLE.conditionalAccessAdministrator) || roles.has(ROLE.securityAdministrator);
+    case 'riskRead':
+      return [ROLE.securityReader, ROLE.securityOperator, ROLE.securityAdministrator, ROLE.globalReader].some((r) => roles.has(r));
+    case 'riskWrite':
+      return roles.has(ROLE.securityOperator) || roles.has(ROLE.securityAdministrator);
   }
 }
 

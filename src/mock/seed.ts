@@ -103,6 +103,8 @@ export const GRAPH_APP_ROLES: [string, string][] = [
   ['df021288-bdef-4463-88db-98f22de89214', 'User.Read.All'],
   ['b633e1c5-b582-4048-a93e-9f11b44c7e96', 'Mail.Send'],
   ['4aa6e624-eee0-40ab-bdd8-f9639038a614', 'AgentIdUser.ReadWrite.IdentityParentedBy'],
+  // High-privilege: the contoso fixture's privileged agent holds it (agentid report, issue #14).
+  ['19dbc75e-c2e2-444c-a770-ec69d8559fc7', 'Directory.ReadWrite.All'],
 ];
 
 export function seedState(): TenantState {
@@ -169,6 +171,10 @@ export function seedState(): TenantState {
       // Megan develops agents: she may create blueprints and manage those she owns, nothing else.
       { principalId: SEED_IDS.admin, roleTemplateId: '4a5d8f65-41da-4de4-8968-e035b65339cf', roleName: 'Reports Reader' },
       { principalId: SEED_IDS.megan, roleTemplateId: AGENT_ID_DEVELOPER_ROLE, roleName: 'Agent ID Developer' },
+      // #13: agentid ca needs a Conditional Access Administrator, agentid risk a Security
+      // Operator (ED howto-target-agent-identities.md; GD riskyagent-confirmcompromised.md).
+      { principalId: SEED_IDS.admin, roleTemplateId: 'b1be1c3e-b65d-4f19-8427-f6fa0d97feb9', roleName: 'Conditional Access Administrator' },
+      { principalId: SEED_IDS.admin, roleTemplateId: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', roleName: 'Security Operator' },
     ],
     objects: Object.fromEntries(objects.map((o) => [o.id, o])),
   };

@@ -44,6 +44,11 @@ const AUTOMATION_PERMISSIONS = [
   'Group.Read.All',
   'Organization.Read.All',
   'User.Read.All',
+  // #13: agentid ca and agentid risk
+  'Policy.Read.All',
+  'Policy.ReadWrite.ConditionalAccess',
+  'IdentityRiskyAgent.ReadWrite.All',
+  'IdentityRiskEvent.Read.All',
 ];
 const READER_PERMISSIONS = ['AgentIdentityBlueprint.Read.All', 'AgentIdentityBlueprintPrincipal.Read.All', 'AgentIdentity.Read.All', 'User.ReadBasic.All', 'Group.Read.All', 'Organization.Read.All'];
 

@@ -4,7 +4,16 @@ import type { AddressInfo } from 'node:net';
 import type { MockHandler } from './handler.js';
 
 /** Serves the emulator's Request → Response handler over HTTP (agentid mock serve). */
-export async function serve(handler: MockHandler, opts: { host: string; port: number; tls?: { cert: string; key: string } }): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serve(
+  handler: MockHandler,
+  opts: {
+    host: string;
+    port: number;
+    tls?: { cert: string; key: string };
+    /** Awaited before any answer leaves (issue 11: the write-ahead log is fsynced first). */
+    beforeRespond?: () => Promise<void>;
+  },
+): Promise<{ url: string; close: () => Promise<void> }> {
   const scheme = opts.tls ? 'https' : 'http';
   const listener: http.RequestListener = async (req, res) => {
     try {
@@ -20,6 +29,8 @@ export async function serve(handler: MockHandler, opts: { host: string; port: nu
       const method = req.method ?? 'GET';
       const request = new Request(url, { method, headers, ...(body && method !== 'GET' && method !== 'HEAD' ? { body } : {}) });
       const response = await handler(request);
+      // A failure here (the disk) is a 500 below: an answer must never promise a write it lost.
+      if (opts.beforeRespond) await opts.beforeRespond();
       const out: Record<string, string> = {};
       response.headers.forEach((v, k) => (out[k] = v));
       res.writeHead(response.status, out);

@@ -42,6 +42,8 @@ export interface TokenEvent {
   federatedCredentialId?: string | undefined;
   correlationId?: string | undefined;
   time?: Date | undefined;
+  /** #13: Conditional Access's decision (conditionalAccessStatus, appliedConditionalAccessPolicies). */
+  conditionalAccess?: { status: string; applied: unknown[] } | undefined;
 }
 
 interface Subject {
@@ -167,6 +169,7 @@ export function signInRecord(state: TenantState, ev: TokenEvent, now: Date, subj
     ...(userSignIn ? userSignInProperties(userSignIn, ev) : {}),
     status: errorCode === 0 ? { errorCode: 0, failureReason: null, additionalDetails: null } : { errorCode, failureReason: ev.failureReason ?? failureReasonOf(errorCode), additionalDetails: null },
     agent: { agentType: s.agentType, parentAppId: s.parentAppId, agentSubjectType: s.agentType, agentSubjectParentId: s.subjectParentId },
+    ...(ev.conditionalAccess ? { conditionalAccessStatus: ev.conditionalAccess.status, appliedConditionalAccessPolicies: ev.conditionalAccess.applied } : {}),
   };
 }
 
@@ -225,6 +228,8 @@ export interface GenerateOptions {
   blueprintAppId?: string | undefined;
   now: Date;
   random?: () => number;
+  /** Agent identity ids that never sign in, nor do their agent users (a fixture's stale agents). */
+  exclude?: string[];
 }
 
 const CITIES = [
@@ -245,7 +250,8 @@ export function generateSignIns(state: TenantState, o: GenerateOptions): LogReco
   const wanted = o.blueprintAppId?.toLowerCase();
   const objects = live(state);
   const inScope = (bpAppId: unknown) => !wanted || String(bpAppId ?? '').toLowerCase() === wanted;
-  const agents = objects.filter((x) => x.type === 'agentIdentity' && inScope(x.props.agentIdentityBlueprintId));
+  const silent = new Set((o.exclude ?? []).map((x) => x.toLowerCase()));
+  const agents = objects.filter((x) => x.type === 'agentIdentity' && inScope(x.props.agentIdentityBlueprintId) && !silent.has(x.id));
   const agentIds = new Set(agents.map((a) => a.id));
   const agentUsers = objects.filter((x) => x.type === 'agentUser' && agentIds.has(String(x.props.identityParentId ?? '')));
   const principals = objects.filter((x) => x.type === 'agentIdentityBlueprintPrincipal' && inScope(x.props.appId));

@@ -110,6 +110,13 @@ export interface TenantState {
   /** Sign-in material (issue #3, src/mock/auth.ts). Optional so older state files still load;
    * created on first use. Never part of any Graph response. */
   auth?: AuthState;
+  /** Issue #13 (src/mock/conditionalAccess.ts, handlers/identity.ts). Optional, like the fields
+   * above, so state files written before it still load under schema version 1: absent means none. */
+  conditionalAccessPolicies?: Record<string, Record<string, unknown>>;
+  /** Issue #13 (handlers/identityProtection.ts): Graph-shaped riskyAgent rows, keyed by the
+   * agent object's id, and agentRiskDetection rows keyed by their own id. */
+  riskyAgents?: Record<string, Record<string, unknown>>;
+  agentRiskDetections?: Record<string, Record<string, unknown>>;
 }
 
 export interface AuthState {

@@ -5,6 +5,8 @@ import type { TenantState } from './state.js';
 import { STATE_SCHEMA_VERSION } from './state.js';
 import { runWithUndo } from './undo.js';
 import { FileLock } from './lock.js';
+import { WriteAheadLog, applyLog, encodeEntry, hasLogs, readLogs, removeLogs } from './wal.js';
+import { ServeRunningError, liveServeSync } from './serveRecord.js';
 
 // Handlers see the tenant only through this interface. `write` callbacks must validate fully
 // before they mutate: a callback that throws leaves the store as it was (FileStore re-reads
@@ -17,6 +19,8 @@ export interface Store {
   replace(state: TenantState): Promise<void>;
   /** Persist anything a deferred store still holds (serve on shutdown). */
   flush(): Promise<void>;
+  /** Resolves once every write made so far survives a kill -9 (the served store's log, issue 11). */
+  durable?(): Promise<void>;
 }
 
 export class MemoryStore implements Store {
@@ -45,8 +49,11 @@ export interface FileStoreOptions {
   /**
    * 'sync' (the in-process CLI): every write takes the lock, re-reads the file if another
    * process changed it, writes a temp file, fsyncs and renames it over the old one.
-   * 'deferred' (`mock serve`, the only writer while it runs): writes stay in memory and are
-   * flushed atomically shortly after, so thousands of writes a second stay cheap.
+   * 'deferred' (`mock serve`, the only writer while it runs: its serve record keeps every other
+   * process off, serveRecord.ts): writes stay in memory, each appends its changes to a
+   * write-ahead log that durable() fsyncs before the server answers (wal.ts), and the whole
+   * state is checkpointed atomically shortly after, so thousands of writes a second stay cheap
+   * and kill -9 loses no answered write.
    */
   mode?: 'sync' | 'deferred';
   lockTimeoutMs?: number;
@@ -66,12 +73,26 @@ export class FileStore implements Store {
   private flushTimer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private flushing: Promise<void> = Promise.resolve();
+  private readonly wal: WriteAheadLog | null;
 
   constructor(
     readonly file: string,
     private readonly opts: FileStoreOptions,
   ) {
     this.lock = new FileLock(`${file}.lock`, opts.lockTimeoutMs);
+    this.wal = opts.mode === 'deferred' ? new WriteAheadLog(file) : null;
+  }
+
+  /** Deferred: every write so far is in the fsynced write-ahead log. Sync writes are at once. */
+  durable(): Promise<void> {
+    return this.wal ? this.wal.durable() : Promise.resolve();
+  }
+
+  /** Deferred, on shutdown: the last checkpoint, then no log left behind. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.durable();
+    if (this.wal) await this.withLock(() => removeLogs(this.file));
   }
 
   async read<T>(fn: (s: TenantState) => T): Promise<T> {
@@ -102,7 +123,14 @@ export class FileStore implements Store {
     const run = this.flushing.then(async () => {
       if (!this.dirty || !this.cache) return;
       this.dirty = false;
-      await this.withLock(() => this.persist(this.cache!));
+      await this.withLock(async () => {
+        const state = this.cache!;
+        // Serialised and the log rotated in one tick: the old log then holds nothing newer.
+        const text = JSON.stringify(state);
+        this.wal?.rotateSync();
+        await this.persist(state, text);
+        await this.wal?.dropOld();
+      });
     });
     this.flushing = run.catch(() => undefined);
     return run;
@@ -110,6 +138,10 @@ export class FileStore implements Store {
 
   private async writeSync<T>(fn: (s: TenantState) => T): Promise<T> {
     return this.withLock(async () => {
+      // Checked under the lock a starting `mock serve` takes to claim the home: a write either
+      // lands before the server reads the file, or is refused.
+      const served = liveServeSync(this.file);
+      if (served) throw new ServeRunningError(served, 'this command cannot write its file directly', 'run the command again: it then goes through the served emulator');
       const state = await this.load();
       let result: T;
       try {
@@ -126,8 +158,12 @@ export class FileStore implements Store {
 
   private async writeDeferred<T>(fn: (s: TenantState) => T): Promise<T> {
     if (!this.cache) await this.withLock(() => this.load());
-    // Unflushed writes exist only in memory, so a failed callback is undone in place.
-    const result = runWithUndo(this.cache!, fn);
+    // Unflushed writes exist only in memory, so a failed callback is undone in place; one that
+    // succeeds logs the new values of what it changed.
+    const state = this.cache!;
+    const result = runWithUndo(state, fn, (paths) => {
+      if (paths.length) this.wal!.append(encodeEntry(state, paths));
+    });
     this.dirty = true;
     if (!this.flushTimer) {
       // Each flush serialises and fsyncs the whole state; under a stream of writes it waits
@@ -143,6 +179,34 @@ export class FileStore implements Store {
 
   /** Current state, re-read only when the file changed since we last saw it. */
   private async load(): Promise<TenantState> {
+    // A served emulator's write-ahead log: while it runs, read it with the snapshot (every
+    // answered write); once its process is gone (kill -9), replay it into the file.
+    if (await hasLogs(this.file)) {
+      if (this.opts.mode !== 'deferred' && liveServeSync(this.file)) return this.withLockIfFree(() => this.durableView());
+      await this.withLockIfFree(() => this.recover());
+    }
+    return this.loadSnapshot();
+  }
+
+  private async durableView(): Promise<TenantState> {
+    const state = await this.loadSnapshot();
+    const copy = structuredClone(state);
+    applyLog(copy, await readLogs(this.file));
+    return copy;
+  }
+
+  /** Replays a dead server's log into tenant.json (under the lock), then removes the log. */
+  private async recover(): Promise<void> {
+    if (!(await hasLogs(this.file))) return;
+    this.cache = null;
+    this.seen = null;
+    const state = await this.loadSnapshot();
+    applyLog(state, await readLogs(this.file));
+    await this.persist(state);
+    await removeLogs(this.file);
+  }
+
+  private async loadSnapshot(): Promise<TenantState> {
     let st: FileIdentity;
     try {
       const s = await fsp.stat(this.file);
@@ -158,7 +222,7 @@ export class FileStore implements Store {
           await this.persist(seeded);
         }
       });
-      return this.load();
+      return this.loadSnapshot();
     }
     if (this.cache && this.seen && sameFile(this.seen, st)) return this.cache;
     const text = await fsp.readFile(this.file, 'utf8');
@@ -175,13 +239,13 @@ export class FileStore implements Store {
 
   private lastPersistMs = 0;
 
-  private async persist(state: TenantState): Promise<void> {
+  private async persist(state: TenantState, text = JSON.stringify(state)): Promise<void> {
     const started = performance.now();
     await fsp.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await fsp.open(tmp, 'w', 0o600);
     try {
-      await handle.writeFile(JSON.stringify(state));
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();

@@ -35,7 +35,12 @@ function unwrapDeep(v: unknown): unknown {
   return v;
 }
 
-export function runWithUndo<S extends object, T>(state: S, fn: (s: S) => T): T {
+/**
+ * `touched` (issue 11, the served store's write-ahead log): called once the callback succeeded,
+ * with the path of every unit it changed (['objects', id], ['tenant'], …), so that the caller can
+ * log their new values.
+ */
+export function runWithUndo<S extends object, T>(state: S, fn: (s: S) => T, touched?: (paths: string[][]) => void): T {
   const undo: UndoEntry[] = [];
   const snapshotted = new Set<string>();
   const proxies = new WeakMap<object, object>();
@@ -122,7 +127,9 @@ export function runWithUndo<S extends object, T>(state: S, fn: (s: S) => T): T {
   }) as S;
 
   try {
-    return fn(root);
+    const result = fn(root);
+    touched?.([...snapshotted].map((id) => id.split('\u0000').slice(1)));
+    return result;
   } catch (err) {
     // Newest first, so a unit replaced after its entries were changed comes back last.
     for (let i = undo.length - 1; i >= 0; i--) {

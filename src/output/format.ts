@@ -2,7 +2,8 @@
 // for chalk, cli-table3 or yaml on the `--help` path.
 import { UsageError } from '../errors.js';
 
-export const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'csv', 'tsv', 'ndjson', 'none'] as const;
+// jsonc and yamlc (issue 12, az's names): json and yaml, coloured when stdout is a terminal.
+export const OUTPUT_FORMATS = ['table', 'json', 'jsonc', 'yaml', 'yamlc', 'csv', 'tsv', 'ndjson', 'none'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 // Humans get a table; a pipe gets JSON, the one format that keeps the full object for scripts.

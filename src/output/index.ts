@@ -42,6 +42,10 @@ export async function render(data: unknown, opts: RenderOptions): Promise<string
       return '';
     case 'json':
       return JSON.stringify(value ?? null, null, 2) + '\n';
+    case 'jsonc':
+      return colourize(JSON.stringify(value ?? null, null, 2) + '\n', 'json', opts);
+    case 'yamlc':
+      return colourize(await renderYaml(value), 'yaml', opts);
     case 'ndjson':
       return (Array.isArray(value) ? value : [value]).map((v) => JSON.stringify(v ?? null) + '\n').join('');
     case 'yaml':
@@ -51,7 +55,7 @@ export async function render(data: unknown, opts: RenderOptions): Promise<string
       return csvHeader(grid.columns) + grid.rows.map((r) => csvLine(r, grid.columns)).join('');
     }
     case 'tsv': {
-      const grid = toGrid(value, columns, false);
+      const grid = toGrid(value, columns, false, true);
       return grid.rows.map((r) => tsvLine(r, grid.columns)).join('');
     }
     case 'table':
@@ -139,7 +143,7 @@ export class RowWriter {
       case 'csv':
       case 'tsv': {
         const first = this.#columns === undefined;
-        const columns = (this.#columns ??= toGrid(rows, this.#opts.columns, false).columns);
+        const columns = (this.#columns ??= toGrid(rows, this.#opts.columns, false, this.#opts.format === 'tsv').columns);
         if (this.#opts.format === 'csv' && first) await emit(csvHeader(columns));
         for (const r of rows) await emit(this.#opts.format === 'csv' ? csvLine(r, columns) : tsvLine(r, columns));
         break;
@@ -193,14 +197,14 @@ const resultColumn: Column = { key: RESULT_HEADER, header: RESULT_HEADER, get: (
 
 // Lists of objects become one row per object; az-style `[].[a, b]` projections become positional
 // columns; scalars (and lists of them) become a single Result column; null prints nothing.
-function toGrid(value: unknown, columns: Column[] | undefined, scalarKeysOnly: boolean): Grid {
+function toGrid(value: unknown, columns: Column[] | undefined, scalarKeysOnly: boolean, flatten = false): Grid {
   if (value === null || value === undefined) return { columns: [], rows: [] };
   if (!Array.isArray(value)) {
-    if (isRecord(value)) return { columns: columns ?? deriveColumns([value], false), rows: [value] };
+    if (isRecord(value)) return { columns: columns ?? deriveColumns([value], false, flatten), rows: [value] };
     return { columns: [resultColumn], rows: [value] };
   }
   if (value.length === 0) return { columns: columns ?? [], rows: [] };
-  if (value.every(isRecord)) return { columns: columns ?? deriveColumns(value, scalarKeysOnly), rows: value };
+  if (value.every(isRecord)) return { columns: columns ?? deriveColumns(value, scalarKeysOnly, flatten), rows: value };
   if (value.every(Array.isArray)) {
     const width = Math.max(...value.map((r: unknown[]) => r.length));
     const positional = Array.from({ length: width }, (_, i): Column => {
@@ -213,12 +217,14 @@ function toGrid(value: unknown, columns: Column[] | undefined, scalarKeysOnly: b
 }
 
 // Derived keys are looked up literally: Graph keys such as `@odata.type` contain dots.
-function deriveColumns(rows: Record<string, unknown>[], scalarKeysOnly: boolean): Column[] {
+function deriveColumns(rows: Record<string, unknown>[], scalarKeysOnly: boolean, flatten = false): Column[] {
   const keys: string[] = [];
   const seen = new Set<string>();
   const scalar = new Set<string>();
   for (const row of rows) {
-    for (const [key, v] of Object.entries(row)) {
+    // Tables leave out @odata.* annotations; tsv spreads nested records over dotted columns.
+    const entries = flatten ? Object.entries(flattenRecord(row, false)) : Object.entries(row).filter(([k]) => !(scalarKeysOnly && isAnnotation(k)));
+    for (const [key, v] of entries) {
       if (!seen.has(key)) {
         seen.add(key);
         keys.push(key);
@@ -228,7 +234,8 @@ function deriveColumns(rows: Record<string, unknown>[], scalarKeysOnly: boolean)
   }
   // A table of only nested values would be empty; show them JSON-encoded instead.
   const chosen = scalarKeysOnly && scalar.size > 0 ? keys.filter((k) => scalar.has(k)) : keys;
-  return chosen.map((key) => ({ key, header: key, get: (r: Record<string, unknown>) => r[key] }));
+  // Flattened keys are dotted paths, which cellOf() follows when the row has no such literal key.
+  return chosen.map((key) => (flatten ? { key, header: key } : { key, header: key, get: (r: Record<string, unknown>) => r[key] }));
 }
 
 // A caller's key is taken literally when the row has it, else as a dotted path ("owner.id").
@@ -257,8 +264,10 @@ function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+// Issue 12: a CSV's header names the JSON fields (what --query and -o json call them), not the
+// table's display headers, so one name serves every format.
 function csvHeader(columns: Column[]): string {
-  return columns.length === 0 ? '' : columns.map((c) => csvField(c.header)).join(',') + '\n';
+  return columns.length === 0 ? '' : columns.map((c) => csvField(c.key)).join(',') + '\n';
 }
 
 function csvLine(row: unknown, columns: Column[]): string {
@@ -267,7 +276,38 @@ function csvLine(row: unknown, columns: Column[]): string {
 
 // `cut -f` and `read` split on tabs and newlines, so neither may survive inside a value.
 function tsvLine(row: unknown, columns: Column[]): string {
-  return columns.map((c) => textOf(cellOf(row, c)).replace(/\r\n|[\t\r\n]/g, ' ')).join('\t') + '\n';
+  return columns.map((c) => readableText(cellOf(row, c), ',').replace(/\r\n|[\t\r\n]/g, ' ')).join('\t') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: nested values as people (and `cut`) read them, not as JSON. A nested object becomes
+// dotted keys (principal.accountEnabled); a list becomes its items joined, an object in a list
+// its name; `@odata.*` annotations are dropped from tables.
+
+const isAnnotation = (k: string) => k.startsWith('@odata.');
+const isEmpty = (v: unknown) => v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (isRecord(v) && Object.keys(v).length === 0);
+
+/** Dotted keys of a record's nested records, in order; lists and empty records stay as values. */
+export function flattenRecord(obj: Record<string, unknown>, dropAnnotations: boolean, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [k, v] of Object.entries(obj)) {
+    if (dropAnnotations && isAnnotation(k)) continue;
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isRecord(v) && Object.keys(v).length) flattenRecord(v, dropAnnotations, key, out);
+    else out[key] = v;
+  }
+  return out;
+}
+
+function itemLabel(v: unknown): string {
+  if (!isRecord(v)) return textOf(v);
+  for (const k of ['displayName', 'userPrincipalName', 'name', 'id']) if (typeof v[k] === 'string') return v[k] as string;
+  return Object.entries(flattenRecord(v, true)).map(([k, x]) => `${k}=${textOf(x)}`).join(' ');
+}
+
+function readableText(v: unknown, separator: string): string {
+  if (Array.isArray(v)) return v.map(itemLabel).join(separator);
+  if (isRecord(v)) return itemLabel(v);
+  return textOf(v);
 }
 
 // Prefixing every line is safe: JSON.stringify escapes newlines inside strings.
@@ -283,6 +323,28 @@ async function writeTo(out: NodeJS.WritableStream, text: string): Promise<void> 
   if (text === '') return;
   // Honour backpressure so a slow pipe does not make us buffer every page in memory.
   if (!out.write(text)) await once(out, 'drain');
+}
+
+// ---------------------------------------------------------------------------------------------
+// jsonc / yamlc: keys, strings and literals in colour on a terminal; piped, the plain text.
+
+async function colourize(text: string, kind: 'json' | 'yaml', opts: RenderOptions): Promise<string> {
+  if (!opts.color || !opts.isTTY) return text;
+  const { Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: 1 });
+  if (kind === 'json') {
+    // JSON.stringify's output: a string followed by a colon is a key.
+    return text.replace(/("(?:[^"\\]|\\.)*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g, (m, str: string | undefined, colon: string | undefined, lit: string | undefined, num: string | undefined) => {
+      if (str !== undefined) return colon ? chalk.cyan(str) + colon : chalk.green(str);
+      if (lit !== undefined) return chalk.yellow(lit);
+      if (num !== undefined) return chalk.yellow(num);
+      return m;
+    });
+  }
+  return text
+    .split('\n')
+    .map((line) => line.replace(/^(\s*(?:- )*)([^\s:#-][^:]*?)(:)(\s|$)/, (_m, lead: string, key: string, colon: string, rest: string) => `${lead}${chalk.cyan(key)}${colon}${rest}`))
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +377,11 @@ async function renderTable(value: unknown, columns: Column[] | undefined, opts: 
     return textOf(v).replace(/\r\n|[\r\n]/g, ' ');
   };
 
+  // A property sheet has room for a whole list: its items joined, not its JSON.
+  const sheetCell = (v: unknown): string => {
+    const s = readableText(v, ', ');
+    return opts.isTTY ? s : s.replace(/\r\n|[\r\n]/g, ' ');
+  };
   let head: string[];
   let body: string[][];
   let colWidths: number[] | undefined;
@@ -322,8 +389,11 @@ async function renderTable(value: unknown, columns: Column[] | undefined, opts: 
     // A single object reads better as a vertical property sheet than as one very wide row.
     head = ['Property', 'Value'];
     body = columns
-      ? columns.map((c) => [c.header, cell(cellOf(value, c))])
-      : Object.entries(value).map(([k, v]) => [k, cell(v)]);
+      ? columns.map((c) => [c.header, sheetCell(cellOf(value, c))])
+      : Object.entries(flattenRecord(value, true))
+          // A nested object's empty properties (principal.logoutUrl: null) are noise in a sheet; -o json has them.
+          .filter(([k, v]) => !(k.includes('.') && !Object.hasOwn(value, k) && isEmpty(v)))
+          .map(([k, v]) => [k, sheetCell(v)]);
     // On a terminal a long value (a token's permissions) wraps at the terminal's edge instead of
     // making every line of the sheet as wide as it is.
     if (opts.isTTY && opts.width) {

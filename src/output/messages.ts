@@ -12,7 +12,7 @@ type Paint = (s: string) => string;
 
 export async function createMessenger(
   err: NodeJS.WritableStream & { isTTY?: boolean },
-  opts: { color: boolean; quiet?: boolean },
+  opts: { color: boolean; quiet?: boolean; onlyErrors?: boolean },
 ): Promise<Messenger> {
   let green: Paint = (s) => s;
   let yellow: Paint = (s) => s;
@@ -39,7 +39,10 @@ export async function createMessenger(
       if (!quiet) line(opts.color ? `${green('✓')} ${msg}` : msg);
     },
     // Warnings and errors survive --quiet: they are the lines a script's log needs most.
-    warn: (msg) => line(`${yellow('warning:')} ${msg}`),
+    // --only-show-errors (as az): warnings go too.
+    warn: (msg) => {
+      if (!opts.onlyErrors) line(`${yellow('warning:')} ${msg}`);
+    },
     error: (msg) => line(`${red('error:')} ${msg}`),
   };
 }

@@ -1,7 +1,7 @@
 // The only module that talks to @inquirer/prompts. It is imported lazily, inside each prompt, so
 // non-interactive runs (scripts, CI, --yes) never load it. Every prompt has a flag that answers it,
 // and off a terminal we name that flag instead of hanging on a read from a pipe.
-import { CancelledError, UsageError } from '../errors.js';
+import { CancelledError, DeclinedError, UsageError } from '../errors.js';
 
 export interface PromptContext {
   interactive: boolean;
@@ -19,14 +19,19 @@ export async function confirmDestructive(ctx: PromptContext, message: string): P
   const { confirm } = await import('@inquirer/prompts');
   // Default No: an absent-minded Enter must not delete anything.
   const yes = await cancellable(confirm({ message, default: false }, inquirerContext(ctx)));
-  if (!yes) throw new CancelledError();
+  if (!yes) throw new DeclinedError();
+}
+
+/** Off a terminal: "Missing required option --name." for a flag, "Missing a profile name." for an argument. */
+function missing(flag: string): UsageError {
+  return new UsageError(flag.startsWith('-') ? `Missing required option ${flag}.` : `Missing ${flag}: give it on the command line (there is no terminal to ask on).`);
 }
 
 export async function askText(
   ctx: PromptContext,
   opts: { message: string; flag: string; validate?: (v: string) => true | string },
 ): Promise<string> {
-  if (!ctx.interactive) throw new UsageError(`Missing required option ${opts.flag}.`);
+  if (!ctx.interactive) throw missing(opts.flag);
   const { input } = await import('@inquirer/prompts');
   const config = opts.validate ? { message: opts.message, validate: opts.validate } : { message: opts.message };
   return cancellable(input(config, inquirerContext(ctx)));
@@ -34,7 +39,7 @@ export async function askText(
 
 /** A secret typed on the terminal, masked; never echoed, never an argument (#3). */
 export async function askSecret(ctx: PromptContext, opts: { message: string; flag: string }): Promise<string> {
-  if (!ctx.interactive) throw new UsageError(`Missing required option ${opts.flag}.`);
+  if (!ctx.interactive) throw missing(opts.flag);
   const { password } = await import('@inquirer/prompts');
   return cancellable(password({ message: opts.message, mask: '*', validate: (v: string) => (v.trim() ? true : 'The secret cannot be empty') }, inquirerContext(ctx)));
 }
@@ -43,7 +48,7 @@ export async function choose<T>(
   ctx: PromptContext,
   opts: { message: string; flag: string; choices: { name: string; value: T; description?: string }[] },
 ): Promise<T> {
-  if (!ctx.interactive) throw new UsageError(`Missing required option ${opts.flag}.`);
+  if (!ctx.interactive) throw missing(opts.flag);
   const { select } = await import('@inquirer/prompts');
   return cancellable(select<T>({ message: opts.message, choices: opts.choices }, inquirerContext(ctx)));
 }

@@ -116,7 +116,7 @@ const REF_STEPS: Record<string, [string, string]> = {
   agentSecondSponsor: ['agent', 'sponsors'],
   agentUserSponsor: ['agentUser', 'sponsors'],
 };
-const SETUP_STEPS = ['blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', 'deletedAgent', ...Object.keys(REF_STEPS)];
+const SETUP_STEPS = ['riskyAgent', 'caPolicy', 'blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', 'deleteAgent', ...Object.keys(REF_STEPS)];
 
 async function runSetup(t: Tenant, steps: string[]): Promise<void> {
   const v = t.vars;
@@ -175,10 +175,20 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
       const base = kind === 'agentUser' ? `/v1.0/users/${v['agentUser.id']}` : kind === 'principal' ? `/v1.0/servicePrincipals/${v['principal.id']}/microsoft.graph.agentIdentityBlueprintPrincipal` : kind === 'agent' ? `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity` : `/v1.0/applications/${v['blueprint.id']}/microsoft.graph.agentIdentityBlueprint`;
       const r = await send(t.client, 'POST', `${base}/${rel}/$ref`, undefined, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${v['sponsor2.id']}` });
       if (r.status !== 204) throw new Error(`setup ${step} answered ${r.status}: ${JSON.stringify(r.body)}`);
-    } else if (step === 'deletedAgent') {
-      // A soft-deleted agent identity, for the restore case (GD directory-deleteditems-restore.md).
+    } else if (step === 'deleteAgent') {
+      // Issue 12: the agent, soft-deleted, so that /directory/deletedItems holds it.
       const r = await send(t.client, 'DELETE', `/v1.0/servicePrincipals/${v['agent.id']}/microsoft.graph.agentIdentity`);
-      if (r.status !== 204) throw new Error(`setup deletedAgent answered ${r.status}`);
+      if (r.status !== 204) throw new Error(`setup deleteAgent answered ${r.status}`);
+      t.cleanup.push(async () => void (await send(t.client, 'DELETE', `/v1.0/directory/deletedItems/${v['agent.id']}`)));
+    } else if (step === 'riskyAgent') {
+      // #13: the agent becomes a risky agent (confirmed compromised), so it can be read back.
+      const r = await send(t.client, 'POST', '/beta/identityProtection/riskyAgents/confirmCompromised', undefined, { agentIds: [v['agent.id']] });
+      if (r.status !== 204) throw new Error(`setup confirmCompromised answered ${r.status}: ${JSON.stringify(r.body)}`);
+    } else if (step === 'caPolicy') {
+      // #13: a report-only policy that blocks the agent (nothing is enforced).
+      const p = await post('/beta/identity/conditionalAccess/policies', { displayName: `agentid conformance ${v.unique}`, state: 'enabledForReportingButNotEnforced', conditions: { clientAppTypes: ['all'], applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { includeAgentIdServicePrincipals: [v['agent.id']] } }, grantControls: { operator: 'OR', builtInControls: ['block'] } });
+      v['caPolicy.id'] = p.id!;
+      t.cleanup.push(async () => void (await send(t.client, 'DELETE', `/beta/identity/conditionalAccess/policies/${p.id}`)));
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {

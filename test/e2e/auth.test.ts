@@ -158,7 +158,7 @@ describe('CI never prompts', () => {
     [['login', '--profile', 'x', '--tenant', TENANT, '--federated-token-file', '/tmp/t'], 'error: Missing required option --client-id.\n'],
     [['login', '--profile', 'x', '--device-code', '--azure-cli'], 'error: Choose one sign-in method: --device-code, --browser, --client-secret-env, --client-secret-stdin, --certificate, --federated-token-file, --github-oidc, --managed-identity, --azure-cli, --emulated.\n'],
     [['login', '--client-secret-env', 'not a name'], 'error: --client-secret-env takes the NAME of an environment variable (the secret itself is never an argument).\n'],
-    [['profile', 'use'], 'error: Missing required option a profile name.\n'],
+    [['profile', 'use'], 'error: Missing a profile name: give it on the command line (there is no terminal to ask on).\n'],
     [['login', '--profile', 'x', '--tenant', TENANT, '--device-code'], 'error: --device-code signs in interactively and there is no terminal here; run it on a terminal, or save the profile with --no-verify.\n'],
     [['--profile', 'nope', 'agent', 'list'], "error: No profile 'nope' (from --profile); profiles: local. Create one with 'agentid login --profile nope …'.\n"],
   ])('agentid %j exits 2 with one line naming what is missing', async (args, stderr) => {

@@ -41,7 +41,7 @@ beforeAll(async () => {
   writeFileSync(ownCer, der);
   writeFileSync(keyOnly, pems.private, { mode: 0o600 });
   ownThumbprint = createHash('sha1').update(der).digest('hex').toUpperCase();
-  appId = ok(await run(['blueprint', 'create', '--name', BP, '--sponsor', 'me', '-o', 'json'])).json().blueprint.appId;
+  appId = ok(await run(['blueprint', 'create', '--name', BP, '--sponsor', 'me', '-o', 'json'])).json().appId;
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ const dir = fixture('contoso-directory.json');
 const megan = dir.users[1];
 const { security, roleAssignable } = dir.groups;
 
+const ADMIN = 'admin@contoso.onmicrosoft.com';
 const h = tempHome();
 afterAll(() => h.remove());
 
@@ -37,15 +38,18 @@ function oneErrorLine(r: RunResult): void {
 beforeAll(async () => {
   const bp = await h.run(['blueprint', 'create', '--name', 'Errors Blueprint', '--sponsor', 'me']);
   expect(bp.code).toBe(0);
-  blueprint = bp.json().blueprint;
+  blueprint = bp.json();
   const agent = await h.run(['agent', 'create', '--blueprint', blueprint.id, '--name', 'Errors Agent', '--sponsor', 'me']);
   expect(agent.code).toBe(0);
   agentId = agent.json().id;
+  // Agent sponsors are app-only in Graph: those mutations run as the seeded automation app.
+  expect((await h.run(['login', '--profile', 'automation', '--emulated', '--as-app', '--no-verify'])).code).toBe(0);
+  expect((await h.run(['profile', 'use', 'local'])).code).toBe(0);
   twins = [];
   for (let i = 0; i < 2; i++) {
     const t = await h.run(['blueprint', 'create', '--name', 'Twin', '--sponsor', 'me']);
     expect(t.code).toBe(0);
-    twins.push(t.json().blueprint);
+    twins.push(t.json());
   }
 });
 
@@ -112,7 +116,7 @@ describe('bad input is a usage error (exit 2) and writes nothing', () => {
 
   test('rejects an unknown -o format before doing anything', async () => {
     const before = snapshot();
-    const msg = "error: Unknown output format 'xml'. Use one of: table, json, yaml, csv, tsv, ndjson, none.\n";
+    const msg = "error: Unknown output format 'xml'. Use one of: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none.\n";
     refused(await h.run(['blueprint', 'list', '-o', 'xml']), 2, msg);
     refused(await h.run(['blueprint', 'create', '--name', 'Never', '--sponsor', 'me', '-o', 'xml']), 2, msg);
     expect(snapshot()).toBe(before);
@@ -132,8 +136,8 @@ describe('bad input is a usage error (exit 2) and writes nothing', () => {
   });
 
   test('rejects an unknown command and an unknown group', async () => {
-    refused(await h.run(['blueprint', 'frobnicate']), 2, "error: unknown command 'frobnicate'\n(run with --help for usage)\n");
-    refused(await h.run(['frobnicate']), 2, "error: unknown command 'frobnicate'\n(run with --help for usage)\n");
+    refused(await h.run(['blueprint', 'frobnicate']), 2, "error: unknown command 'frobnicate' for 'agentid blueprint' ('agentid blueprint --help' lists them)\n");
+    refused(await h.run(['frobnicate']), 2, "error: unknown command 'frobnicate' for 'agentid' ('agentid --help' lists them)\n");
   });
 
   test('rejects an AGENTID_GRAPH_URL that is not a URL', async () => {
@@ -149,8 +153,8 @@ describe('confirmations off a terminal', () => {
     const before = snapshot();
     for (const args of [
       ['agent', 'delete', agentId],
-      ['blueprint', 'delete', blueprint.id],
-      ['sponsor', 'remove', '--agent', agentId, '--user', 'me'],
+      ['blueprint', 'delete', blueprint.id, '--leave-agents'],
+      ['--profile', 'automation', 'sponsor', 'remove', '--agent', agentId, '--user', ADMIN],
       ['mock', 'reset'],
     ]) {
       const r = await h.run(args);
@@ -175,7 +179,7 @@ describe('--dry-run', () => {
       ['blueprint', 'create', '--name', 'Dry', '--sponsor', 'me', '--unique-name', 'dry'],
       ['blueprint', 'update', blueprint.id, '--name', 'Renamed'],
       ['blueprint', 'disable', blueprint.id],
-      ['blueprint', 'delete', blueprint.id],
+      ['blueprint', 'delete', blueprint.id, '--leave-agents'],
       ['blueprint', 'permission', 'add', blueprint.id, '--resource', 'graph', '--all'],
       ['blueprint', 'permission', 'remove', blueprint.id, '--resource', 'graph'],
       ['blueprint', 'credential', 'add', blueprint.id, '--secret-file', dryFile],
@@ -186,8 +190,8 @@ describe('--dry-run', () => {
       ['agent', 'disable', agentId],
       ['agent', 'delete', agentId],
       ['agent-user', 'create', '--agent', agentId, '--upn', 'dry@contoso.onmicrosoft.com'],
-      ['sponsor', 'add', '--agent', agentId, '--user', megan.userPrincipalName],
-      ['sponsor', 'remove', '--agent', agentId, '--user', 'me'],
+      ['--profile', 'automation', 'sponsor', 'add', '--agent', agentId, '--user', megan.userPrincipalName],
+      ['--profile', 'automation', 'sponsor', 'remove', '--agent', agentId, '--user', ADMIN],
       ['owner', 'add', '--blueprint', blueprint.id, '--user', megan.userPrincipalName],
       ['owner', 'remove', '--blueprint', blueprint.id, '--user', 'me'],
     ];

@@ -31,10 +31,12 @@ export interface RunOptions {
 /** The parent's environment minus anything that would change how agentid behaves or renders. */
 export function baseEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['FORCE_COLOR', 'NO_COLOR', 'AGENTID_GRAPH_URL', 'AGENTID_API_VERSION', 'AGENTID_MOCK_TRACE', 'NODE_OPTIONS']) delete env[k];
+  for (const k of ['FORCE_COLOR', 'NO_COLOR', 'AGENTID_GRAPH_URL', 'AGENTID_API_VERSION', 'AGENTID_MOCK_TRACE', 'NODE_OPTIONS', 'AGENTID_REQUIRE_REAL_TENANT', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE']) delete env[k];
   // AGENTID_TOKEN_CACHE=memory: a test run never touches the developer's own keyring; the token
   // cache tests opt in with a store of their own (test/e2e/token-cache.test.ts).
-  Object.assign(env, { CI: 'true', AGENTID_HOME: home, AGENTID_TOKEN_CACHE: 'memory' });
+  // AGENTID_EMULATED_NOTE=off: tests use the emulated tenant on purpose; test/e2e/tenant-guard.test.ts
+  // turns the note back on and checks it.
+  Object.assign(env, { CI: 'true', AGENTID_HOME: home, AGENTID_TOKEN_CACHE: 'memory', AGENTID_EMULATED_NOTE: 'off' });
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

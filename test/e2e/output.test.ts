@@ -58,7 +58,7 @@ describe('output formats off a terminal', () => {
     const r = await h.run(['blueprint', 'list', '-o', 'csv']);
     expect(r.code).toBe(0);
     const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const expected = ['Name,Object id,App id,Unique name,Created', ...list.map((b) => [b.displayName, b.id, b.appId, b.uniqueName ?? '', b.createdDateTime].map(quote).join(','))];
+    const expected = ['displayName,id,appId,uniqueName,createdDateTime', ...list.map((b) => [b.displayName, b.id, b.appId, b.uniqueName ?? '', b.createdDateTime].map(quote).join(','))];
     expect(r.stdout).toBe(expected.join('\n') + '\n');
     expect(r.stdout).toContain('"Beta, ""the second"""');
   });
@@ -66,7 +66,7 @@ describe('output formats off a terminal', () => {
   test('prints a CSV header alone for an empty list', async () => {
     const r = await h.run(['agent', 'list', '-o', 'csv']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Name,Object id,Enabled,Blueprint appId,Created\n');
+    expect(r.stdout).toBe('displayName,id,accountEnabled,agentIdentityBlueprintId,createdDateTime\n');
   });
 
   test('prints one JSON object per line with -o ndjson', async () => {

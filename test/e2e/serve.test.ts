@@ -34,7 +34,7 @@ describe('mock serve', () => {
 
     const created = await h.run(['blueprint', 'create', '--name', 'Served Blueprint', '--sponsor', 'me', '--unique-name', 'served'], { env });
     expect(created.code).toBe(0);
-    const bp = created.json().blueprint;
+    const bp = created.json();
 
     const listed = await h.run(['blueprint', 'list', '--query', '[].{id:id,name:displayName}'], { env });
     expect(listed.json()).toEqual([{ id: bp.id, name: 'Served Blueprint' }]);
@@ -58,6 +58,6 @@ describe('mock serve', () => {
     const r = await h.run(['agent', 'list'], { env: { AGENTID_GRAPH_URL: server!.url } });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^error: NetworkError: Could not reach Microsoft Graph: .*\n$/);
+    expect(r.stderr).toMatch(/^error: NetworkError: Could not reach Microsoft Graph at 127\.0\.0\.1:\d+: .*; the Graph URL is set by AGENTID_GRAPH_URL\n$/);
   });
 });

@@ -137,7 +137,7 @@ describe('GraphClient errors', () => {
     const err = await caught(h.client.get('/me'));
     expect(err.constructor).toBe(GraphRequestError);
     expect(err).toMatchObject({ status: 0, code: 'NetworkError', method: 'GET', path: '/v1.0/me' });
-    expect(err.message).toBe('Could not reach Microsoft Graph: fetch failed');
+    expect(err.message).toBe('Could not reach Microsoft Graph at graph.microsoft.com: fetch failed');
   });
 
   it('lets a token provider failure through as the very error it threw', async () => {

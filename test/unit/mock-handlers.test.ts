@@ -588,7 +588,7 @@ describe('deleted items', () => {
 
     const list = await call('GET', '/directory/deletedItems/microsoft.graph.servicePrincipal');
     expect(list.status).toBe(200);
-    expect(list.body['@odata.context']).toBe(`${ROOT}/$metadata#directory/deletedItems/microsoft.graph.servicePrincipal`);
+    expect(list.body['@odata.context']).toBe(`${ROOT}/$metadata#servicePrincipals`);
     expect(list.body.value).toHaveLength(1);
     expect(list.body.value[0]).toMatchObject({ id: agent.id, '@odata.type': '#microsoft.graph.agentIdentity' });
     expect(typeof list.body.value[0].deletedDateTime).toBe('string');

@@ -114,7 +114,7 @@ describe('resolveFormat', () => {
   test('rejects an unknown format naming the valid ones', () => {
     expect(() => resolveFormat('xml', true)).toThrow(UsageError);
     expect(() => resolveFormat('xml', true)).toThrow(
-      "Unknown output format 'xml'. Use one of: table, json, yaml, csv, tsv, ndjson, none.",
+      "Unknown output format 'xml'. Use one of: table, json, jsonc, yaml, yamlc, csv, tsv, ndjson, none.",
     );
   });
 });
@@ -184,10 +184,10 @@ describe('render: a list of two agents', () => {
     );
   });
 
-  test('tsv has no header and one tab-separated line per agent', async () => {
+  test('tsv has no header and one tab-separated line per agent, lists joined by commas (no JSON)', async () => {
     expect(await render(agents, piped('tsv'))).toBe(
-      '6f1c2a9e-0b7d-4c1e-9a51-2d0f3e8b7c41\tInvoice Bot\ttrue\t2025-05-01T10:00:00Z\t["finance","ap"]\n' +
-        'b83e5d10-7f2a-4a6b-8c3d-91e4f0a2b5d6\tHR Helper\tfalse\t2025-06-02T08:30:00Z\t[]\n',
+      '6f1c2a9e-0b7d-4c1e-9a51-2d0f3e8b7c41\tInvoice Bot\ttrue\t2025-05-01T10:00:00Z\tfinance,ap\n' +
+        'b83e5d10-7f2a-4a6b-8c3d-91e4f0a2b5d6\tHR Helper\tfalse\t2025-06-02T08:30:00Z\t\n',
     );
   });
 
@@ -239,7 +239,8 @@ describe('render: a list of two agents', () => {
     expect(await render(rows, piped('table', { columns }))).toBe(
       'NAME         SPONSOR  STATE\n' + 'Invoice Bot  Ada      enabled\n' + 'HR Helper             disabled\n',
     );
-    expect(await render(rows, piped('csv', { columns }))).toBe('NAME,SPONSOR,STATE\nInvoice Bot,Ada,enabled\nHR Helper,,disabled\n');
+    // The CSV header names the JSON fields, whatever the table calls them.
+    expect(await render(rows, piped('csv', { columns }))).toBe('displayName,sponsor.displayName,accountEnabled\nInvoice Bot,Ada,enabled\nHR Helper,,disabled\n');
   });
 
   test('a key containing dots, like @odata.type, is read literally', async () => {
@@ -306,8 +307,27 @@ tags:
 
   test('tsv is one line', async () => {
     expect(await render(invoiceBot, piped('tsv'))).toBe(
-      '6f1c2a9e-0b7d-4c1e-9a51-2d0f3e8b7c41\tInvoice Bot\ttrue\t2025-05-01T10:00:00Z\t["finance","ap"]\n',
+      '6f1c2a9e-0b7d-4c1e-9a51-2d0f3e8b7c41\tInvoice Bot\ttrue\t2025-05-01T10:00:00Z\tfinance,ap\n',
     );
+  });
+
+  test('tsv spreads a nested object over dotted columns: no JSON in any column', async () => {
+    const status = { profile: 'local', tenant: { id: 't1', name: 'Contoso' }, permissions: ['A.Read', 'B.Write'], tokenCache: { persistent: false } };
+    expect(await render(status, piped('tsv'))).toBe('local\tt1\tContoso\tA.Read,B.Write\tfalse\n');
+  });
+
+  test('a property sheet shows nested objects as dotted rows, lists by name, and no @odata annotations', async () => {
+    const bp = { '@odata.type': '#microsoft.graph.agentIdentityBlueprint', id: 'b1', appId: 'a1', principal: { '@odata.type': '#x', id: 'p1', accountEnabled: true }, sponsors: [{ id: 'u1', displayName: 'Megan' }, { id: 'u2' }] };
+    expect(await render(bp, piped('table'))).toBe(
+      'Property                  Value\n' +
+        'id                        b1\n' +
+        'appId                     a1\n' +
+        'principal.id              p1\n' +
+        'principal.accountEnabled  true\n' +
+        'sponsors                  Megan, u2\n',
+    );
+    const list = await render([{ '@odata.type': '#x', id: 'a' }], piped('table'));
+    expect(list).toBe('id\na\n');
   });
 
   test('piped table is a Property/Value sheet including nested values', async () => {
@@ -317,7 +337,7 @@ tags:
         'displayName      Invoice Bot\n' +
         'accountEnabled   true\n' +
         'createdDateTime  2025-05-01T10:00:00Z\n' +
-        'tags             ["finance","ap"]\n',
+        'tags             finance, ap\n',
     );
   });
 
@@ -330,7 +350,7 @@ tags:
         '│ displayName     │ Invoice Bot                          │\n' +
         '│ accountEnabled  │ true                                 │\n' +
         '│ createdDateTime │ 2025-05-01T10:00:00Z                 │\n' +
-        '│ tags            │ ["finance","ap"]                     │\n' +
+        '│ tags            │ finance, ap                          │\n' +
         '└─────────────────┴──────────────────────────────────────┘\n',
     );
   });
@@ -377,7 +397,7 @@ describe('render: an empty list is not an error', () => {
 
   test('csv with known columns still prints the header, so scripts see the schema', async () => {
     expect(await render([], piped('csv', { columns: [{ key: 'id', header: 'ID' }, { key: 'displayName', header: 'Name' }] }))).toBe(
-      'ID,Name\n',
+      'id,displayName\n',
     );
   });
 });
@@ -399,7 +419,7 @@ describe('csv quoting (RFC 4180)', () => {
   });
 
   test('a header that needs quoting is quoted', async () => {
-    expect(await render([{ x: 1 }], piped('csv', { columns: [{ key: 'x', header: 'Name, full' }] }))).toBe('"Name, full"\n1\n');
+    expect(await render([{ 'x,y': 1 }], piped('csv', { columns: [{ key: 'x,y', header: 'Name, full' }] }))).toBe('"x,y"\n1\n');
   });
 
   test('columns are the union of keys in first-seen order', async () => {
@@ -530,15 +550,15 @@ describe('RowWriter', () => {
       { key: 'accountEnabled', header: 'Enabled' },
     ];
     const { text, afterFirstPage } = await writeAll(piped('csv', { columns }));
-    expect(afterFirstPage).toBe('Name,Enabled\nInvoice Bot,true\n');
-    expect(text).toBe('Name,Enabled\nInvoice Bot,true\nHR Helper,false\nTravel Desk,true\n');
+    expect(afterFirstPage).toBe('displayName,accountEnabled\nInvoice Bot,true\n');
+    expect(text).toBe('displayName,accountEnabled\nInvoice Bot,true\nHR Helper,false\nTravel Desk,true\n');
   });
 
   test('csv with no rows prints only the header of the known columns', async () => {
     const out = sink();
     const writer = await createRowWriter(out.stream, piped('csv', { columns: [{ key: 'id', header: 'ID' }] }));
     await writer.end();
-    expect(out.text()).toBe('ID\n');
+    expect(out.text()).toBe('id\n');
   });
 
   test('tsv streams rows without a header', async () => {

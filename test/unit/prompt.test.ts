@@ -9,7 +9,7 @@ vi.mock('@inquirer/prompts', async (importOriginal) => {
   return importOriginal();
 });
 
-import { CancelledError, UsageError } from '../../src/errors.js';
+import { CancelledError, DeclinedError, ExitCode, UsageError, exitCodeOf } from '../../src/errors.js';
 import { askText, choose, confirmDestructive, type PromptContext } from '../../src/output/prompt.js';
 
 // A fake terminal: we type into `input` and read the rendered prompt back from `output`.
@@ -83,6 +83,20 @@ describe('on a terminal', () => {
     await expect(answer).rejects.toBeInstanceOf(CancelledError);
   });
 
+  test('answering n is not an error: DeclinedError, exit 0 with "Cancelled: nothing was changed."', async () => {
+    const t = fakeTerminal();
+    const answer = confirmDestructive(t.ctx, 'Delete agent Invoice Bot?');
+    await t.type('n\n');
+    const err = await answer.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeclinedError);
+    expect((err as Error).message).toBe('Cancelled: nothing was changed.');
+    expect(exitCodeOf(err)).toBe(ExitCode.ok);
+  });
+
+  test('missing values off a terminal: an argument is not called an option', async () => {
+    await expect(choose(offTerminal, { message: 'Which profile?', flag: 'a profile name', choices: [{ name: 'a', value: 'a' }] })).rejects.toThrow('Missing a profile name: give it on the command line (there is no terminal to ask on).');
+  });
+
   test('confirm defaults to No on a bare Enter', async () => {
     const t = fakeTerminal();
     const answer = confirmDestructive(t.ctx, 'Delete agent Invoice Bot?');
@@ -95,6 +109,7 @@ describe('on a terminal', () => {
     const answer = confirmDestructive(t.ctx, 'Delete agent Invoice Bot?');
     await t.type('\u0003');
     await expect(answer).rejects.toBeInstanceOf(CancelledError);
+    expect(exitCodeOf(await answer.catch((e: unknown) => e))).toBe(ExitCode.cancelled);
   });
 
   test('askText returns what was typed', async () => {

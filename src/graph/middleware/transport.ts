@@ -25,7 +25,7 @@ export class TransportMiddleware implements Middleware {
       context.response = await this.send(request);
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err;
-      throw transportError(err, { method: request.method, path: url.pathname });
+      throw transportError(err, { method: request.method, path: url.pathname }, url.host);
     }
   }
 }
@@ -37,12 +37,13 @@ export const fetchTransport: Transport = (request) => fetch(request);
  * fetch works too, but its client (undici) adds ~18 MB of resident memory to every process,
  * which a streaming export of 200,000 sign-ins notices (bench/logs).
  */
-export function createHttpTransport(): Transport {
+export function createHttpTransport(opts: { ca?: string } = {}): Transport {
   let agents: { http: import('node:http').Agent; https: import('node:https').Agent } | undefined;
   return async (request) => {
     const http = await import('node:http');
     const https = await import('node:https');
-    agents ??= { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+    // `ca`: a `mock serve --tls` certificate the serve record names (issue 11).
+    agents ??= { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, ...(opts.ca ? { ca: opts.ca } : {}) }) };
     const url = new URL(request.url);
     const secure = url.protocol === 'https:';
     const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;

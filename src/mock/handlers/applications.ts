@@ -25,6 +25,7 @@ import {
 import { AGENTID_CLIENT_APP_ID } from '../seed.js';
 import { forgetSecret, recordSecret } from '../auth.js';
 import { normalizeKeyCredentials, withSelectedKeys } from '../keyCredentials.js';
+import { validateManagerApplications } from '../managerApplications.js';
 
 // /applications: agent identity blueprints (GD v1.0 agentidentityblueprint-*.md) and the plain
 // applications they derive from. Blueprint-only navigation (sponsors, inheritablePermissions)
@@ -161,6 +162,7 @@ function createApplication(
   for (const s of sponsors) checkSponsor(state, s);
   checkSponsorLimits(state, sponsors);
   for (const o of owners) checkOwner(state, o);
+  if (isBlueprint) validateManagerApplications(prop(body, 'managerApplications'));
   const bodyUnique = prop(body, 'uniqueName');
   const uniqueName = opts.uniqueName ?? (typeof bodyUnique === 'string' ? bodyUnique : undefined);
   if (uniqueName !== undefined && liveObjects(state).some((o) => ENTITY_SET_OF[o.type] === 'applications' && o.props.uniqueName === uniqueName)) {
@@ -256,6 +258,7 @@ function updateApplication(ctx: MockContext, obj: StoredObject, body: Record<str
   }
   const displayName = prop(body, 'displayName');
   if (displayName !== undefined && (typeof displayName !== 'string' || displayName.length === 0 || displayName.length > 256)) throw GraphErrors.invalidValue('displayName');
+  if (obj.type === 'agentIdentityBlueprint') validateManagerApplications(prop(body, 'managerApplications'));
   const next = { ...obj.props };
   assignWritable(next, body, BLUEPRINT_WRITABLE, obj.type, ['uniqueName', 'appId', 'id']);
   if ('keyCredentials' in next && next.keyCredentials !== obj.props.keyCredentials) {

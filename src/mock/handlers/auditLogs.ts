@@ -197,6 +197,11 @@ export function signInView(record: LogRecord, version: 'v1.0' | 'beta', unknownM
   // incomingTokenType's remoteDesktopToken and refreshToken are late members too (GD beta
   // resources/signin.md), and a user's refresh-token sign-in has refreshToken.
   if (!unknownMembers && LATE_INCOMING_TOKEN_TYPES.has(String(out.incomingTokenType))) out.incomingTokenType = 'unknownFutureValue';
+  // #13: appliedConditionalAccessPolicy.result's reportOnly* values are late members too (GD beta
+  // resources/appliedconditionalaccesspolicy.md).
+  if (!unknownMembers && Array.isArray(out.appliedConditionalAccessPolicies)) {
+    out.appliedConditionalAccessPolicies = (out.appliedConditionalAccessPolicies as Record<string, unknown>[]).map((p) => (String(p.result).startsWith('reportOnly') ? { ...p, result: 'unknownFutureValue' } : p));
+  }
   if (version === 'v1.0') {
     // v1.0 signIn has neither the agent facet nor signInEventTypes (MD v1.0 type mappings).
     delete out.agent;
@@ -263,7 +268,9 @@ function listLog(ctx: MockContext, kind: LogKind, entries: readonly LogEntry[], 
   const onlyInteractive = kind === 'signIns' && !(q.filter && mentions(q.filter, 'signInEventTypes'));
   const filter = q.filter;
   const matches = (e: LogEntry): boolean => {
-    if (onlyInteractive && !((e.record.signInEventTypes as string[] | undefined) ?? []).includes('interactiveUser')) return false;
+    // A row without signInEventTypes (v1.0's shape, GD v1.0 signin-list.md) is interactive by isInteractive.
+    const types = e.record.signInEventTypes as string[] | undefined;
+    if (onlyInteractive && !(types ? types.includes('interactiveUser') : e.record.isInteractive === true)) return false;
     return !filter || evaluateFilter(filter, e.record);
   };
 

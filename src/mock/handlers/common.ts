@@ -76,7 +76,14 @@ export function collectionResponse(
   const { page, nextSkiptoken, count } = applyQuery(items, q, spec);
   const selectFor = (i: Record<string, unknown>) => q.select ?? (typeof defaultSelect === 'function' ? defaultSelect(i) : defaultSelect);
   const value = q.select || defaultSelect ? page.map((i) => selectProperties(i, selectFor(i))) : page;
-  const fragment = q.select ? `${contextFragment}(${q.select.join(',')})` : contextFragment;
+  // The context names the selected properties as the schema spells them: GD v1.0
+  // directory-deleteditems-list.md asks `$select=id,DisplayName,…` and answers `#groups(id,displayName,…)`.
+  const spelled = (name: string) => {
+    const lower = name.toLowerCase();
+    for (const i of items) for (const k of Object.keys(i)) if (k.toLowerCase() === lower) return k;
+    return name;
+  };
+  const fragment = q.select ? `${contextFragment}(${q.select.map(spelled).join(',')})` : contextFragment;
   const body: Record<string, unknown> = { '@odata.context': contextUrl(ctx, fragment) };
   if (count !== undefined) body['@odata.count'] = count;
   if (nextSkiptoken) body['@odata.nextLink'] = nextLink(ctx, nextSkiptoken);
@@ -89,7 +96,8 @@ export function nextLink(ctx: MockContext, skiptoken: string): string {
   const u = new URL(ctx.url.toString());
   u.searchParams.delete('$skiptoken');
   u.searchParams.set('$skiptoken', skiptoken);
-  return `${ctx.serviceRoot}${u.pathname.replace(/^\/(v1\.0|beta)/, '')}${u.search}`;
+  // Graph writes the options' `$` literally (`?$top=10&$skiptoken=…`, GD v1.0 signin-list.md).
+  return `${ctx.serviceRoot}${u.pathname.replace(/^\/(v1\.0|beta)/, '')}${u.search.replace(/%24/g, '$')}`;
 }
 
 /** `$count` segment: plain-text count; Graph requires ConsistencyLevel: eventual for it on directory objects. */

@@ -134,7 +134,8 @@ async function deletedItemsRoute(ctx: MockContext, rest: string[]): Promise<Mock
 
   const id = seg;
   if (tail.length === 0) {
-    if (method === 'GET') return ctx.store.read((s) => ok(entityBody(ctx, 'directory/deletedItems', deletedObject(s, id))));
+    // GD directory-deleteditems-get.md: context `#directoryObjects/$entity`.
+    if (method === 'GET') return ctx.store.read((s) => ok(entityBody(ctx, 'directoryObjects', deletedObject(s, id))));
     if (method === 'DELETE') {
       await ctx.store.write((state) => purge(state, deletedObject(state, id)));
       return noContent();
@@ -143,7 +144,12 @@ async function deletedItemsRoute(ctx: MockContext, rest: string[]): Promise<Mock
   }
   if (tail.length === 1 && tail[0]!.toLowerCase() === 'restore') {
     if (method !== 'POST') throw GraphErrors.methodNotAllowed();
-    const restored = await ctx.store.write((state) => restore(state, deletedObject(state, id)));
+    // GD beta directory-deleteditems-restore.md: optional newUserPrincipalName (a user comes back
+    // under that name) and autoReconcileProxyConflict (proxy addresses: the emulator has no clash).
+    const body = await ctx.json();
+    const newUpn = prop(body, 'newUserPrincipalName');
+    if (newUpn !== undefined && (typeof newUpn !== 'string' || !newUpn.includes('@'))) throw GraphErrors.invalidValue('newUserPrincipalName');
+    const restored = await ctx.store.write((state) => restore(state, deletedObject(state, id), newUpn as string | undefined));
     // GD directory-deleteditems-restore.md: 200 with the object, context `#directoryObjects/$entity`.
     return ok(entityBody(ctx, 'directoryObjects', restored));
   }
@@ -167,9 +173,10 @@ async function deletedListRoute(ctx: MockContext, seg: string, cast: EntityType,
   }
   if (next !== undefined) throw GraphErrors.unknownSegment(next);
   if (ctx.method !== 'GET') throw GraphErrors.methodNotAllowed();
-  // [DOC-CONFLICT] the list page's example context is `#groups`; OData (and, as far as we know,
-  // the service) names the path: `#directory/deletedItems/microsoft.graph.group`.
-  const fragment = `directory/deletedItems/microsoft.graph.${cast}`;
+  // The context names the cast's entity set, `#groups` / `#groups(id,displayName,deletedDateTime)`,
+  // as both examples of GD beta directory-deleteditems-list.md show (not the OData path
+  // `#directory/deletedItems/microsoft.graph.group` the emulator answered before issue 11).
+  const fragment = ENTITY_SET_OF[cast];
   // Deleted users come back with the users' default property set [INFERRED]; $select deletedDateTime to see when.
   if (cast === 'user') return ctx.store.read((s) => usersCollection(ctx, items(s), spec, fragment));
   return ctx.store.read((s) => collectionResponse(ctx, items(s), spec, fragment));
@@ -180,7 +187,7 @@ async function deletedListRoute(ctx: MockContext, seg: string, cast: EntityType,
  * Graph's 409 for service principals says "cannot be created, updated, or restored because the
  * service principal name … is already in use".
  */
-function restore(state: TenantState, obj: StoredObject): StoredObject {
+function restore(state: TenantState, obj: StoredObject, newUserPrincipalName?: string): StoredObject {
   const set = ENTITY_SET_OF[obj.type];
   const live = liveObjects(state);
   if (set === 'servicePrincipals' && obj.type !== 'agentIdentity') {
@@ -194,7 +201,11 @@ function restore(state: TenantState, obj: StoredObject): StoredObject {
     }
   }
   if (set === 'users') {
-    const upn = String(obj.props.userPrincipalName ?? '').toLowerCase();
+    if (newUserPrincipalName !== undefined) {
+      const domain = newUserPrincipalName.split('@').pop()!.toLowerCase();
+      if (!state.tenant.verifiedDomains.some((d) => d.toLowerCase() === domain)) throw GraphErrors.invalidValue('newUserPrincipalName');
+    }
+    const upn = String(newUserPrincipalName ?? obj.props.userPrincipalName ?? '').toLowerCase();
     if (live.some((o) => ENTITY_SET_OF[o.type] === 'users' && String(o.props.userPrincipalName ?? '').toLowerCase() === upn)) {
       throw GraphErrors.duplicateValue('userPrincipalName');
     }
@@ -212,6 +223,7 @@ function restore(state: TenantState, obj: StoredObject): StoredObject {
   // Restoring a blueprint principal before the cascade job runs keeps its agent identities;
   // afterwards each child is restored one by one (ED howto-delete-agent-identity.md). The
   // emulator never runs the job, so children are whatever was deleted explicitly.
+  if (set === 'users' && newUserPrincipalName !== undefined) obj.props = { ...obj.props, userPrincipalName: newUserPrincipalName };
   delete obj.deletedDateTime;
   return obj;
 }

@@ -19,6 +19,7 @@ import {
 } from '../auth.js';
 import { verifyCertificateAssertion } from '../clientAssertion.js';
 import { clientInfo, idTokenClaims, mintRefreshToken, readTenantSigned, type RefreshTokenClaims } from '../delegated.js';
+import { evaluateSignIn } from '../conditionalAccess.js';
 
 // The emulated tenant's sign-in endpoints, which live outside /v1.0 and /beta (handler.ts step 0):
 //   GET  /{tenant}/v2.0/.well-known/openid-configuration   OpenID discovery (what MSAL reads first)
@@ -97,6 +98,13 @@ const OAuthErrors = {
   userDisabled: () => new OAuthError(400, 'invalid_grant', 50057, 'The user account is disabled.'),
   // [UNCONFIRMED wording] AADSTS65001 DelegationDoesNotExist.
   notConsented: (clientId: string) => new OAuthError(400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`),
+  // #13: Conditional Access refused the token (ED identity/conditional-access/agent-id.md: tokens
+  // "are issued only after the required Conditional Access controls are satisfied"). AADSTS53003
+  // BlockedByConditionalAccess, reference-error-codes.md; [UNCONFIRMED] the `error` value for a
+  // client_credentials request (the wording is the reference's).
+  blockedByConditionalAccess: () => new OAuthError(400, 'invalid_grant', 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.'),
+  // [UNCONFIRMED wording and code] fmi_path naming no agent identity of the blueprint.
+  notAChildAgent: (fmiPath: string, tenant: string) => new OAuthError(400, 'unauthorized_client', 700016, `Application with identifier '${fmiPath}' was not found in the directory '${tenant}'.`),
   // Certificate assertions. 700027's text is Entra's as seen in answers to real clients, with its
   // [Reason - …] part; [UNCONFIRMED] the "expired" reason and the 700021 wording.
   noThumbprint: () => new OAuthError(401, 'invalid_client', 50027, 'Invalid JWT token. No certificate thumbprint specified in token header.'),
@@ -212,9 +220,13 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
   try {
     const scope = form.get('scope') ?? '';
     if (!scope) throw OAuthErrors.missingParameter('scope');
-    checkGraphDefaultScope(scope);
+    const exchange = scope.trim() === TOKEN_EXCHANGE_SCOPE;
+    if (!exchange) checkGraphDefaultScope(scope);
     const key = await signingKey(t.store);
     const claims = await t.store.read((state) => {
+      // #13: an agent identity's own token (second leg of the agent flow), then Conditional Access.
+      const agent = state.objects[clientId];
+      if (agent?.type === 'agentIdentity' && !agent.deletedDateTime && !applicationOf(state, clientId)) return agentIdentityClaims(state, agent, form, info, t);
       const app = applicationOf(state, clientId);
       if (!app) throw OAuthErrors.appNotFound(clientId, t.tenantId);
       const sp = servicePrincipalOfApp(state, clientId);
@@ -222,6 +234,7 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
       info.servicePrincipalId = sp.id;
       if (sp.props.accountEnabled === false) throw OAuthErrors.appDisabled(clientId);
       authenticateClient(state, app, form, info, t);
+      if (exchange) return exchangeTokenClaims(state, app, form.get('fmi_path'), t);
       return appClaims(state, clientId, { issuerOrigin: t.origin, now: t.now });
     });
     info.success = true;
@@ -230,10 +243,61 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
   } catch (err) {
     if (err instanceof OAuthError) {
       info.errorCode = err.aadsts;
+      if (err.aadsts === 53003) info.failureReason = err.message;
       await emitTokenIssued(info, t.store);
     }
     throw err;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// #13: the agent identity's app-only flow (ED agent-id/identity-platform/agent-autonomous-app-oauth-flow.md)
+//   1. the blueprint authenticates as itself for scope api://AzureADTokenExchange/.default with
+//      fmi_path = the agent identity, and gets T1, an exchange token for that agent;
+//   2. the agent identity asks for its resource token with client_id = its own id and
+//      client_assertion = T1; "Entra ID issues an app-only resource access token (TR) to the
+//      Agent Identity after validating T1".
+// Conditional Access applies to leg 2 only: "Conditional Access policies don't apply when ... an
+// agent identity blueprint or agent identity performs an intermediate token exchange at the AAD
+// Token Exchange Endpoint" (ED identity/conditional-access/agent-id.md). [INFERRED] T1's claims:
+// aud api://AzureADTokenExchange, appid the blueprint, sub the agent identity named by fmi_path.
+
+const TOKEN_EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default';
+const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+
+function exchangeTokenClaims(state: TenantState, app: TenantState['objects'][string], fmiPath: string | null, t: TokenContext): Record<string, unknown> {
+  const appId = String(app.props.appId).toLowerCase();
+  let sub = appId;
+  if (fmiPath) {
+    const child = state.objects[fmiPath.toLowerCase()];
+    if (!child || child.deletedDateTime || child.type !== 'agentIdentity' || String(child.props.agentIdentityBlueprintId).toLowerCase() !== appId) throw OAuthErrors.notAChildAgent(fmiPath, t.tenantId);
+    sub = child.id;
+  }
+  const base = appClaims(state, appId, { issuerOrigin: t.origin, now: t.now });
+  const { roles: _roles, ...rest } = base;
+  return { ...rest, aud: TOKEN_EXCHANGE_AUDIENCE, sub };
+}
+
+function agentIdentityClaims(state: TenantState, agent: TenantState['objects'][string], form: URLSearchParams, info: TokenIssuedInfo, t: TokenContext): Record<string, unknown> {
+  info.servicePrincipalId = agent.id;
+  info.credentialType = 'federatedIdentityCredential';
+  const assertion = form.get('client_assertion');
+  if (assertion === null) throw OAuthErrors.noCredential();
+  if (form.get('client_assertion_type') !== JWT_BEARER) throw OAuthErrors.missingParameter('client_assertion_type');
+  const key = state.auth?.signingKey;
+  const decoded = decodeJwt(assertion);
+  if (!decoded || !key) throw OAuthErrors.badAssertion();
+  const v = verifyAccessToken(assertion, key, state.tenant.id, t.now);
+  if (!v.ok && (v.problem === 'signature' || v.problem === 'malformed')) throw OAuthErrors.badAssertion();
+  if (!v.ok && (v.problem === 'expired' || v.problem === 'notYetValid')) throw OAuthErrors.assertionExpired();
+  const p = decoded.payload;
+  const parent = String(agent.props.agentIdentityBlueprintId ?? '').toLowerCase();
+  if (p.aud !== TOKEN_EXCHANGE_AUDIENCE || String(p.appid ?? '').toLowerCase() !== parent || String(p.sub ?? '').toLowerCase() !== agent.id) throw OAuthErrors.noMatchingFic();
+  if (agent.props.accountEnabled === false) throw OAuthErrors.appDisabled(agent.id);
+  const ca = evaluateSignIn(state, agent.id);
+  if (ca) info.conditionalAccess = { status: ca.status, applied: ca.verdicts.map((x) => x.applied) };
+  if (ca?.blockedBy.length) throw OAuthErrors.blockedByConditionalAccess();
+  return appClaims(state, agent.id, { issuerOrigin: t.origin, now: t.now }) as unknown as Record<string, unknown>;
 }
 
 function checkGraphDefaultScope(scope: string): void {

@@ -310,7 +310,9 @@ function createPrincipal(ctx: MockContext, state: TenantState, body: Record<stri
     createdByAppId: creatorAppId(ctx),
     createdDateTime: ctx.now.toISOString(),
     displayName: app.props.displayName ?? null,
-    info: app.props.info ?? null,
+    // The blueprint's info, which Graph answers as an object of nulls when unset (GD beta
+    // agentidentityblueprintprincipal-post.md, -get.md).
+    info: app.props.info ?? { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null },
     oauth2PermissionScopes: api.oauth2PermissionScopes ?? [],
     publisherName: state.tenant.displayName,
     // Graph seeds the names from the appId and the app's identifierUris [INFERRED for identifierUris;

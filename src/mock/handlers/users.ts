@@ -9,7 +9,6 @@ import {
   softDelete,
   assignWritable,
   bindIds,
-  bodyType,
   checkSponsor,
   checkSponsorLimits,
   countResponse,
@@ -44,7 +43,13 @@ export const USER_SPEC: CollectionSpec = {
     // On base user in the v1.0 CSDL; its filterability is not stated on any page [UNCONFIRMED].
     identityParentId: ['eq', 'ne', 'in'],
     createdDateTime: ['eq', 'ge', 'le', 'gt', 'lt'],
-    otherMails: ['any'],
+    // GD aad-advanced-queries.md (query scenarios table and "Support for filter by properties"):
+    // startsWith on mobilePhone, ne/not on companyName, and endsWith inside any() on otherMails
+    // and proxyAddresses, each with the advanced query parameters.
+    mobilePhone: ['eq', 'ne', 'in', 'startsWith'],
+    companyName: ['eq', 'ne', 'in', 'startsWith'],
+    otherMails: ['any', 'startsWith', 'endsWith'],
+    proxyAddresses: ['any', 'startsWith', 'endsWith'],
     businessPhones: ['any'],
   },
   searchable: ['displayName', 'mail', 'userPrincipalName', 'givenName', 'surname', 'mailNickname'],
@@ -161,8 +166,10 @@ async function collectionRoute(ctx: MockContext): Promise<MockResult> {
   if (method === 'POST') {
     const body = await ctx.json();
     // GD agentuser-post.md: POST /users/microsoft.graph.agentUser, or POST /users with
-    // "@odata.type": "microsoft.graph.agentUser" (bodyType() wants OData-Version: 4.0 with it).
-    const declaredRaw = bodyType(ctx, body);
+    // "@odata.type": "#microsoft.graph.agentUser". GD beta agentuser-post.md Example 1 sends that
+    // form without an OData-Version header and gets 201, so unlike bodyType() (the entra-docs
+    // forms on /applications and /servicePrincipals) the header is not required here.
+    const declaredRaw = declaredTypeName(body);
     const declared = declaredRaw === undefined ? undefined : DECLARABLE[declaredRaw];
     if (declaredRaw !== undefined && !declared) throw GraphErrors.castMismatch(String(body['@odata.type']));
     const isAgent = cast === 'agentUser' || declared === 'agentUser';

@@ -1,0 +1,304 @@
+import type { GraphClient } from './client.js';
+import { GraphRequestError } from './errors.js';
+import { NotFoundError } from '../errors.js';
+
+// Conditional Access policies that target agents (beta /identity/conditionalAccess/policies).
+// Sources: GD beta resources/conditionalaccesspolicy.md, conditionalaccessconditionset.md,
+// conditionalaccessclientapplications.md (rendered beta page: includeAgentIdServicePrincipals /
+// excludeAgentIdServicePrincipals are "Agent identity object IDs", agentIdServicePrincipalFilter a
+// custom-security-attribute rule), conditionalaccessroot-post-policies.md; ED
+// identity/conditional-access/agent-id.md and howto-target-agent-identities.md:
+//   - agent identities are selected with clientApplications.includeAgentIdServicePrincipals
+//     (ids or "All"); agent users with users.includeUsers ["AllAgentIdUsers"] ("Today, you can
+//     target an agent's user account with a single scope");
+//   - "When an agent identity is targeted ... the only condition available is Agent risk"
+//     (conditions.agentIdRiskLevels: low, medium, high);
+//   - "Block access: The only available option for agent identities"; agent users may also be
+//     granted with compliantDevice. An MFA grant never applies to an agent.
+// The evaluator below is shared: the emulator's token endpoint enforces with it and
+// `agentid ca what-if` explains with it, so the two cannot disagree.
+
+export const BETA = { version: 'beta' as const };
+export const PREFER_UNKNOWN_ENUMS = { Prefer: 'include-unknown-enum-members' };
+
+export type PolicyState = 'enabled' | 'disabled' | 'enabledForReportingButNotEnforced';
+
+export interface CaPolicy {
+  id: string;
+  displayName: string;
+  state: PolicyState;
+  createdDateTime?: string | null;
+  modifiedDateTime?: string | null;
+  conditions: {
+    agentIdRiskLevels?: string[] | string | null;
+    applications?: { includeApplications?: string[] | null; excludeApplications?: string[] | null } | null;
+    users?: { includeUsers?: string[] | null; excludeUsers?: string[] | null } | null;
+    clientApplications?: {
+      includeAgentIdServicePrincipals?: string[] | null;
+      excludeAgentIdServicePrincipals?: string[] | null;
+      agentIdServicePrincipalFilter?: { mode?: string; rule?: string } | null;
+      includeServicePrincipals?: string[] | null;
+      excludeServicePrincipals?: string[] | null;
+    } | null;
+    [k: string]: unknown;
+  };
+  grantControls?: { operator?: string | null; builtInControls?: string[] | null } | null;
+  [k: string]: unknown;
+}
+
+export const GRAPH_RESOURCE_APP_ID = '00000003-0000-0000-c000-000000000000';
+
+const policiesPath = '/identity/conditionalAccess/policies';
+const policyPath = (id: string) => `${policiesPath}/${encodeURIComponent(id)}`;
+
+export async function listPolicies(client: GraphClient): Promise<CaPolicy[]> {
+  return client.list<CaPolicy>(policiesPath, BETA);
+}
+
+export async function getPolicy(client: GraphClient, id: string): Promise<CaPolicy> {
+  try {
+    return await client.get<CaPolicy>(policyPath(id), BETA);
+  } catch (err) {
+    if (err instanceof GraphRequestError && err.status === 404) throw new NotFoundError(`No Conditional Access policy with id '${id}'.`);
+    throw err;
+  }
+}
+
+export async function createPolicy(client: GraphClient, body: Record<string, unknown>): Promise<CaPolicy> {
+  return client.post<CaPolicy>(policiesPath, body, BETA);
+}
+
+export async function updatePolicy(client: GraphClient, id: string, patch: Record<string, unknown>): Promise<void> {
+  await client.patch(policyPath(id), patch, BETA);
+}
+
+export async function deletePolicy(client: GraphClient, id: string): Promise<void> {
+  await client.delete(policyPath(id), BETA);
+}
+
+/** A policy by id, or by exact display name (exactly one match, else the candidates). */
+export async function resolvePolicy(client: GraphClient, ref: string): Promise<CaPolicy> {
+  const r = ref.trim();
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(r)) return getPolicy(client, r);
+  const matches = (await listPolicies(client)).filter((p) => p.displayName === r);
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new NotFoundError(`No Conditional Access policy named '${r}'.`);
+  const { UsageError } = await import('../errors.js');
+  throw new UsageError(`${matches.length} Conditional Access policies are named '${r}': ${matches.map((m) => m.id).join(', ')}. Use an id instead.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the policy body agentid builds
+
+export interface AgentPolicySpec {
+  displayName: string;
+  state: PolicyState;
+  /** Agent identity object ids, or ['All']; empty when the policy targets agent users. */
+  includeAgents: string[];
+  excludeAgents: string[];
+  /** users.includeUsers ["AllAgentIdUsers"]. */
+  agentUsers: boolean;
+  riskLevels: string[];
+  /** 'block', or built-in grant controls (agent users only: compliantDevice). */
+  grant: string[];
+}
+
+/**
+ * The body the docs describe for an agent policy. An agent-identity policy has no user scope
+ * (includeUsers ["None"], as the "block high-risk agents" template shows), every resource
+ * ("All"), and its agents under clientApplications.
+ */
+export function agentPolicyBody(s: AgentPolicySpec): Record<string, unknown> {
+  const conditions: Record<string, unknown> = {
+    clientAppTypes: ['all'],
+    applications: { includeApplications: ['All'] },
+    users: s.agentUsers ? { includeUsers: ['AllAgentIdUsers'] } : { includeUsers: ['None'] },
+  };
+  if (s.includeAgents.length) {
+    conditions.clientApplications = {
+      includeAgentIdServicePrincipals: s.includeAgents,
+      ...(s.excludeAgents.length ? { excludeAgentIdServicePrincipals: s.excludeAgents } : {}),
+    };
+  }
+  if (s.riskLevels.length) conditions.agentIdRiskLevels = s.riskLevels.join(',');
+  return {
+    displayName: s.displayName,
+    state: s.state,
+    conditions,
+    grantControls: { operator: 'OR', builtInControls: s.grant },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// evaluation
+
+/** Who is asking for a token: an agent identity (its own app-only token) or an agent user. */
+export interface CaSubject {
+  kind: 'agentIdentity' | 'agentUser';
+  /** Object id of the agent identity or agent user. */
+  id: string;
+  /** Agent risk (riskyAgent.riskLevel): none, low, medium, high. */
+  riskLevel: string;
+}
+
+/** One entry of signIn.appliedConditionalAccessPolicies (GD beta appliedconditionalaccesspolicy.md). */
+export interface AppliedPolicy {
+  id: string;
+  displayName: string;
+  enforcedGrantControls: string[];
+  enforcedSessionControls: string[];
+  result: 'success' | 'failure' | 'notApplied' | 'notEnabled' | 'reportOnlySuccess' | 'reportOnlyFailure' | 'reportOnlyNotApplied';
+  conditionsSatisfied: string;
+  conditionsNotSatisfied: string;
+  includeRulesSatisfied: { conditionalAccessCondition: string; ruleSatisfied: string }[];
+  excludeRulesSatisfied: { conditionalAccessCondition: string; ruleSatisfied: string }[];
+}
+
+export interface PolicyVerdict {
+  policy: CaPolicy;
+  /** Every condition matched (whatever the policy's state). */
+  matches: boolean;
+  /** Would refuse the token if enforced. */
+  blocks: boolean;
+  /** Human reasons, one per condition looked at. */
+  reasons: string[];
+  applied: AppliedPolicy;
+}
+
+export interface CaEvaluation {
+  /** signIn.conditionalAccessStatus: report-only policies never change it. */
+  status: 'success' | 'failure' | 'notApplied';
+  verdicts: PolicyVerdict[];
+  /** The enabled policies that refuse the token. */
+  blockedBy: CaPolicy[];
+}
+
+const list = (v: string[] | null | undefined) => (Array.isArray(v) ? v : []);
+const has = (v: string[] | null | undefined, x: string) => list(v).some((e) => e.toLowerCase() === x.toLowerCase());
+
+/** agentIdRiskLevels is a multi-valued (flags) enum: written "low,high" on the wire. */
+export function riskLevelsOf(p: CaPolicy): string[] {
+  const v = p.conditions?.agentIdRiskLevels;
+  if (!v) return [];
+  const all = Array.isArray(v) ? v : String(v).split(',');
+  return all.map((x) => x.trim()).filter(Boolean);
+}
+
+/** True when the policy targets agents at all (agent identities, agent users, agent resources). */
+export function targetsAgents(p: CaPolicy): boolean {
+  const c = p.conditions ?? {};
+  return (
+    list(c.clientApplications?.includeAgentIdServicePrincipals).length > 0 ||
+    !!c.clientApplications?.agentIdServicePrincipalFilter?.rule ||
+    has(c.users?.includeUsers, 'AllAgentIdUsers') ||
+    has(c.applications?.includeApplications, 'AllAgentIdResources') ||
+    riskLevelsOf(p).length > 0
+  );
+}
+
+/**
+ * Evaluates every policy for one token request of an agent for a resource (Graph, in the
+ * emulator). Conditions the emulator can judge: the agent selection (include/exclude, All),
+ * the resource, and agent risk. [INFERRED] The conditionsSatisfied values: the
+ * conditionalAccessConditions enum has no agent members, so an agent identity's selection is
+ * reported as servicePrincipals, an agent user's as users, and agent risk as servicePrincipalRisk.
+ * A policy with an agentIdServicePrincipalFilter (custom security attributes) is not evaluated:
+ * the emulator stores no custom security attributes, so it never matches (README says so).
+ */
+export function evaluate(policies: CaPolicy[], subject: CaSubject, resourceAppId = GRAPH_RESOURCE_APP_ID): CaEvaluation {
+  const verdicts = policies.map((p) => verdict(p, subject, resourceAppId));
+  const enforced = verdicts.filter((v) => v.policy.state === 'enabled' && v.matches);
+  const blockedBy = enforced.filter((v) => v.blocks).map((v) => v.policy);
+  const status = blockedBy.length ? 'failure' : enforced.length ? 'success' : 'notApplied';
+  return { status, verdicts, blockedBy };
+}
+
+function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdict {
+  const c = p.conditions ?? {};
+  const reasons: string[] = [];
+  const satisfied: string[] = [];
+  const notSatisfied: string[] = [];
+  const includeRules: AppliedPolicy['includeRulesSatisfied'] = [];
+  const excludeRules: AppliedPolicy['excludeRulesSatisfied'] = [];
+  let ok = true;
+  const fail = (cond: string, why: string) => {
+    ok = false;
+    notSatisfied.push(cond);
+    reasons.push(why);
+  };
+
+  // Who: agent identities under clientApplications, agent users under users.
+  if (s.kind === 'agentIdentity') {
+    const inc = list(c.clientApplications?.includeAgentIdServicePrincipals);
+    const exc = list(c.clientApplications?.excludeAgentIdServicePrincipals);
+    if (has(exc, s.id)) {
+      fail('servicePrincipals', 'the agent is excluded (excludeAgentIdServicePrincipals)');
+      excludeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appId' });
+    } else if (has(inc, 'All')) {
+      satisfied.push('servicePrincipals');
+      reasons.push('includes all agent identities');
+    } else if (has(inc, s.id)) {
+      satisfied.push('servicePrincipals');
+      reasons.push('includes this agent identity');
+      includeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appId' });
+    } else if (c.clientApplications?.agentIdServicePrincipalFilter?.rule) {
+      fail('servicePrincipals', 'selects agents by custom security attributes, which the emulator does not evaluate');
+    } else fail('servicePrincipals', inc.length ? 'does not include this agent identity' : 'does not target agent identities');
+  } else {
+    const inc = list(c.users?.includeUsers);
+    if (has(c.users?.excludeUsers, s.id)) fail('users', 'the agent user is excluded (excludeUsers)');
+    else if (has(inc, 'AllAgentIdUsers')) {
+      satisfied.push('users');
+      reasons.push('includes all agent users (AllAgentIdUsers)');
+      includeRules.push({ conditionalAccessCondition: 'users', ruleSatisfied: 'allUsers' });
+    } else fail('users', 'does not target agent users (policies for all users do not include agent users)');
+  }
+
+  // What: the resource the token is for.
+  const apps = list(c.applications?.includeApplications);
+  if (has(c.applications?.excludeApplications, resourceAppId)) fail('application', 'the resource is excluded');
+  else if (has(apps, 'All') || has(apps, resourceAppId)) {
+    satisfied.push('application');
+    reasons.push(has(apps, 'All') ? 'applies to all resources' : 'applies to this resource');
+    includeRules.push({ conditionalAccessCondition: 'application', ruleSatisfied: has(apps, 'All') ? 'allApps' : 'appId' });
+  } else fail('application', has(apps, 'AllAgentIdResources') ? 'applies to agent resources only, not to this resource' : 'does not apply to this resource');
+
+  // Agent risk.
+  const levels = riskLevelsOf(p);
+  if (levels.length) {
+    if (levels.includes(s.riskLevel)) {
+      satisfied.push('servicePrincipalRisk');
+      reasons.push(`agent risk ${s.riskLevel} is one of ${levels.join(', ')}`);
+    } else fail('servicePrincipalRisk', `agent risk ${s.riskLevel || 'none'} is not one of ${levels.join(', ')}`);
+  }
+
+  const controls = list(p.grantControls?.builtInControls);
+  // Any grant an agent cannot satisfy (no interactive remediation, no device in the emulator)
+  // refuses it when it applies; block is the one the docs name for agent identities.
+  const blocks = controls.length > 0;
+  const reportOnly = p.state === 'enabledForReportingButNotEnforced';
+  let result: AppliedPolicy['result'];
+  if (p.state === 'disabled') result = 'notEnabled';
+  else if (!ok) result = reportOnly ? 'reportOnlyNotApplied' : 'notApplied';
+  else if (blocks) result = reportOnly ? 'reportOnlyFailure' : 'failure';
+  else result = reportOnly ? 'reportOnlySuccess' : 'success';
+  const applied: AppliedPolicy = {
+    id: p.id,
+    displayName: p.displayName,
+    // Sign-in logs name the controls as the portal does ("Block", "RequireCompliantDevice")
+    // [INFERRED from signin.md's example values such as "Mfa"].
+    enforcedGrantControls: ok && p.state !== 'disabled' ? controls.map(controlName) : [],
+    enforcedSessionControls: [],
+    result,
+    conditionsSatisfied: satisfied.length ? satisfied.join(',') : 'none',
+    conditionsNotSatisfied: notSatisfied.length ? notSatisfied.join(',') : 'none',
+    includeRulesSatisfied: includeRules,
+    excludeRulesSatisfied: excludeRules,
+  };
+  return { policy: p, matches: ok, blocks: ok && blocks, reasons, applied };
+}
+
+function controlName(c: string): string {
+  const names: Record<string, string> = { block: 'Block', mfa: 'Mfa', compliantDevice: 'RequireCompliantDevice', domainJoinedDevice: 'RequireDomainJoinedDevice' };
+  return names[c] ?? c;
+}

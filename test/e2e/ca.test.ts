@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ROOT, baseEnv, parseJson, startServer, tempHome } from './helpers.js';
+
+// Conditional Access for agents end to end (#13, section 4): a block policy for one blueprint,
+// first report-only, then on, against agents that sign in the documented way (the blueprint's T1
+// exchange token, then the agent identity's own token through @azure/identity's
+// ClientAssertionCredential) at `agentid mock serve --tls`; the sign-in log and `ca what-if`
+// must agree with what happened. Then agent risk feeding a risk policy, and the bad input that
+// must be refused before anything is written.
+
+const TENANT = '3f2a7c1e-5b8d-4e6f-9a0b-1c2d3e4f5a6b';
+const home = tempHome('agentid-ca-');
+let server: Awaited<ReturnType<typeof startServer>>;
+let env: Record<string, string> = {};
+const agents: Record<string, { id: string; blueprintAppId: string; secretFile: string }> = {};
+
+function ok(r: Awaited<ReturnType<typeof home.run>>) {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r;
+}
+const cli = (args: string[]) => home.run(args, { env });
+
+beforeAll(async () => {
+  server = await startServer(home.home, ['--tls']);
+  env = { AGENTID_GRAPH_URL: server.url, NODE_EXTRA_CA_CERTS: path.join(home.home, 'mock', 'tls', 'cert.pem') };
+  for (const [bp, agent] of [['CA Blueprint', 'CA Agent'], ['Other Blueprint', 'Other Agent']] as const) {
+    const b = ok(await cli(['blueprint', 'create', '--name', bp, '--sponsor', 'me', '-o', 'json'])).json();
+    const a = ok(await cli(['agent', 'create', '--blueprint', bp, '--name', agent, '--sponsor', 'me', '-o', 'json'])).json();
+    const secretFile = path.join(home.home, `${agent.replace(/ /g, '-')}.secret`);
+    ok(await cli(['blueprint', 'credential', 'add', bp, '--secret', '--secret-file', secretFile, '-o', 'none']));
+    agents[agent] = { id: a.id, blueprintAppId: b.blueprint.appId, secretFile };
+  }
+  ok(await cli(['blueprint', 'create', '--name', 'Empty Blueprint', '--sponsor', 'me', '-o', 'none']));
+});
+
+afterAll(async () => {
+  await server?.stop();
+  home.remove();
+});
+
+/**
+ * One sign-in of an agent identity: the blueprint's T1 (client secret, fmi_path = the agent, for
+ * api://AzureADTokenExchange/.default), then ClientAssertionCredential as the agent with T1.
+ */
+function signIn(agent: string): Promise<{ ok: boolean; error?: string }> {
+  const a = agents[agent]!;
+  const code = `
+    import { ClientAssertionCredential } from '@azure/identity';
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: process.env.BP, client_secret: process.env.SECRET, scope: 'api://AzureADTokenExchange/.default', fmi_path: process.env.AGENT });
+    const t1 = await (await fetch(process.env.URL + '/${TENANT}/oauth2/v2.0/token', { method: 'POST', body: form })).json();
+    if (!t1.access_token) { console.log(JSON.stringify({ ok: false, error: 'T1: ' + t1.error_description })); process.exit(0); }
+    const cred = new ClientAssertionCredential('${TENANT}', process.env.AGENT, async () => t1.access_token, { authorityHost: process.env.URL, disableInstanceDiscovery: true });
+    try {
+      const t = await cred.getToken('https://graph.microsoft.com/.default');
+      console.log(JSON.stringify({ ok: !!t.token }));
+    } catch (e) {
+      console.log(JSON.stringify({ ok: false, error: (e.message.match(/AADSTS\\d+: [^.]*\\./) ?? [e.message])[0] }));
+    }`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: ROOT,
+      env: { ...baseEnv(home.home), URL: server.url, NODE_EXTRA_CA_CERTS: env.NODE_EXTRA_CA_CERTS, BP: a.blueprintAppId, SECRET: readFileSync(a.secretFile, 'utf8').trim(), AGENT: a.id },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('close', () => resolve(out ? parseJson(out, `sign-in script output (stderr: ${err})`) : { ok: false, error: err }));
+  });
+}
+
+/** The agent's newest sign-in, as `agentid logs signins --agent` shows it. */
+async function lastSignIn(agent: string) {
+  const rows = ok(await cli(['logs', 'signins', '--agent', agent, '--top', '1', '-o', 'json'])).json();
+  return rows[0];
+}
+
+const policyEntry = (s: any, id: string) => s.appliedConditionalAccessPolicies.find((p: any) => p.id === id);
+
+describe('a block policy for one blueprint, report-only then on', () => {
+  let policyId = '';
+
+  test('created report-only by default, with the agent-ID conditions Graph documents', async () => {
+    const r = ok(await cli(['ca', 'create', '--name', 'Block CA Blueprint', '--blueprint', 'CA Blueprint', '--block', '-o', 'json']));
+    const p = r.json();
+    policyId = p.id;
+    expect(p.state).toBe('enabledForReportingButNotEnforced');
+    // As Graph answers: the collections not given come back empty.
+    expect(p.conditions.clientApplications).toEqual({ includeAgentIdServicePrincipals: [agents['CA Agent']!.id], excludeAgentIdServicePrincipals: [], includeServicePrincipals: [], excludeServicePrincipals: [] });
+    expect(p.conditions.applications).toEqual({ includeApplications: ['All'], excludeApplications: [], includeUserActions: [] });
+    expect(p.grantControls).toEqual({ operator: 'OR', builtInControls: ['block'], customAuthenticationFactors: [], termsOfUse: [] });
+    expect(r.stderr).toContain("Created policy 'Block CA Blueprint'");
+    const audits = ok(await cli(['logs', 'audit', '--top', '5', '-o', 'json'])).json();
+    expect(audits.find((a: any) => a.activityDisplayName === 'Add conditional access policy')).toMatchObject({ category: 'Policy', loggedByService: 'Conditional Access', operationType: 'Add', targetResources: [{ id: p.id, displayName: 'Block CA Blueprint', type: 'Policy' }] });
+  });
+
+  test('report-only: the agent still signs in, and the log records the report-only result', async () => {
+    expect(await signIn('CA Agent')).toEqual({ ok: true });
+    const s = await lastSignIn('CA Agent');
+    expect(s.status.errorCode).toBe(0);
+    expect(s.conditionalAccessStatus).toBe('notApplied');
+    expect(policyEntry(s, policyId)).toMatchObject({ displayName: 'Block CA Blueprint', result: 'reportOnlyFailure', enforcedGrantControls: ['Block'], conditionsSatisfied: 'servicePrincipals,application' });
+    const w = ok(await cli(['ca', 'what-if', '--agent', 'CA Agent', '-o', 'json'])).json();
+    expect(w.find((v: any) => v.id === policyId)).toMatchObject({ applies: true, blocks: true, result: 'reportOnlyFailure' });
+  });
+
+  test('--state on needs --yes off a terminal, and nothing changes without it', async () => {
+    const r = await cli(['ca', 'update', 'Block CA Blueprint', '--state', 'on']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('pass --yes');
+    expect(ok(await cli(['ca', 'show', policyId, '-o', 'json'])).json().state).toBe('enabledForReportingButNotEnforced');
+  });
+
+  test('on: the same sign-in fails with AADSTS53003 and the log names the policy', async () => {
+    ok(await cli(['ca', 'update', 'Block CA Blueprint', '--state', 'on', '--yes', '-o', 'none']));
+    const r = await signIn('CA Agent');
+    expect(r).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    const s = await lastSignIn('CA Agent');
+    expect(s.status.errorCode).toBe(53003);
+    expect(s.status.failureReason).toContain('Access has been blocked by Conditional Access policies');
+    expect(s.conditionalAccessStatus).toBe('failure');
+    expect(policyEntry(s, policyId)).toMatchObject({ result: 'failure', enforcedGrantControls: ['Block'] });
+  });
+
+  test('an agent of another blueprint is unaffected', async () => {
+    expect(await signIn('Other Agent')).toEqual({ ok: true });
+    const s = await lastSignIn('Other Agent');
+    expect(s.status.errorCode).toBe(0);
+    expect(s.conditionalAccessStatus).toBe('notApplied');
+    expect(policyEntry(s, policyId)).toMatchObject({ result: 'notApplied', conditionsNotSatisfied: 'servicePrincipals' });
+  });
+
+  test('what-if agrees with what happened, for both agents', async () => {
+    const blocked = await cli(['ca', 'what-if', '--agent', 'CA Agent', '-o', 'json']);
+    expect(blocked.json().find((v: any) => v.id === policyId)).toMatchObject({ applies: true, blocks: true, result: 'failure', reason: 'includes this agent identity; applies to all resources' });
+    expect(blocked.stderr).toContain("would be refused (AADSTS53003) by: Block CA Blueprint");
+    const other = await cli(['ca', 'what-if', '--agent', 'Other Agent', '-o', 'json']);
+    expect(other.json().find((v: any) => v.id === policyId)).toMatchObject({ applies: false, result: 'notApplied' });
+    expect(other.stderr).toContain('would be granted');
+    const list = ok(await cli(['ca', 'list', '--agent', 'CA Agent', '-o', 'json'])).json();
+    expect(list.map((v: any) => v.id)).toEqual([policyId]);
+    expect(ok(await cli(['ca', 'list', '--agent', 'Other Agent', '-o', 'json'])).json()).toEqual([]);
+  });
+
+  test('excluding the agent lets it sign in again', async () => {
+    ok(await cli(['ca', 'update', 'Block CA Blueprint', '--exclude-agent', 'CA Agent', '-o', 'none']));
+    expect(await signIn('CA Agent')).toEqual({ ok: true });
+    expect(policyEntry(await lastSignIn('CA Agent'), policyId)).toMatchObject({ result: 'notApplied', conditionsNotSatisfied: 'servicePrincipals' });
+  });
+});
+
+describe('agent risk feeds the evaluation', () => {
+  test('confirm-compromised raises the risk to high, a high-risk block policy then refuses the agent; confirm-safe lets it back', async () => {
+    ok(await cli(['ca', 'create', '--name', 'Block high-risk agents', '--all-agents', '--risk-level', 'high', '--block', '--state', 'on', '--yes', '-o', 'none']));
+    expect(await signIn('Other Agent')).toEqual({ ok: true });
+    ok(await cli(['risk', 'confirm-compromised', 'Other Agent', '--yes', '-o', 'none']));
+    const risky = ok(await cli(['risk', 'list', '--level', 'high', '-o', 'json'])).json();
+    expect(risky.map((r: any) => [r.id, r.riskState, r.riskDetail])).toEqual([[agents['Other Agent']!.id, 'confirmedCompromised', 'adminConfirmedAgentCompromised']]);
+    expect(await signIn('Other Agent')).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    const s = await lastSignIn('Other Agent');
+    expect(s.appliedConditionalAccessPolicies.find((p: any) => p.displayName === 'Block high-risk agents')).toMatchObject({ result: 'failure', conditionsSatisfied: 'servicePrincipals,application,servicePrincipalRisk' });
+    ok(await cli(['risk', 'confirm-safe', 'Other Agent', '--yes', '-o', 'none']));
+    expect(ok(await cli(['risk', 'show', 'Other Agent', '-o', 'json'])).json()).toMatchObject({ riskLevel: 'none', riskState: 'confirmedSafe' });
+    expect(await signIn('Other Agent')).toEqual({ ok: true });
+  });
+});
+
+describe('bad input: one line, exit 2, nothing written', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown blueprint', ['ca', 'create', '--name', 'x', '--blueprint', 'No Such Blueprint', '--block'], /No blueprint named 'No Such Blueprint'/],
+    ['a blueprint without agents (empty include list)', ['ca', 'create', '--name', 'x', '--blueprint', 'Empty Blueprint', '--block'], /has no agent identities/],
+    ['--state on off a terminal without --yes', ['ca', 'create', '--name', 'x', '--agent', 'CA Agent', '--block', '--state', 'on'], /pass --yes/],
+    ['a policy that would lock out every agent', ['ca', 'create', '--name', 'x', '--all-agents', '--block', '--state', 'on', '--yes'], /would block every agent identity with no exclusion/],
+    ['an MFA grant for agent identities', ['ca', 'create', '--name', 'x', '--agent', 'CA Agent', '--grant', 'mfa'], /can only be blocked/],
+    ['no target', ['ca', 'create', '--name', 'x', '--block'], /Say whom the policy targets/],
+    ['a bad --state', ['ca', 'create', '--name', 'x', '--agent', 'CA Agent', '--block', '--state', 'maybe'], /--state must be report-only, on or off/],
+  ];
+  test.each(cases)('%s', async (_what, args, message) => {
+    const before = ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json().length;
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json()).toHaveLength(before);
+  });
+
+  test('--dry-run prints the exact Graph request and writes nothing', async () => {
+    const before = ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json().length;
+    const r = ok(await cli(['ca', 'create', '--name', 'Dry', '--agent', 'CA Agent', '--block', '--dry-run', '-o', 'json']));
+    expect(r.json()).toEqual({
+      dryRun: true,
+      method: 'POST',
+      url: `${server.url}/beta/identity/conditionalAccess/policies`,
+      body: {
+        displayName: 'Dry',
+        state: 'enabledForReportingButNotEnforced',
+        conditions: { clientAppTypes: ['all'], applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { includeAgentIdServicePrincipals: [agents['CA Agent']!.id] } },
+        grantControls: { operator: 'OR', builtInControls: ['block'] },
+      },
+    });
+    expect(ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json()).toHaveLength(before);
+  });
+});

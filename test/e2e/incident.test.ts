@@ -1,0 +1,309 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { BIN, ROOT, baseEnv, parseJson, startServer, tempHome, type RunResult } from './helpers.js';
+import { createFileStore } from '../../src/mock/inprocess.js';
+import { seedState } from '../../src/mock/seed.js';
+import { addBulkAgents, type BulkSeedOptions, type SeededBlueprint } from '../../src/mock/bulkSeed.js';
+import type { TenantState } from '../../src/mock/state.js';
+
+// agentid incident, end to end (issue #15 §3): a blueprint of 200 agents and agent users is
+// contained on `mock serve --tls` while sign-ins are being made (through @azure/identity's
+// ClientSecretCredential against the emulator's token endpoint, and `mock signins generate`);
+// afterwards the blueprint gets no token, the folder holds every sign-in of the window and the
+// audit events of the containment, and release restores the state before exactly. Then kill -9
+// at ten points of a contain on a smaller tenant, re-running the same command until it finishes.
+
+const TENANT = '3f2a7c1e-5b8d-4e6f-9a0b-1c2d3e4f5a6b';
+const JWT = /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./;
+const homes: ReturnType<typeof tempHome>[] = [];
+const stops: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const s of stops) await s();
+  for (const h of homes) h.remove();
+});
+
+async function tenantWith(seeds: BulkSeedOptions[]): Promise<{ h: ReturnType<typeof tempHome>; seeded: SeededBlueprint[] }> {
+  const h = tempHome('agentid-incident-');
+  homes.push(h);
+  const state = seedState();
+  const seeded = seeds.flatMap((o) => addBulkAgents(state, o));
+  await createFileStore(h.stateFile).replace(state);
+  return { h, seeded };
+}
+
+function ok(r: RunResult): void {
+  expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
+}
+
+/** The directory as the served emulator last wrote it: who is enabled, and what is granted. */
+function directoryState(h: ReturnType<typeof tempHome>) {
+  const s = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+  const enabled: Record<string, boolean> = {};
+  for (const o of Object.values(s.objects)) if (['agentIdentity', 'agentIdentityBlueprintPrincipal', 'agentUser'].includes(o.type)) enabled[o.id] = o.props.accountEnabled as boolean;
+  const grants = Object.values(s.oauth2PermissionGrants ?? {}).map((g: any) => `${g.clientId} ${g.consentType} ${g.principalId} ${g.resourceId} ${g.scope}`).sort();
+  const assignments = Object.values(s.appRoleAssignments ?? {}).map((a: any) => `${a.principalId} ${a.resourceId} ${a.appRoleId}`).sort();
+  return { enabled, grants, assignments };
+}
+
+const ndjson = (file: string): any[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : []);
+
+/** Every file of the folder, searched for the secret and for anything shaped like a token. */
+function leaks(dir: string, secret: string): string[] {
+  const found: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    if (text.includes(secret)) found.push(`${f}: the client secret`);
+    if (JWT.test(text)) found.push(`${f}: a JWT`);
+  }
+  return found;
+}
+
+describe('incident contain / release on mock serve --tls', () => {
+  test('contains a blueprint of 200 agents while it signs in, keeps the evidence, and release puts back exactly the state before', async () => {
+    const { h, seeded } = await tenantWith([
+      { blueprints: 1, agentsPerBlueprint: 200, agentUserEvery: 1, grants: true, disabledEvery: 9, prefix: 'Incident' },
+      { blueprints: 1, agentsPerBlueprint: 3, agentUserEvery: 1, grants: true, prefix: 'Control' },
+    ]);
+    const [bp, control] = seeded as [SeededBlueprint, SeededBlueprint];
+    const server = await startServer(h.home, ['--tls']);
+    stops.push(server.stop);
+    const ca = path.join(h.home, 'mock', 'tls', 'cert.pem');
+    const env = { AGENTID_GRAPH_URL: server.url, NODE_EXTRA_CA_CERTS: ca };
+    const secretFile = path.join(h.home, 'bp.secret');
+    ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--secret-file', secretFile, '-o', 'none'], { env }));
+    const secret = readFileSync(secretFile, 'utf8').trim();
+    const before = directoryState(h);
+
+    // The blueprint signing in through @azure/identity, over and over, until told to stop.
+    const stopFile = path.join(h.home, 'stop-signing-in');
+    const tokenLoop = (once: boolean) =>
+      new Promise<{ ok: number; refused: string[] }>((resolve, reject) => {
+        const code = `
+          import { ClientSecretCredential } from '@azure/identity';
+          import { existsSync } from 'node:fs';
+          let ok = 0; const refused = [];
+          do {
+            const cred = new ClientSecretCredential('${TENANT}', '${bp.appId}', process.env.SECRET, { authorityHost: process.env.URL, disableInstanceDiscovery: true });
+            await cred.getToken('https://graph.microsoft.com/.default').then(() => ok++, (e) => refused.push((e.message.match(/AADSTS\\d+/) ?? [e.message])[0]));
+            await new Promise((r) => setTimeout(r, 50));
+          } while (!${once} && !existsSync(process.env.STOP));
+          console.log(JSON.stringify({ ok, refused }));`;
+        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...baseEnv(h.home), URL: server.url, NODE_EXTRA_CA_CERTS: ca, SECRET: secret, STOP: stopFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+        child.on('close', () => (out ? resolve(parseJson(out, 'token loop')) : reject(new Error(err))));
+      });
+    expect(await tokenLoop(true)).toEqual({ ok: 1, refused: [] });
+    ok(await h.run(['mock', 'signins', 'generate', '--count', '300', '--blueprint', bp.appId, '--days', '3', '-o', 'none'], { env }));
+
+    const dir = path.join(h.home, 'inc');
+    const signingIn = tokenLoop(false);
+    // Sign-ins during the run come from the token endpoint only: `mock signins generate` writes the
+    // state file from its own process, and beside a served emulator it could write over its changes.
+    const r = await h.run(['incident', 'contain', '--blueprint', bp.name, '--out', dir, '--since', '7d', '--yes', '-o', 'json'], { env });
+    writeFileSync(stopFile, '');
+    const during = await signingIn;
+    ok(r);
+    const report = r.json();
+    expect(r.stderr).toMatch(/^Time to containment: \d+\.\d{3} s from start \(\d+\.\d{3} s after confirmation\)\.$/m);
+    expect(report.failedSteps).toEqual([]);
+    expect(report.steps.map((s: any) => [s.step, s.status])).toEqual([
+      ['stop-authentication', 'done'],
+      ['revoke-sessions', 'done'],
+      ['revoke-access', 'done'],
+      ['confirm-compromised', 'skipped'],
+    ]);
+    expect(report.steps[3].note).toBe('risk API not available in this build');
+    expect(during.ok).toBeGreaterThan(0);
+
+    // After containment the blueprint gets no token (its principal is disabled: AADSTS7000112).
+    expect(await tokenLoop(true)).toEqual({ ok: 0, refused: ['AADSTS7000112'] });
+    const contained = directoryState(h);
+    for (const id of [bp.principalId, ...bp.agentIds]) expect(contained.enabled[id], id).toBe(false);
+    const users = ndjson(path.join(dir, 'journal.jsonl')).filter((x) => x.t === 'item' && x.op.kind === 'setEnabled' && x.op.target === 'agentUser');
+    expect(users).toHaveLength(200);
+    for (const u of users) expect(contained.enabled[u.objectId]).toBe(false);
+    for (const id of [control.principalId, ...control.agentIds]) expect(contained.enabled[id]).toBe(true);
+    expect(contained.grants.length).toBe(before.grants.length - 201);
+
+    // The folder: 0700, every sign-in of the window, the containment's own audit events, no secret.
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir).sort()).toEqual(['after.json', 'audit.ndjson', 'before.json', 'incident.json', 'journal-revoke.jsonl', 'journal.jsonl', 'requests.ndjson', 'signins.ndjson', 'summary.md', 'timeline.ndjson']);
+    const all = await h.run(['logs', 'signins', '--all', '--since', report.window.since, '-o', 'ndjson'], { env });
+    ok(all);
+    const affectedApps = new Set([bp.appId, ...bp.agentIds]);
+    const affectedUsers = new Set(users.map((u) => u.objectId));
+    const expected = all.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((s) => s.createdDateTime <= report.window.until)
+      .filter((s) => affectedApps.has(s.appId) || affectedUsers.has(s.userId) || s.agent?.parentAppId === bp.appId);
+    const got = ndjson(path.join(dir, 'signins.ndjson'));
+    expect(expected.length).toBeGreaterThan(300);
+    expect(got.map((s) => s.id).sort()).toEqual(expected.map((s) => s.id).sort());
+    const audits = ndjson(path.join(dir, 'audit.ndjson')).filter((a) => a.activityDateTime >= report.confirmedAt);
+    const journal = [...ndjson(path.join(dir, 'journal.jsonl')), ...ndjson(path.join(dir, 'journal-revoke.jsonl'))];
+    const doneKeys = new Set(journal.filter((x) => x.t === 'done').map((x) => x.key));
+    const writes = journal.filter((x) => x.t === 'item' && doneKeys.has(x.key) && (x.op.kind === 'setEnabled' || x.op.kind === 'revokeSessions'));
+    expect(audits).toHaveLength(writes.length);
+    for (const w of writes) expect(audits.some((a) => a.targetResources.some((t: any) => t.id === w.objectId)), w.key).toBe(true);
+    const summary = readFileSync(path.join(dir, 'summary.md'), 'utf8');
+    expect(summary).toContain('- By: admin@contoso.onmicrosoft.com');
+    expect(summary).toMatch(/- Authentication stopped: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC — time to containment/);
+    expect(leaks(dir, secret)).toEqual([]);
+
+    // The folder is not written over by another incident.
+    const other = await h.run(['incident', 'contain', '--blueprint', control.name, '--out', dir, '--yes'], { env });
+    expect({ code: other.code, stderr: other.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/^error: --out .* holds incident \w+, which was contained with other options; re-run it with the same options to finish it, or name a new folder\.\n$/) });
+
+    // Release: back exactly as before (the agents disabled before stay disabled), sessions excepted.
+    const rel = await h.run(['incident', 'release', dir, '--yes', '-o', 'json'], { env });
+    expect(rel.code).toBe(0);
+    expect(rel.stderr).toContain("warning: Cannot come back: 200 agent users' sign-in sessions: revoked sign-in sessions cannot be restored.");
+    expect(directoryState(h)).toEqual(before);
+    expect(await tokenLoop(true)).toEqual({ ok: 1, refused: [] });
+    expect(readFileSync(path.join(dir, 'summary.md'), 'utf8')).toMatch(/## Release \(.*UTC\)\n\n- By: admin@contoso.onmicrosoft.com\n/);
+    const st = await h.run(['incident', 'status', dir, '-o', 'json'], { env });
+    ok(st);
+    expect(st.json()).toMatchObject({ state: 'released', scope: 'blueprint', evidence: { signIns: got.length, before: true, after: true }, release: { state: 'finished', failed: 0 } });
+    expect(leaks(dir, secret)).toEqual([]);
+  }, 120_000);
+});
+
+describe('incident contain after kill -9', () => {
+  test('ten kills at random points, then the same command: finishes, nothing written twice, evidence complete', async () => {
+    // Scaled down from 200 to 30 agents (with agent users and grants) so that ten runs stay quick.
+    const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 30, agentUserEvery: 1, grants: true, disabledEvery: 7, prefix: 'Killed' }]);
+    const bp = seeded[0]!;
+    const server = await startServer(h.home, ['--latency', '40', '--throttle', 'off']);
+    stops.push(server.stop);
+    const env = { AGENTID_GRAPH_URL: server.url };
+    ok(await h.run(['mock', 'signins', 'generate', '--count', '80', '--blueprint', bp.appId, '--days', '2', '-o', 'none'], { env }));
+    const before = directoryState(h);
+    const dir = path.join(h.home, 'inc');
+    const args = ['incident', 'contain', '--blueprint', bp.appId, '--out', dir, '--yes', '--concurrency', '1', '-o', 'json'];
+    const journal = path.join(dir, 'journal.jsonl');
+    const dones = () => [...ndjson(journal), ...ndjson(path.join(dir, 'journal-revoke.jsonl'))].filter((x) => x.t === 'done').length;
+    // Kill points: by time (planning, folder creation) and by how many writes have been answered.
+    const rnd = (a: number, b: number) => a + Math.floor(Math.random() * (b - a));
+    const points: ((elapsed: number) => boolean)[] = [
+      (t) => t > rnd(50, 400),
+      (t) => t > rnd(300, 900),
+      () => existsSync(journal),
+      ...Array.from({ length: 5 }, (_, i) => {
+        const n = rnd(i * 25, (i + 1) * 25);
+        return () => dones() >= n;
+      }),
+      () => existsSync(path.join(dir, 'after.json')),
+      () => existsSync(path.join(dir, 'signins.ndjson')),
+    ];
+    let killed = 0;
+    for (const when of points) {
+      const res = await new Promise<{ killed: boolean; code: number | null; stderr: string }>((resolve) => {
+        const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const t0 = Date.now();
+        let done = false;
+        const timer = setInterval(() => {
+          if (!done && when(Date.now() - t0)) {
+            done = true;
+            child.kill('SIGKILL');
+          }
+        }, 5);
+        child.on('close', (code, signal) => {
+          clearInterval(timer);
+          resolve({ killed: signal === 'SIGKILL', code, stderr });
+        });
+      });
+      if (res.killed) killed++;
+      else expect({ code: res.code, stderr: res.code ? res.stderr : '' }).toEqual({ code: 0, stderr: '' });
+    }
+    expect(killed).toBeGreaterThanOrEqual(6);
+    const r = await h.run(args, { env });
+    ok(r);
+    const recs = [...ndjson(journal), ...ndjson(path.join(dir, 'journal-revoke.jsonl'))];
+    const items = recs.filter((x) => x.t === 'item');
+    expect(items.map((i) => i.phase)).toEqual([...items.map((i) => i.phase)].sort((a, b) => a - b));
+    const outcomes = recs.filter((x) => x.t === 'done').map((x) => x.key);
+    // One outcome per change, and nothing sent again once answered.
+    expect(new Set(outcomes).size).toBe(outcomes.length);
+    expect(outcomes.length).toBe(items.filter((i) => !i.skip).length);
+    const answered = new Set<string>();
+    for (const x of recs) {
+      if (x.t === 'done') answered.add(x.key);
+      if (x.t === 'intent') for (const k of x.keys) expect(answered.has(k), `${k} resent after its answer`).toBe(false);
+    }
+    // The emulator's audit log: each disable and each session revocation exactly once.
+    const report = r.json();
+    const audits = ndjson(path.join(dir, 'audit.ndjson')).filter((a) => a.activityDateTime >= report.confirmedAt);
+    const writes = items.filter((i) => !i.skip && (i.op.kind === 'setEnabled' || i.op.kind === 'revokeSessions'));
+    expect(audits).toHaveLength(writes.length);
+    const state = directoryState(h);
+    for (const id of [bp.principalId, ...bp.agentIds]) expect(state.enabled[id]).toBe(false);
+    expect(state.grants.length).toBe(before.grants.length - 31);
+    // Evidence complete: every sign-in of the window.
+    const all = await h.run(['logs', 'signins', '--all', '--blueprint', bp.appId, '--since', report.window.since, '-o', 'ndjson'], { env });
+    const expected = all.stdout.split('\n').filter(Boolean).length;
+    expect(expected).toBeGreaterThan(0);
+    expect(ndjson(path.join(dir, 'signins.ndjson')).length).toBeGreaterThanOrEqual(expected);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect(report.failedSteps).toEqual([]);
+  }, 120_000);
+
+  test('refuses without --yes off a terminal, and --credentials without --yes; --dry-run creates nothing', async () => {
+    const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 2, prefix: 'Dry' }]);
+    const dir = path.join(h.home, 'inc');
+    const noYes = await h.run(['incident', 'contain', '--blueprint', seeded[0]!.appId, '--out', dir]);
+    expect(noYes.code).toBe(2);
+    const creds = await h.run(['incident', 'contain', '--blueprint', seeded[0]!.appId, '--out', dir, '--credentials']);
+    expect({ code: creds.code, stderr: creds.stderr }).toEqual({ code: 2, stderr: 'error: Removing credentials cannot be undone (a secret is shown only once, when it is created): pass --yes to confirm, or leave out --credentials.\n' });
+    const both = await h.run(['incident', 'contain', '--blueprint', seeded[0]!.appId, '--agent', seeded[0]!.agentIds[0]!, '--out', dir, '--yes']);
+    expect(both.stderr).toBe('error: Name what to contain with exactly one of --agent, --blueprint or --agent-user (each repeatable).\n');
+    const dry = await h.run(['incident', 'contain', '--agent', seeded[0]!.agentIds[0]!, '--out', dir, '--dry-run', '-o', 'json']);
+    ok(dry);
+    expect(dry.json().steps.map((s: any) => [s.step, s.planned])).toEqual([['stop-authentication', 1], ['confirm-compromised', 1]]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  test('--credentials removes the blueprint\'s secret and federated credential; release says they cannot come back and restores the rest', async () => {
+    const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 4, agentUserEvery: 2, grants: true, prefix: 'Creds' }]);
+    const bp = seeded[0]!;
+    const secretFile = path.join(h.home, 'bp.secret');
+    ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--secret-file', secretFile, '-o', 'none']));
+    ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--federated', '--name', 'ci', '--issuer', 'https://token.actions.githubusercontent.com', '--subject', 'repo:contoso/agents:ref:refs/heads/main', '-o', 'none']));
+    const before = directoryState(h);
+    const dir = path.join(h.home, 'inc');
+    const r = await h.run(['incident', 'contain', '--blueprint', bp.appId, '--credentials', '--out', dir, '--yes', '-o', 'json']);
+    ok(r);
+    const items = ndjson(path.join(dir, 'journal-revoke.jsonl')).filter((x) => x.t === 'item');
+    expect(items.filter((i) => i.op.kind === 'removePassword' || i.op.kind === 'deleteFederatedCredential').map((i) => i.objectType).sort()).toEqual(['federatedIdentityCredential', 'passwordCredential']);
+    const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+    const app = state.objects[bp.id]!;
+    expect([app.props.passwordCredentials, app.federatedIdentityCredentials ?? []]).toEqual([[], []]);
+    expect(leaks(dir, readFileSync(secretFile, 'utf8').trim())).toEqual([]);
+    const rel = await h.run(['incident', 'release', dir, '--yes', '-o', 'none']);
+    expect(rel.code).toBe(0);
+    expect(rel.stderr).toContain('warning: Cannot come back: 1 client secret: a removed client secret cannot be recreated (Graph returns a secret only once, at creation).');
+    expect(rel.stderr).toContain('warning: Cannot come back: 1 federated credential: removed credentials are not recreated by undo; add them again with agentid blueprint.');
+    expect(directoryState(h)).toEqual(before);
+  });
+
+  test('--agent-user disables the agent user and revokes its sessions only; status summarises the folder', async () => {
+    const { h } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 2, agentUserEvery: 1, grants: true, prefix: 'Users' }]);
+    const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+    const user = Object.values(state.objects).find((o) => o.type === 'agentUser')!;
+    const dir = path.join(h.home, 'inc');
+    const r = await h.run(['incident', 'contain', '--agent-user', String(user.props.userPrincipalName), '--out', dir, '--yes', '-o', 'json']);
+    ok(r);
+    expect(r.json().steps.map((s: any) => [s.step, s.done])).toEqual([['stop-authentication', 1], ['revoke-sessions', 1], ['confirm-compromised', 0]]);
+    expect(directoryState(h).enabled[user.id]).toBe(false);
+    const st = await h.run(['incident', 'status', dir, '-o', 'json']);
+    ok(st);
+    expect(st.json()).toMatchObject({ state: 'contained', scope: 'agentUser', release: null });
+    expect(st.json().timeToContainmentMs).toBeGreaterThan(0);
+    const notDir = await h.run(['incident', 'status', path.join(h.home, 'nope')]);
+    expect({ code: notDir.code, stderr: notDir.stderr }).toEqual({ code: 2, stderr: `error: ${path.join(h.home, 'nope')} is not an incident folder (no incident.json); name the folder agentid incident contain --out wrote.\n` });
+  });
+});
