@@ -48,6 +48,8 @@ export class CliContext implements SignInHost {
   private graphClient: GraphClient | undefined;
   private bannerShown = false;
   globals: GlobalOptions = {};
+  /** A successful command's exit status other than 0 (plan --detailed-exitcode). */
+  exitCode: number | undefined;
   /** What set the Graph URL in use (a variable or a flag), for "could not reach" messages. */
   graphUrlSource: string | undefined;
 

@@ -8,6 +8,8 @@ export const ExitCode = {
   notFound: 3,
   auth: 4,
   cancelled: 130,
+  /** agentid plan --detailed-exitcode: the plan has changes (not an error). */
+  changesPending: 10,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

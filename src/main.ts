@@ -41,6 +41,10 @@ export const GROUPS: GroupEntry[] = [
   { name: 'status', summary: 'Show the profile, tenant, signed-in identity, and the permissions and roles in its token', load: () => import('./commands/status.js') },
   { name: 'config', summary: 'Set, show and unset defaults for options, such as the output format', load: () => import('./commands/config.js') },
   { name: 'completion', summary: 'Print a shell completion script for bash, zsh or fish', load: () => import('./commands/completion.js') },
+  { name: 'export', summary: 'Write the fleet file (agentid.yaml) for what the tenant holds', load: () => import('./commands/fleet.js') },
+  { name: 'plan', summary: 'Diff a fleet file against the tenant: create, update (before → after), delete with --prune', load: () => import('./commands/fleet.js') },
+  { name: 'apply', summary: 'Make the tenant match a fleet file through the journaled bulk engine (resume, undo)', load: () => import('./commands/fleet.js') },
+  { name: 'schema', summary: 'Print the JSON Schema of the fleet file (agentid/v1)', load: () => import('./commands/fleet.js') },
   { name: 'mock', summary: 'Run, serve and reset the built-in emulated tenant', load: () => import('./commands/mock.js') },
 ];
 
@@ -52,6 +56,7 @@ Exit codes:
   3    not found
   4    not signed in, or permission denied
   130  cancelled
+  10   plan --detailed-exitcode: changes pending (0: none)
 
 Environment:
   AGENTID_HOME       where agentid keeps its state (default ~/.agentid)
@@ -184,7 +189,7 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
   try {
     const program = await buildProgram(ctx, args);
     await program.parseAsync(args, { from: 'user' });
-    return ExitCode.ok;
+    return ctx.exitCode ?? ExitCode.ok;
   } catch (err) {
     return reportError(ctx, err);
   }

@@ -11,6 +11,7 @@ import { AppRoleAssignment, Grant, grantBody, grantPaths, grantSpec, findAssignm
 import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
 import type { PrincipalRef } from './directory.js';
+import { fleetAccept, fleetAction, fleetInverse, fleetReconcile, fleetRequest, fleetResult, isFleetOp, type FleetOp } from './fleet/ops.js';
 import { GOVERNANCE_ACTIONS, governanceAccept, governanceInverse, governanceReconcile, governanceRequest, type GovernanceOp } from './bulkGovernance.js';
 
 // Planning and running of bulk changes (issue #4): what each change is as a Graph request, how
@@ -41,7 +42,9 @@ export type Op =
   /** Sponsors and soft deletes of issue #14: src/graph/bulkGovernance.ts. */
   | GovernanceOp
   /** Incident containment (#15): GD beta riskyagent-confirmcompromised.md, one POST for many agents. */
-  | { kind: 'confirmCompromised'; agentIds: string[] };
+  | { kind: 'confirmCompromised'; agentIds: string[] }
+  /** agentid apply's changes (issue #16), defined and run in fleet/ops.ts. */
+  | FleetOp;
 
 /** What a journal may delete: blueprint delete --with-agents deletes all four, in that order reversed. */
 export type DeletableTarget = 'agent' | 'agentUser' | 'principal' | 'blueprint';
@@ -49,7 +52,7 @@ export type DeletableTarget = 'agent' | 'agentUser' | 'principal' | 'blueprint';
 export type Item = ItemRecord<Op>;
 export type BulkJournal = JournalState<Op>;
 
-const ACTION: Record<Op['kind'], string> = {
+const ACTION: Record<Exclude<Op['kind'], FleetOp['kind']>, string> = {
   setEnabled: 'set accountEnabled',
   deleteGrant: 'delete oauth2PermissionGrant',
   createGrant: 'create oauth2PermissionGrant',
@@ -70,6 +73,7 @@ const ACTION: Record<Op['kind'], string> = {
 };
 
 export function actionOf(op: Op): string {
+  if (isFleetOp(op)) return fleetAction(op);
   if (op.kind === 'setEnabled') return op.value ? 'enable' : 'disable';
   return ACTION[op.kind];
 }
@@ -94,6 +98,7 @@ function ref(client: GraphClient, r: PrincipalRef): string {
 
 /** `results` holds what earlier items answered (an agent's id for its agent user). */
 export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
+  if (isFleetOp(op)) return fleetRequest(client, op, after);
   switch (op.kind) {
     case 'setEnabled':
       // GD agentuser-update.md wants the derived type in the body of an agent user's PATCH.
@@ -162,6 +167,7 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
  * left to reconcile(), which finds the object and its id.
  */
 function opAccept(op: Op): number[] {
+  if (isFleetOp(op)) return fleetAccept(op);
   if (op.kind === 'addSponsor' || op.kind === 'removeSponsor') return governanceAccept(op);
   return op.kind.startsWith('delete') || op.kind === 'removePassword' || op.kind === 'removeCertificates' ? [404] : [];
 }
@@ -181,6 +187,7 @@ function opRu(): number {
  * moment the attempt was sent.
  */
 export async function opReconcile(client: GraphClient, op: Op, intentAt: string | undefined, after?: unknown): Promise<Reconciled> {
+  if (isFleetOp(op)) return fleetReconcile(client, op, after);
   const gone = async (url: string): Promise<Reconciled> => ((await orUndefined(() => client.get(url))) === undefined ? { done: true } : { done: false });
   switch (op.kind) {
     case 'setEnabled': {
@@ -249,6 +256,7 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
 /** The change that puts back what `op` changed, or why there is none. */
 export function opInverse(item: Item, result: unknown): Op | { irreversible: string } {
   const op = item.op;
+  if (isFleetOp(op)) return fleetInverse(item as ItemRecord<FleetOp>, result);
   const createdId = (result as { id?: string } | undefined)?.id;
   switch (op.kind) {
     case 'setEnabled': {
@@ -294,6 +302,7 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
 
 /** Only ids go into the journal: the created objects themselves may be large. */
 function resultToKeep(op: Op, body: unknown): unknown {
+  if (isFleetOp(op)) return fleetResult(op, body);
   if (op.kind.startsWith('create')) {
     const id = (body as { id?: unknown } | undefined)?.id;
     return typeof id === 'string' ? { id } : undefined;

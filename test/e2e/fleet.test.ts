@@ -1,0 +1,278 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { BIN, ROOT, baseEnv, startServer, tempHome, type RunResult } from './helpers.js';
+import type { TenantState } from '../../src/mock/state.js';
+
+// agentid export / plan / apply (issue #16), end to end on the emulator: a 3 × 50 fleet applied,
+// planned, edited, pruned, re-applied, undone; kill -9 mid-apply and bulk resume; and every kind
+// of bad file refused with one line, exit 2, nothing written.
+
+const homes: ReturnType<typeof tempHome>[] = [];
+const servers: ChildProcess[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.kill('SIGTERM');
+});
+afterAll(() => {
+  for (const h of homes) h.remove();
+});
+
+const MEGAN = 'meganb@contoso.onmicrosoft.com';
+const ADELE = 'adelev@contoso.onmicrosoft.com';
+const ALEX = 'alexw@contoso.onmicrosoft.com';
+const AUTOMATION = 'c0a1b2c3-0001-4d5e-8f90-000000000301';
+const APP_SECRET = 'Emulated~Automation.Secret.0001';
+
+interface Shape {
+  agents: Record<string, string[]>; // blueprint → agent names
+  sponsorOf?: Record<string, string>; // "bp/agent" → explicit sponsor
+  disabled?: string[]; // "bp/agent"
+}
+
+function fleetYaml(s: Shape): string {
+  const lines = ['apiVersion: agentid/v1', 'kind: AgentFleet', 'blueprints:'];
+  for (const [bp, agents] of Object.entries(s.agents)) {
+    lines.push(`  ${bp}:`, `    displayName: ${bp.toUpperCase()}`, `    sponsors: [${MEGAN}]`, '    agents:');
+    for (const a of agents) {
+      const props = [
+        ...(s.sponsorOf?.[`${bp}/${a}`] ? [`sponsors: [${s.sponsorOf[`${bp}/${a}`]}]`] : []),
+        ...(s.disabled?.includes(`${bp}/${a}`) ? ['enabled: false'] : []),
+      ];
+      lines.push(`      "${a}": { ${props.join(', ')} }`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const names = (bp: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${bp} agent ${String(from + i).padStart(2, '0')}`);
+const ok = (r: RunResult) => expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+const readState = (h: ReturnType<typeof tempHome>): TenantState => JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+const directoryHash = (h: ReturnType<typeof tempHome>) => {
+  const s = readState(h);
+  return createHash('sha256').update(JSON.stringify([s.objects, s.oauth2PermissionGrants, s.appRoleAssignments])).digest('hex');
+};
+
+describe('agentid plan / apply / undo on a 3 × 50 fleet (in-process emulator)', () => {
+  const h = tempHome('agentid-fleet-');
+  homes.push(h);
+  const file = path.join(h.home, 'agentid.yaml');
+  const original: Shape = {
+    agents: { 'fleet-a': names('fleet-a', 0, 50), 'fleet-b': names('fleet-b', 0, 50), 'fleet-c': names('fleet-c', 0, 50) },
+    sponsorOf: { 'fleet-a/fleet-a agent 00': ADELE },
+  };
+  const edited: Shape = {
+    agents: { ...original.agents, 'fleet-c': [...names('fleet-c', 0, 48), ...names('fleet-c', 50, 55)] },
+    sponsorOf: { 'fleet-a/fleet-a agent 00': ALEX },
+    disabled: ['fleet-b/fleet-b agent 10'],
+  };
+  const editJournal = path.join(h.home, 'edit.jsonl');
+  // As a CI pipeline runs: an app signed in with client credentials (Graph refuses delegated
+  // callers changes to an agent identity's sponsors, GD agentidentity-post-sponsors.md).
+  const app = (args: string[]) => h.run(['--profile', 'app', ...args], { env: { APP_SECRET } });
+
+  test('apply creates the fleet, and plan then shows no changes (exit 0 with --detailed-exitcode)', async () => {
+    ok(await h.run(['login', '--profile', 'app', '--emulated', '--client-id', AUTOMATION, '--client-secret-env', 'APP_SECRET'], { env: { APP_SECRET } }));
+    writeFileSync(file, fleetYaml(original));
+    const first = await app(['plan', '-f', file, '-o', 'json', '--detailed-exitcode']);
+    expect(first.code).toBe(10);
+    expect(first.json().summary).toMatchObject({ create: 153, update: 0, delete: 0 });
+    const r = await app(['apply', '-f', file, '--yes', '-o', 'json']);
+    ok(r);
+    // 3 blueprints, 3 principals, 150 agents.
+    expect(r.json<any[]>().filter((x) => x.status === 'done')).toHaveLength(156);
+    const plan = await app(['plan', '-f', file, '-o', 'json', '--detailed-exitcode']);
+    ok(plan);
+    expect(plan.json()).toMatchObject({ summary: { create: 0, update: 0, delete: 0, unchanged: { blueprint: 3, agent: 150, agentUser: 0 }, pending: false }, changes: [] });
+    expect(plan.stderr).toBe(`No changes: the tenant matches ${file} (153 object(s) unchanged).\n`);
+  });
+
+  test('export then plan on the same tenant shows no changes', async () => {
+    const exp = await app(['export']);
+    ok(exp);
+    expect(exp.stdout).toMatch(/^# agentid desired state/);
+    const exported = path.join(h.home, 'exported.yaml');
+    writeFileSync(exported, exp.stdout);
+    const plan = await app(['plan', '-f', exported, '-o', 'json', '--prune', '--detailed-exitcode']);
+    ok(plan);
+    expect(plan.json().changes).toEqual([]);
+    const json = await app(['export', '--blueprint', 'fleet-b', '-o', 'json']);
+    ok(json);
+    expect(Object.keys(json.json().blueprints)).toEqual(['fleet-b']);
+    expect(Object.keys(json.json().blueprints['fleet-b'].agents)).toHaveLength(50);
+  });
+
+  test('an edited file: plan lists exactly the renamed sponsor, the disabled agent, 5 new agents and 2 pruned ones', async () => {
+    writeFileSync(file, fleetYaml(edited));
+    const noPrune = await app(['plan', '-f', file, '-o', 'json']);
+    ok(noPrune);
+    expect(noPrune.json().summary).toMatchObject({ create: 5, update: 2, delete: 0 });
+    const r = await app(['plan', '-f', file, '--prune', '-o', 'json', '--detailed-exitcode']);
+    expect(r.code).toBe(10);
+    const changes = r.json().changes.map((c: any) => ({ action: c.action, key: c.key, properties: c.properties }));
+    expect(changes.filter((c: any) => c.action === 'update')).toEqual([
+      { action: 'update', key: 'fleet-a/fleet-a agent 00', properties: [{ property: 'sponsors', before: [ADELE], after: [ALEX] }] },
+      { action: 'update', key: 'fleet-b/fleet-b agent 10', properties: [{ property: 'enabled', before: true, after: false }] },
+    ]);
+    expect(changes.filter((c: any) => c.action === 'create').map((c: any) => c.key)).toEqual(names('fleet-c', 50, 55).map((n) => `fleet-c/${n}`));
+    expect(changes.filter((c: any) => c.action === 'delete').map((c: any) => c.key).sort()).toEqual(['fleet-c/fleet-c agent 48', 'fleet-c/fleet-c agent 49']);
+    expect(changes).toHaveLength(9);
+    expect(r.json().summary.unchanged).toEqual({ blueprint: 3, agent: 146, agentUser: 0 });
+
+    const md = await app(['plan', '-f', file, '--prune', '-o', 'markdown']);
+    ok(md);
+    expect(md.stdout).toContain('**Plan: 5 to create, 2 to update, 2 to delete; 149 unchanged.**');
+    expect(md.stdout).toContain(`| agent identity | fleet-a/fleet-a agent 00 | sponsors | ${ADELE} | ${ALEX} |`);
+    expect(md.stdout).toContain('#### To delete (soft: restorable for 30 days) (2)');
+  });
+
+  test('--max-deletes refuses a plan that deletes more, before anything is written', async () => {
+    const before = directoryHash(h);
+    const r = await app(['apply', '-f', file, '--prune', '--max-deletes', '1', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: The plan deletes 2 object(s), more than --max-deletes 1; review it (agentid plan --prune), then raise --max-deletes if that is intended.\n');
+    expect(directoryHash(h)).toBe(before);
+  });
+
+  test('apply the edit; a re-apply is a no-op; undo restores the original fleet', async () => {
+    const r = await app(['apply', '-f', file, '--prune', '--yes', '--journal', editJournal, '-o', 'json']);
+    ok(r);
+    const rows = r.json<any[]>();
+    expect(rows.filter((x) => x.status === 'done').map((x) => x.action).sort()).toEqual(['add sponsor', 'create agent identity', 'create agent identity', 'create agent identity', 'create agent identity', 'create agent identity', 'delete (soft)', 'delete (soft)', 'disable', 'remove sponsor']);
+    const plan = await app(['plan', '-f', file, '--prune', '-o', 'json', '--detailed-exitcode']);
+    ok(plan);
+    expect(plan.json().changes).toEqual([]);
+    const journals = readdirSync(path.join(h.home, 'journals'));
+    const again = await app(['apply', '-f', file, '--prune', '--yes']);
+    ok(again);
+    expect(again.stdout).toBe('');
+    expect(readdirSync(path.join(h.home, 'journals'))).toEqual(journals);
+
+    const undo = await app(['bulk', 'undo', editJournal, '--yes', '-o', 'json']);
+    ok(undo);
+    writeFileSync(file, fleetYaml(original));
+    const back = await app(['plan', '-f', file, '--prune', '-o', 'json', '--detailed-exitcode']);
+    ok(back);
+    expect(back.json().changes).toEqual([]);
+  });
+
+  test('apply --plan runs a saved plan, and refuses one the tenant no longer matches', async () => {
+    writeFileSync(file, fleetYaml(edited));
+    const saved = path.join(h.home, 'plan.json');
+    const p = await app(['plan', '-f', file, '-o', 'json']);
+    writeFileSync(saved, p.stdout);
+    // Someone changes the tenant after the plan was made.
+    ok(await app(['agent', 'disable', 'fleet-a agent 01']));
+    const stale = await app(['apply', '--plan', saved, '--yes']);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toMatch(/^error: --plan .*plan\.json no longer matches the tenant \(it changed since the plan was made\); run agentid plan again/);
+    const p2 = await app(['plan', '-f', file, '-o', 'json']);
+    // The new plan puts back what was changed by hand, besides the edit.
+    expect(p2.json().changes.filter((c: any) => c.key === 'fleet-a/fleet-a agent 01')).toEqual([{ action: 'update', type: 'agent', key: 'fleet-a/fleet-a agent 01', id: expect.any(String), properties: [{ property: 'enabled', before: false, after: true }] }]);
+    writeFileSync(saved, p2.stdout);
+    ok(await app(['apply', '--plan', saved, '--yes', '-o', 'none']));
+    const after = await app(['plan', '-f', file, '-o', 'json', '--detailed-exitcode']);
+    ok(after);
+    expect(after.json().changes).toEqual([]);
+  });
+});
+
+describe('bad fleet files: one clear line, exit 2, nothing written', () => {
+  const h = tempHome('agentid-fleet-bad-');
+  homes.push(h);
+  const good = [
+    'apiVersion: agentid/v1',
+    'kind: AgentFleet',
+    'blueprints:',
+    '  bad-bp:',
+    '    displayName: Bad BP',
+    `    sponsors: [${MEGAN}]`,
+    '    agents:',
+    '      Agent One: {}',
+    '      Agent Two:',
+    '        enabled: true',
+  ];
+  const cases: [string, string[], RegExp][] = [
+    ['a schema error names the path and the line', good.map((l) => (l === '        enabled: true' ? '        enabled: "yes"' : l)), /^error: .*agentid\.yaml:10 \(blueprints\.bad-bp\.agents\["Agent Two"\]\.enabled\): Invalid input: expected boolean, received string\.$/],
+    ['an unknown key', [...good.slice(0, 5), '    colour: blue', ...good.slice(5)], /^error: .*agentid\.yaml:6 \(blueprints\.bad-bp\.colour\): unknown key 'colour' \(see agentid schema\)\.$/],
+    ['a duplicate key', [...good, '      Agent One: {}'], /^error: .*agentid\.yaml:11: duplicate key 'Agent One': each blueprint, agent and agent user must appear once/],
+    ['an unknown sponsor', good.map((l) => l.replace(MEGAN, 'nobody@contoso.onmicrosoft.com')), /^error: .*agentid\.yaml:6 \(blueprints\.bad-bp\.sponsors\[0\]\): unknown sponsor or owner 'nobody@contoso\.onmicrosoft\.com'/],
+    ['a blueprint referenced but missing', [...good, 'agentUsers:', '  one@contoso.onmicrosoft.com:', '    blueprint: no-such-bp', '    agent: Agent One'], /^error: .*agentid\.yaml:13 \(agentUsers\["one@contoso\.onmicrosoft\.com"\]\.blueprint\): blueprint 'no-such-bp' is not in the file \(blueprints: bad-bp\)\.$/],
+    ['a secret value inline', [...good.slice(0, 6), '    clientSecret: s3cr3t-value', ...good.slice(6)], /^error: .*agentid\.yaml:7 \(blueprints\.bad-bp\.clientSecret\): a secret value does not belong in .*; reference it instead: clientSecret: \{ secretFile: PATH \}/],
+    ['a secretText key', [...good.slice(0, 6), '    clientSecret: { secretFile: ./x, secretText: abc }', ...good.slice(6)], /^error: .*agentid\.yaml:7 \(blueprints\.bad-bp\.clientSecret\.secretText\): a secret value does not belong/],
+    ['an unset environment variable', good.map((l) => l.replace(MEGAN, '"${FLEET_SPONSOR}"')), /^error: .*agentid\.yaml:6 \(blueprints\.bad-bp\.sponsors\[0\]\): environment variable FLEET_SPONSOR is not set/],
+    ['custom security attributes (not in v1 yet)', [...good, '        attributes: { Dept: { Code: x } }'], /^error: .*agentid\.yaml:11 \(blueprints\.bad-bp\.agents\["Agent Two"\]\.attributes\): custom security attributes \('attributes'\) are not supported by agentid\/v1 yet; remove the key\.$/],
+    ['a wrong apiVersion', ['apiVersion: agentid/v2', ...good.slice(1)], /^error: .*agentid\.yaml:1 \(apiVersion\): apiVersion must be agentid\/v1\.$/],
+  ];
+
+  test.each(cases)('%s', async (_name, lines, message) => {
+    ok(await h.run(['mock', 'status', '-o', 'none']));
+    const before = directoryHash(h);
+    const f = path.join(h.home, 'agentid.yaml');
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    for (const args of [['plan', '-f', f], ['apply', '-f', f, '--yes']]) {
+      const r = await h.run(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(r.stderr.trimEnd()).toMatch(message);
+    }
+    expect(directoryHash(h)).toBe(before);
+    expect(existsSync(path.join(h.home, 'journals'))).toBe(false);
+  });
+
+  test('${VAR} is substituted, and $${VAR} stays literal', async () => {
+    const f = path.join(h.home, 'env.yaml');
+    writeFileSync(f, `${good.map((l) => l.replace(MEGAN, '"${FLEET_SPONSOR}"').replace('Bad BP', () => 'Bad $${NOT_A_VAR}')).join('\n')}\n`);
+    const r = await h.run(['plan', '-f', f, '-o', 'json'], { env: { FLEET_SPONSOR: MEGAN } });
+    ok(r);
+    expect(r.json().changes[0].properties.slice(0, 1)).toEqual([{ property: 'displayName', before: null, after: 'Bad ${NOT_A_VAR}' }]);
+  });
+
+  test('agentid schema prints the JSON Schema the package ships', async () => {
+    const r = await h.run(['schema']);
+    ok(r);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(readFileSync(path.join(ROOT, 'schema', 'agentid.schema.json'), 'utf8')));
+  });
+});
+
+describe('kill -9 during apply, then bulk resume (served emulator)', () => {
+  test('resume finishes the apply: every agent once, and plan shows no changes', async () => {
+    const h = tempHome('agentid-fleet-kill-');
+    homes.push(h);
+    const server = await startServer(h.home, ['--latency', '60', '--throttle', 'off']);
+    servers.push(server.child);
+    const env = { AGENTID_GRAPH_URL: server.url };
+    const file = path.join(h.home, 'agentid.yaml');
+    writeFileSync(file, fleetYaml({ agents: { 'kill-a': names('kill-a', 0, 30), 'kill-b': names('kill-b', 0, 30) } }));
+    const journal = path.join(h.home, 'apply.jsonl');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'apply', '-f', file, '--yes', '--concurrency', '1', '--journal', journal], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdin.end();
+      let killed = false;
+      const timer = setInterval(() => {
+        if (killed || !existsSync(journal)) return;
+        const done = readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"done"')).length;
+        if (done >= 10) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }, 2);
+      child.on('exit', () => {
+        clearInterval(timer);
+        if (killed) resolve();
+        else reject(new Error('the apply finished before the kill point'));
+      });
+    });
+    const status = await h.run(['bulk', 'status', journal, '-o', 'json'], { env });
+    expect(status.json().state).toBe('unfinished (agentid bulk resume)');
+    ok(await h.run(['bulk', 'resume', journal, '--yes', '-o', 'none'], { env }));
+    const plan = await h.run(['plan', '-f', file, '-o', 'json', '--detailed-exitcode'], { env });
+    ok(plan);
+    expect(plan.json().summary.unchanged).toEqual({ blueprint: 2, agent: 60, agentUser: 0 });
+    await new Promise((r) => setTimeout(r, 300));
+    const agents = Object.values(readState(h).objects).filter((o) => o.type === 'agentIdentity' && !o.deletedDateTime).map((o) => o.props.displayName as string);
+    expect(agents.sort()).toEqual([...names('kill-a', 0, 30), ...names('kill-b', 0, 30)].sort());
+  }, 60_000);
+});
