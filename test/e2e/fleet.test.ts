@@ -102,6 +102,12 @@ describe('agentid plan / apply / undo on a 3 × 50 fleet (in-process emulator)',
     ok(json);
     expect(Object.keys(json.json().blueprints)).toEqual(['fleet-b']);
     expect(Object.keys(json.json().blueprints['fleet-b'].agents)).toHaveLength(50);
+    // The JSON form is a fleet file too.
+    const exportedJson = path.join(h.home, 'exported.json');
+    writeFileSync(exportedJson, json.stdout);
+    const planJson = await app(['plan', '-f', exportedJson, '-o', 'json', '--prune', '--detailed-exitcode']);
+    ok(planJson);
+    expect(planJson.json().summary).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: { blueprint: 1, agent: 50, agentUser: 0 } });
   });
 
   test('an edited file: plan lists exactly the renamed sponsor, the disabled agent, 5 new agents and 2 pruned ones', async () => {
