@@ -346,6 +346,14 @@ describe('every field of the file: apply, plan, export round trip (in-process em
     const round = await app(['plan', '-f', exported, '--prune', '-o', 'json', '--detailed-exitcode']);
     ok(round);
     expect(round.json().changes).toEqual([]);
+
+    // sponsors: [] cannot empty an object that has sponsors (Graph keeps at least one).
+    const emptied = path.join(h.home, 'emptied.yaml');
+    writeFileSync(emptied, `${rich.map((l) => l.replace(`Rich One: { owners: [${ALEX}] }`, `Rich One: { owners: [${ALEX}], sponsors: [] }`)).join('\n')}\n`);
+    const refused = await app(['plan', '-f', emptied]);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^error: .*emptied\.yaml:18 \(blueprints\.rich-bp\.agents\["Rich One"\]\.sponsors\): sponsors: \[\] would remove every sponsor of this agent identity, which Graph refuses \(an object keeps at least one\); list the sponsors it should have\.\n$/);
   });
 
   test('export of the contoso fixture (orphaned agents, owners, tags, permissions, credentials, agent users) plans as no changes', async () => {
