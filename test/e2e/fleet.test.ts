@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { BIN, ROOT, baseEnv, startServer, tempHome, type RunResult } from './helpers.js';
 import type { TenantState } from '../../src/mock/state.js';
 
@@ -354,6 +355,24 @@ describe('every field of the file: apply, plan, export round trip (in-process em
     expect(refused.code).toBe(2);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toMatch(/^error: .*emptied\.yaml:18 \(blueprints\.rich-bp\.agents\["Rich One"\]\.sponsors\): sponsors: \[\] would remove every sponsor of this agent identity, which Graph refuses \(an object keeps at least one\); list the sponsors it should have\.\n$/);
+  });
+
+  test("the README's GitHub Actions workflow uses real agentid flags: its plan step exits 10 with a markdown plan, its apply step applies", async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Declarative fleets'));
+    const block = /A GitHub Actions workflow: plan on pull requests[\s\S]*?```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const workflow = parseYaml(block) as { jobs: Record<string, { steps: { run?: string }[] }> };
+    const steps = Object.entries(workflow.jobs).flatMap(([job, j]) => j.steps.filter((st) => st.run?.startsWith('agentid ')).map((st) => [job, st.run!] as const));
+    expect(steps.map(([job]) => job)).toEqual(['plan', 'apply']);
+    const file = path.join(h.home, 'agentid.yaml');
+    writeFileSync(file, `${rich.map((l) => l.replace('Rich Two: { enabled: false', 'Rich Two: { enabled: true')).join('\n')}\n`);
+    const argv = (cmd: string) => cmd.split(/\s*[>;]/)[0]!.trim().split(/\s+/).slice(1).map((a) => (a === 'agentid.yaml' ? file : a));
+    const plan = await app(argv(steps[0]![1]));
+    expect(plan.code, plan.stderr).toBe(10);
+    expect(plan.stdout).toContain(`| agent identity | rich-bp/Rich Two | enabled | false | true |`);
+    const apply = await app(argv(steps[1]![1]));
+    ok(apply);
+    ok(await app(argv(steps[0]![1])));
   });
 
   test('export of the contoso fixture (orphaned agents, owners, tags, permissions, credentials, agent users) plans as no changes', async () => {
