@@ -172,6 +172,11 @@ describe('agentid plan / apply / undo on a 3 × 50 fleet (in-process emulator)',
     ok(r);
     const rows = r.json<any[]>();
     expect(rows.filter((x) => x.status === 'done').map((x) => x.action).sort()).toEqual(['add sponsor', 'create agent identity', 'create agent identity', 'create agent identity', 'create agent identity', 'create agent identity', 'delete (soft)', 'delete (soft)', 'disable', 'remove sponsor']);
+    // Prune goes last: the journal records both soft deletes after every other change.
+    const done = readFileSync(editJournal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.t === 'done').map((x) => x.key as string);
+    expect(done).toHaveLength(10);
+    expect(done.slice(-2).every((k) => k.startsWith('fleet:delete:agent:'))).toBe(true);
+    expect(done.slice(0, -2).some((k) => k.startsWith('fleet:delete:'))).toBe(false);
     const plan = await app(['plan', '-f', file, '--prune', '-o', 'json', '--detailed-exitcode']);
     ok(plan);
     expect(plan.json().changes).toEqual([]);
