@@ -26,6 +26,19 @@ describe('fleet file schema', () => {
     expect(ok.fleet.blueprints.b!.agents.x).toEqual({ enabled: false });
   });
 
+  test('inheritable permissions take exactly one of scopes, allAllowed or none (noScopes)', () => {
+    const file = (perm: string) => `apiVersion: agentid/v1\nkind: AgentFleet\nblueprints:\n  b:\n    displayName: B\n    sponsors: [a@contoso.com]\n    inheritablePermissions:\n      00000003-0000-0000-c000-000000000000: ${perm}\n`;
+    expect(parseFleet(file('{ none: true }'), 'f.yaml', {}).fleet.blueprints.b!.inheritablePermissions).toEqual({ '00000003-0000-0000-c000-000000000000': { none: true } });
+    expect(() => parseFleet(file('{ none: true, allAllowed: true }'), 'f.yaml', {})).toThrow(/^f\.yaml:8 \(blueprints\.b\.inheritablePermissions\["00000003-0000-0000-c000-000000000000"\]\): give one of scopes: \[\.\.\.\], allAllowed: true or none: true\.$/);
+    expect(() => parseFleet(file('{}'), 'f.yaml', {})).toThrow(/give one of scopes/);
+  });
+
+  test('sponsors: [] parses (an orphan as it is); plan decides whether Graph allows it', () => {
+    const r = parseFleet('apiVersion: agentid/v1\nkind: AgentFleet\nblueprints:\n  b:\n    displayName: B\n    sponsors: []\n    agents:\n      A: { sponsors: [] }\n', 'f.yaml', {});
+    expect(r.fleet.blueprints.b!.sponsors).toEqual([]);
+    expect(r.fleet.blueprints.b!.agents.A!.sponsors).toEqual([]);
+  });
+
   test('an agent written as a bare key is an enabled agent with the blueprint\'s sponsors', () => {
     const r = parseFleet('apiVersion: agentid/v1\nkind: AgentFleet\nblueprints:\n  b:\n    displayName: B\n    sponsors: [a@contoso.com]\n    agents:\n      Agent A:\n', 'f.yaml', {});
     expect(r.fleet.blueprints.b!.agents).toEqual({ 'Agent A': null });

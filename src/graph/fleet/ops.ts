@@ -15,7 +15,7 @@ import { directoryObjectRef, odataString, paths } from '../paths.js';
 // its result. Every op says how to check, after an unknown outcome, whether it took effect.
 
 export type RefTarget = 'blueprint' | 'agent';
-export type Scopes = { kind: 'enumerated'; scopes: string[] } | { kind: 'allAllowed' };
+export type Scopes = { kind: 'enumerated'; scopes: string[] } | { kind: 'allAllowed' } | { kind: 'none' };
 export interface FicBody {
   name: string;
   issuer: string;
@@ -77,7 +77,8 @@ export function fleetAction(op: FleetOp): string {
 
 const refBind = (client: GraphClient, r: PrincipalRef) => directoryObjectRef(client.baseUrl, client.version, r.kind === 'group' ? 'groups' : 'users', r.id);
 const refPath = (target: RefTarget, id: string, rel: string) => `${target === 'blueprint' ? paths.blueprint(id) : paths.agent(id)}/${rel}`;
-const scopesBody = (s: Scopes) => (s.kind === 'allAllowed' ? { '@odata.type': 'microsoft.graph.allAllowedScopes' } : { '@odata.type': 'microsoft.graph.enumeratedScopes', scopes: s.scopes });
+const scopesBody = (s: Scopes) =>
+  s.kind === 'allAllowed' ? { '@odata.type': 'microsoft.graph.allAllowedScopes' } : s.kind === 'none' ? { '@odata.type': 'microsoft.graph.noScopes' } : { '@odata.type': 'microsoft.graph.enumeratedScopes', scopes: s.scopes };
 const ficPath = (bp: string, id?: string) => `${paths.blueprint(bp)}/federatedIdentityCredentials${id ? `/${id}` : ''}`;
 
 function need(v: string | undefined, what: string): string {
@@ -274,12 +275,13 @@ export function fleetInverse(item: ItemRecord<FleetOp>, result: unknown): FleetO
 export function scopesOf(p: InheritablePermission): Scopes {
   const t = (p.inheritableScopes['@odata.type'] ?? p.inheritableScopes.kind ?? '').toLowerCase();
   if (t.includes('allallowed')) return { kind: 'allAllowed' };
+  if (t.includes('noscopes') || t === 'none') return { kind: 'none' };
   return { kind: 'enumerated', scopes: [...(p.inheritableScopes.scopes ?? [])] };
 }
 
 export function sameScopes(a: Scopes, b: Scopes): boolean {
   if (a.kind !== b.kind) return false;
-  if (a.kind === 'allAllowed') return true;
+  if (a.kind !== 'enumerated') return true;
   return JSON.stringify([...a.scopes].sort()) === JSON.stringify([...(b as { scopes: string[] }).scopes].sort());
 }
 

@@ -117,6 +117,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
     const bpKey = `fleet:bp:${u}`;
     let bpId: string | undefined;
     let bpAppId: string | undefined;
+    noSponsors(['blueprints', u, 'sponsors'], want.sponsors, have ? have.sponsors.length : null, 'blueprint');
     if (!have) {
       const props: PropertyChange[] = [
         { property: 'displayName', before: null, after: want.displayName },
@@ -145,7 +146,9 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
       if (want.tags && JSON.stringify([...have.tags].sort()) !== JSON.stringify([...want.tags].sort())) prop('tags', have.tags, want.tags);
       if (Object.keys(set).length) push({ key: `fleet:bpupdate:${have.id}`, phase: 1, op: { kind: 'fleet.updateBlueprint', id: have.id, set, prior }, label: u, objectType: 'agentIdentityBlueprint', objectId: have.id, blueprint: u, prior });
       refDiff(props, items, 'blueprint', have.id, u, u, 'sponsors', have.sponsors, wantSponsors, want.sponsors, true, 1);
-      if (want.owners) refDiff(props, items, 'blueprint', have.id, u, u, 'owners', have.owners, wantOwners, want.owners, opts.prune, 1);
+      // A file lists users as owners; an app that created the blueprint (Graph makes the creator an
+      // owner) is outside it, so --prune leaves it, and export does not write it.
+      if (want.owners) refDiff(props, items, 'blueprint', have.id, u, u, 'owners', have.owners.filter((o) => o.kind === 'user'), wantOwners, want.owners, opts.prune, 1);
       if (!have.principal) {
         props.push({ property: 'principal', before: null, after: 'created' });
         push({ key: `fleet:principal:${u}`, phase: 1, op: { kind: 'fleet.createPrincipal', appId: have.appId, accountEnabled: want.enabled }, label: u, objectType: 'agentIdentityBlueprintPrincipal', blueprint: u });
@@ -162,7 +165,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
     if (want.inheritablePermissions) {
       const liveP = new Map((have?.inheritable ?? []).map((p) => [p.resourceAppId.toLowerCase(), scopesOf(p)]));
       for (const [appId, s] of Object.entries(want.inheritablePermissions)) {
-        const scopes: Scopes = s.allAllowed ? { kind: 'allAllowed' } : { kind: 'enumerated', scopes: s.scopes! };
+        const scopes: Scopes = s.allAllowed ? { kind: 'allAllowed' } : s.none ? { kind: 'none' } : { kind: 'enumerated', scopes: s.scopes! };
         const cur = liveP.get(appId.toLowerCase());
         if (cur && sameScopes(cur, scopes)) continue;
         bpChange().properties.push({ property: `inheritablePermissions.${appId}`, before: cur ? scopesText(cur) : null, after: scopesText(scopes) });
@@ -208,6 +211,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
       const sponsors = sponsorsRaw.map(refOf);
       const owners = (a.owners ?? []).map(refOf);
       const cur = liveAgents.get(name);
+      noSponsors(['blueprints', u, 'agents', name, ...(a.sponsors ? ['sponsors'] : [])], sponsorsRaw, cur ? cur.sponsors.length : null, 'agent identity');
       const key = `${u}/${name}`;
       if (!cur) {
         const ck = `fleet:agent:${u}:${name}`;
@@ -223,7 +227,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
         push({ key: `fleet:enable:agent:${cur.id}`, phase: 2, op: { kind: 'setEnabled', target: 'agent', id: cur.id, value: a.enabled }, label: name, objectType: 'agentIdentity', objectId: cur.id, blueprint: u, prior: { accountEnabled: cur.accountEnabled } });
       }
       refDiff(props, items, 'agent', cur.id, u, name, 'sponsors', cur.sponsors, sponsors, sponsorsRaw, true, 2);
-      if (a.owners) refDiff(props, items, 'agent', cur.id, u, name, 'owners', cur.owners, owners, a.owners, opts.prune, 2);
+      if (a.owners) refDiff(props, items, 'agent', cur.id, u, name, 'owners', cur.owners.filter((o) => o.kind === 'user'), owners, a.owners, opts.prune, 2);
       if (props.length) changes.push({ action: 'update', type: 'agent', key, id: cur.id, properties: props });
       else unchanged.agent++;
     }
@@ -270,6 +274,16 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
   }
   return { changes, unchanged, items, secrets, deletes: changes.filter((c) => c.action === 'delete').length };
 
+  /**
+   * `sponsors: []` describes an orphan as it is (export writes it). Graph requires a sponsor to
+   * create an object and keeps at least one on it, so [] cannot create or empty anything.
+   */
+  function noSponsors(at: (string | number)[], want: string[], liveCount: number | null, what: string): void {
+    if (want.length) return;
+    if (liveCount === null) throw new UsageError(`${loaded.where(at)}: a new ${what} needs at least one sponsor (Graph refuses to create one without); list its sponsors.`);
+    if (liveCount > 0) throw new UsageError(`${loaded.where(at)}: sponsors: [] would remove every sponsor of this ${what}, which Graph refuses (an object keeps at least one); list the sponsors it should have.`);
+  }
+
   /** Sponsors or owners: add what is missing; remove what is extra when `exact`. */
   function refDiff(props: PropertyChange[], out: Item[], target: 'blueprint' | 'agent', id: string, u: string, label: string, rel: 'sponsors' | 'owners', cur: LiveRef[], want: PrincipalRef[], wantRaw: string[], exact: boolean, phase: number): void {
     const curIds = new Set(cur.map((c) => c.id.toLowerCase()));
@@ -286,7 +300,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
 }
 
 function scopesText(s: Scopes): string {
-  return s.kind === 'allAllowed' ? 'allAllowed' : [...s.scopes].sort().join(' ');
+  return s.kind === 'enumerated' ? [...s.scopes].sort().join(' ') : s.kind;
 }
 
 function ficText(f: FicBody): string {
@@ -331,7 +345,7 @@ export function exportFleet(live: LiveFleet): { fleet: FleetFile; skipped: strin
       ...(owners.length ? { owners } : {}),
       ...(b.tags.length ? { tags: [...b.tags] } : {}),
       enabled: b.principal?.accountEnabled ?? true,
-      ...(b.inheritable.length ? { inheritablePermissions: Object.fromEntries(b.inheritable.map((p) => { const s = scopesOf(p); return [p.resourceAppId, s.kind === 'allAllowed' ? { allAllowed: true as const } : { scopes: [...s.scopes].sort() }]; })) } : {}),
+      ...(b.inheritable.length ? { inheritablePermissions: Object.fromEntries(b.inheritable.map((p) => { const s = scopesOf(p); return [p.resourceAppId, s.kind === 'allAllowed' ? { allAllowed: true as const } : s.kind === 'none' ? { none: true as const } : { scopes: [...s.scopes].sort() }]; })) } : {}),
       ...(b.fics.length ? { federatedCredentials: Object.fromEntries(b.fics.map((f) => [f.name, { issuer: f.issuer, subject: f.subject, audiences: [...f.audiences], ...(f.description ? { description: f.description } : {}) }])) } : {}),
       agents,
     } as FleetFile['blueprints'][string];

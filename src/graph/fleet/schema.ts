@@ -18,15 +18,20 @@ const Principal = z
   .refine((s) => UPN.test(s) || GUID.test(s), { message: 'a sponsor or owner is a user principal name (name@domain) or an object id (a user or a group)' })
   .describe('A user by UPN (name@domain), or a user or group by object id.');
 
-const Sponsors = z.array(Principal).min(1, 'at least one sponsor is required').max(100, 'at most 100 sponsors');
+// [] is allowed only to describe an object that has no sponsor left (an orphan, e.g. its sponsor's
+// account was deleted), so that export of such a tenant plans as no changes. Graph requires a
+// sponsor to create an object and refuses to remove the last one, so plan refuses [] for a new
+// object and for one that has sponsors (src/graph/fleet/plan.ts).
+const Sponsors = z.array(Principal).max(100, 'at most 100 sponsors');
 const Owners = z.array(Principal).describe('Owners (users). Listed owners are added; others are removed only with --prune (Graph makes the creator an owner).');
 
 export const InheritableScopes = z
   .strictObject({
     scopes: z.array(z.string().min(1)).min(1).optional().describe('Delegated scopes the agents inherit (enumeratedScopes).'),
     allAllowed: z.literal(true).optional().describe('Every scope the blueprint was granted (allAllowedScopes).'),
+    none: z.literal(true).optional().describe('No scope is inherited (noScopes).'),
   })
-  .refine((s) => !!s.scopes !== !!s.allAllowed, { message: 'give either scopes: [...] or allAllowed: true' });
+  .refine((s) => [s.scopes, s.allAllowed, s.none].filter((x) => x !== undefined).length === 1, { message: 'give one of scopes: [...], allAllowed: true or none: true' });
 
 export const FederatedCredential = z.strictObject({
   issuer: z.string().url(),
