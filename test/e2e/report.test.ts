@@ -134,10 +134,24 @@ describe('agentid report --html', () => {
       const orphans = findings.filter((f) => f.rule === 'orphaned.no-sponsor');
       expect(await page.locator('tr.finding[data-rule="orphaned.no-sponsor"]').count()).toBe(orphans.length);
       for (const o of orphans) expect(await page.locator(`tr.finding[data-rule="orphaned.no-sponsor"][data-object-id="${o.objectId}"]`).count()).toBe(1);
+      // … and for the orphans whose sponsors cannot act (disabled users, the empty group).
+      const inactive = findings.filter((f) => f.rule === 'orphaned.inactive-sponsors');
+      expect(await page.locator('tr.finding[data-rule="orphaned.inactive-sponsors"]').count()).toBe(inactive.length);
+      for (const o of inactive) expect(await page.locator(`tr.finding[data-rule="orphaned.inactive-sponsors"][data-object-id="${o.objectId}"]`).count(), o.object).toBe(1);
       // Filters: a rule narrows the table and the counter.
       await page.selectOption('#f-rule', 'stale.no-recent-sign-in');
       expect(await text('#finding-count')).toBe(`2 of ${findings.length} findings shown`);
       await page.selectOption('#f-rule', '');
+      // A row of the summary by rule does the same.
+      await page.click('#by-rule tr[data-rule="orphaned.no-sponsor"]');
+      expect(await text('#finding-count')).toBe(`${orphans.length} of ${findings.length} findings shown`);
+      await page.selectOption('#f-rule', '');
+      // Today is drawn as a partial day, not as a drop in sign-ins.
+      const lastLabel = await page.evaluate(() => {
+        const chart = (globalThis as any).Chart.getChart('chart-signins');
+        return chart.data.labels[chart.data.labels.length - 1] as string;
+      });
+      expect(lastLabel).toMatch(/^\d{4}-\d{2}-\d{2} \(so far\)$/);
       // The charts were drawn: each canvas has pixels that are not blank.
       for (const id of ['chart-blueprints', 'chart-signins']) {
         const painted = await page.evaluate((cid) => {
