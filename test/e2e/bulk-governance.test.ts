@@ -195,6 +195,15 @@ describe('agentid bulk delete --stale-days', () => {
     for (const id of stale) expect(state().objects[id]!.deletedDateTime).toBeUndefined();
   }, 60_000);
 
+  test('an agent that never signed in is deleted once it is older than --stale-days, not before', async () => {
+    const { h } = await fixtureHome();
+    const never = ok(await h.run(['report', '-o', 'json'])).json<{ rule: string; object: string; objectId: string }[]>().find((f) => f.rule === 'stale.never-signed-in')!;
+    expect(never.object).toBe('HR Onboarding Agent APAC 001'); // two weeks old
+    const planned = async (days: string) => ok(await h.run(['bulk', 'delete', '--stale-days', days, '--agents-only', '--dry-run', '-o', 'json'])).json<{ items: { objectId: string }[] }>().items.map((i) => i.objectId);
+    expect(await planned('10')).toContain(never.objectId);
+    expect(await planned('20')).not.toContain(never.objectId);
+  }, 60_000);
+
   test('--agents-only is required', async () => {
     const { h } = await fixtureHome();
     const r = await h.run(['bulk', 'delete', '--stale-days', '30', '--yes']);
