@@ -60,6 +60,17 @@ describe('agentid report on the contoso fixture', () => {
     expect(orphan.fix).toContain(`agentid sponsor add --agent ${orphan.objectId} --user UPN`);
   });
 
+  test('-o csv carries each finding\'s severity, rule, object, blueprint, why and fix', async () => {
+    const r = await h.run(['report', '-o', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('severity,rule,objectType,object,blueprint,why,fix');
+    expect(lines).toHaveLength(findings.length + 1);
+    const expired = lines.find((l) => l.startsWith('high,credentials.expired,'))!;
+    expect(expired).toContain('expired on');
+    expect(expired).toMatch(/,agentid blueprint credential remove [0-9a-f-]{36} --key-id [0-9a-f-]{36}$/);
+  });
+
   test('--rules lists every rule with its id, severity and fix', async () => {
     const r = await h.run(['report', '--rules', '-o', 'json']);
     expect(r.code).toBe(0);
