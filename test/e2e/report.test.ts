@@ -71,6 +71,21 @@ describe('agentid report on the contoso fixture', () => {
     expect(expired).toMatch(/,agentid blueprint credential remove [0-9a-f-]{36} --key-id [0-9a-f-]{36}$/);
   });
 
+  test('reads by pages and $batch only: no GET of a single object, and at most one $batch per 20 per-object lists', async () => {
+    const r = await h.run(['--debug', 'report', '-o', 'none']);
+    expect(r.code, r.stderr).toBe(0);
+    const responses = r.stderr.split('\n').filter((l) => /^\[debug\] < \d{3} (GET|POST|PATCH|DELETE) /.test(l)).map((l) => l.split(' ').slice(3, 5).join(' '));
+    const batches = responses.filter((x) => x.startsWith('POST ') && x.includes('/$batch'));
+    const gets = responses.filter((x) => x.startsWith('GET '));
+    expect(responses.length).toBe(batches.length + gets.length); // reads only
+    // No object is read on its own: no GET path names an object id.
+    expect(gets.filter((x) => /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(x.split('?')[0]!))).toEqual([]);
+    // Per object, Graph offers sponsors, owners, federated and inheritable lists and app role
+    // assignments only one object at a time: 20 of those to a $batch.
+    const perObject = 4 + 320 + 130 + 4 * 3 + (4 + 320) + 1; // sponsors (blueprints, agents, agent users), owners/federated/inheritable, app roles, sponsor groups
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(perObject / 20) + 3);
+  });
+
   test('--rules lists every rule with its id, severity and fix', async () => {
     const r = await h.run(['report', '--rules', '-o', 'json']);
     expect(r.code).toBe(0);
