@@ -15,6 +15,8 @@ export const FINDING_COLUMNS = [
   { key: 'objectType', header: 'Type' },
   { key: 'object', header: 'Object' },
   { key: 'blueprint', header: 'Blueprint' },
+  // Issue #14: every finding says why; for the table and CSV too, not only in -o json.
+  { key: 'why', header: 'Why' },
   { key: 'fix', header: 'Fix' },
 ];
 

@@ -137,12 +137,17 @@ export async function planSponsorOrphans(client: GraphClient, who: PrincipalRef,
     });
 }
 
-/** Agents without a successful sign-in for `staleDays` (the report's stale rule), soft-deleted. */
+/** Agents without a successful sign-in for `staleDays` (the report's stale rules), soft-deleted. */
 export async function planStaleDelete(client: GraphClient, staleDays: number, o: GovernancePlanInput): Promise<BulkItem[]> {
   const snapshot = await snapshotOf(client, o, Math.max(staleDays, MIN_LOG_DAYS));
   // Without the sign-in logs nothing can be called stale: Graph's own error (403 → exit 4).
   if (snapshot.signInError) throw snapshot.signInError;
-  const stale = evaluate(snapshot, { staleDays, expiringDays: 30 }).filter((f) => f.rule === 'stale.no-recent-sign-in' && f.objectType === 'agent');
+  // The report's stale agents, and those it calls never signed in that are older than the
+  // window: they too had no successful sign-in for `staleDays` (an agent younger than that is not).
+  const cutoff = o.now.getTime() - staleDays * 86_400_000;
+  const stale = evaluate(snapshot, { staleDays, expiringDays: 30 }).filter(
+    (f) => f.objectType === 'agent' && (f.rule === 'stale.no-recent-sign-in' || (f.rule === 'stale.never-signed-in' && Date.parse(String(f.detail.createdDateTime)) <= cutoff)),
+  );
   return stale.map((f) => ({
     t: 'item' as const,
     key: `delete:agent:${f.objectId}`,

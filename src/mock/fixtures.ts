@@ -95,6 +95,7 @@ export function storedFromGraph(o: Record<string, unknown>, fallback?: EntityTyp
     if (k === 'id' || k.startsWith('@odata.')) continue;
     if (k === 'sponsors@odata.bind') stored.sponsors = idsOfBinds(v);
     else if (k === 'owners@odata.bind') stored.owners = idsOfBinds(v);
+    else if (k === 'members@odata.bind') stored.members = idsOfBinds(v);
     else if (k === 'inheritablePermissions') stored.inheritablePermissions = v as InheritablePermission[];
     else if (k === 'federatedIdentityCredentials') stored.federatedIdentityCredentials = v as StoredObject['federatedIdentityCredentials'];
     else if (k === 'deletedDateTime') {

@@ -58,10 +58,11 @@ function user(id: string, displayName: string, alias: string, jobTitle: string, 
   };
 }
 
-function group(id: string, displayName: string, alias: string, kind: 'unified' | 'dynamic' | 'security' | 'roleAssignable', description: string): StoredObject {
+function group(id: string, displayName: string, alias: string, kind: 'unified' | 'dynamic' | 'security' | 'roleAssignable', description: string, members: string[]): StoredObject {
   return {
     id,
     type: 'group',
+    members,
     props: {
       createdDateTime: CREATED,
       description,
@@ -115,10 +116,10 @@ export function seedState(): TenantState {
     user(SEED_IDS.alex, 'Alex Wilber', 'alexw', 'Marketing Assistant'),
     user(SEED_IDS.diego, 'Diego Siciliani', 'diegos', 'HR Manager'),
     user(SEED_IDS.lee, 'Lee Gu', 'leeg', 'Director of AI Platform'),
-    group(SEED_IDS.aiPlatformTeam, 'AI Platform Team', 'aiplatform', 'unified', 'Microsoft 365 group of the people who run Contoso\'s agents.'),
-    group(SEED_IDS.agentSponsors, 'Agent Sponsors', 'agentsponsors', 'dynamic', 'Dynamic group of everyone in the AI Platform department.'),
-    group(SEED_IDS.financeApprovers, 'Finance Approvers', 'financeapprovers', 'security', 'Assigned-membership security group (not accepted as a sponsor).'),
-    group(SEED_IDS.tier0Admins, 'Tier 0 Admins', 'tier0admins', 'roleAssignable', 'Role-assignable group (not accepted as a sponsor).'),
+    group(SEED_IDS.aiPlatformTeam, 'AI Platform Team', 'aiplatform', 'unified', 'Microsoft 365 group of the people who run Contoso\'s agents.', [SEED_IDS.lee, SEED_IDS.admin]),
+    group(SEED_IDS.agentSponsors, 'Agent Sponsors', 'agentsponsors', 'dynamic', 'Dynamic group of everyone in the AI Platform department.', [SEED_IDS.lee]),
+    group(SEED_IDS.financeApprovers, 'Finance Approvers', 'financeapprovers', 'security', 'Assigned-membership security group (not accepted as a sponsor).', [SEED_IDS.adele]),
+    group(SEED_IDS.tier0Admins, 'Tier 0 Admins', 'tier0admins', 'roleAssignable', 'Role-assignable group (not accepted as a sponsor).', [SEED_IDS.admin]),
     {
       id: SEED_IDS.graphServicePrincipal,
       type: 'servicePrincipal',

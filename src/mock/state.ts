@@ -71,6 +71,8 @@ export interface StoredObject {
   props: Record<string, unknown>;
   owners?: string[];
   sponsors?: string[];
+  /** A group's members (ids of users), read by GET /groups/{id}/members. */
+  members?: string[];
   federatedIdentityCredentials?: FederatedIdentityCredential[];
   inheritablePermissions?: InheritablePermission[];
   /** Set when soft-deleted: the object then lives only in /directory/deletedItems. */

@@ -53,7 +53,12 @@ th { color: var(--muted); font-weight: 600; }
 .filters { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 10px; align-items: center; }
 .filters select, .filters input { padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f0f2f5; padding: 1px 4px; border-radius: 4px; }
-.chart { position: relative; height: 280px; }
+#findings td.obj { min-width: 230px; }
+.oid { font: 11px ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
+#by-rule tbody tr, #by-blueprint tbody tr { cursor: pointer; }
+#by-rule tbody tr:hover, #by-blueprint tbody tr:hover { background: #eef3f8; }
+.hint { font-weight: normal; font-size: 12px; color: var(--muted); margin-left: 6px; }
+.chart { position: relative; height: 300px; }
 .muted { color: var(--muted); }
 .warn { color: var(--medium); }
 `;
@@ -74,7 +79,7 @@ const SCRIPT = `
   });
   var byBp = document.querySelector('#by-blueprint tbody');
   data.summary.byBlueprint.forEach(function (b) {
-    var tr = el('tr');
+    var tr = el('tr', { 'data-blueprint': b.blueprint });
     [b.blueprint, b.high, b.medium, b.low, b.total].forEach(function (v) { tr.appendChild(el('td', {}, String(v))); });
     byBp.appendChild(tr);
   });
@@ -89,7 +94,7 @@ const SCRIPT = `
     var tr = el('tr', { 'class': 'finding', 'data-rule': f.rule, 'data-severity': f.severity, 'data-object-id': f.objectId });
     var a = el('td'); a.appendChild(sev(f.severity)); tr.appendChild(a);
     tr.appendChild(el('td', {}, f.rule));
-    var o = el('td'); o.appendChild(el('div', {}, f.object)); o.appendChild(el('div', { 'class': 'muted' }, f.objectType + ' · ' + f.objectId)); tr.appendChild(o);
+    var o = el('td', { 'class': 'obj' }); o.appendChild(el('div', {}, f.object)); o.appendChild(el('div', { 'class': 'muted' }, f.objectType)); o.appendChild(el('div', { 'class': 'muted oid' }, f.objectId)); tr.appendChild(o);
     tr.appendChild(el('td', {}, f.blueprint || ''));
     tr.appendChild(el('td', {}, f.why));
     var fx = el('td'); fx.appendChild(el('code', {}, f.fix)); tr.appendChild(fx);
@@ -109,6 +114,10 @@ const SCRIPT = `
   [fSev, fRule, fBp].forEach(function (x) { x.addEventListener('change', apply); });
   fText.addEventListener('input', apply);
   apply();
+  // A row of a summary table narrows the findings to its rule or blueprint.
+  var jump = function (select, value) { select.value = value; apply(); document.getElementById('findings-section').scrollIntoView(); };
+  Array.prototype.forEach.call(document.querySelectorAll('#by-rule tbody tr'), function (tr) { tr.addEventListener('click', function () { jump(fRule, tr.getAttribute('data-rule')); }); });
+  Array.prototype.forEach.call(document.querySelectorAll('#by-blueprint tbody tr'), function (tr) { tr.addEventListener('click', function () { jump(fBp, tr.getAttribute('data-blueprint')); }); });
 
   // Charts (Chart.js, inlined above). No animation: the page is a document, and a screenshot
   // or a print taken right after load shows the finished chart.
@@ -122,13 +131,19 @@ const SCRIPT = `
       { label: 'disabled', data: bp.map(function (b) { return b.disabled; }), backgroundColor: '#9e9e9e' }] },
     options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
   });
+  // Days are UTC; the first and the last (today, so far) are partial, drawn dashed and labelled
+  // so, so that a short day does not read as a drop. Failures have their own axis (right): a few
+  // dozen beside thousands of sign-ins would otherwise be a flat line.
   var days = data.charts.signInsPerDay;
+  var dashed = function (c) { return days[c.p0DataIndex].partial || days[c.p1DataIndex].partial ? [5, 4] : undefined; };
   new Chart(document.getElementById('chart-signins'), {
     type: 'line',
-    data: { labels: days.map(function (d) { return d.day; }), datasets: [
-      { label: 'sign-ins', data: days.map(function (d) { return d.signIns; }), borderColor: '#1565c0', backgroundColor: 'rgba(21,101,192,.15)', fill: true, tension: .25 },
-      { label: 'failures', data: days.map(function (d) { return d.failures; }), borderColor: '#c62828', backgroundColor: 'rgba(198,40,40,.15)', fill: true, tension: .25 }] },
-    options: { scales: { y: { beginAtZero: true } } }
+    data: { labels: days.map(function (d, i) { return d.day + (d.partial ? (i === days.length - 1 ? ' (so far)' : ' (partial)') : ''); }), datasets: [
+      { label: 'sign-ins', yAxisID: 'y', data: days.map(function (d) { return d.signIns; }), borderColor: '#1565c0', backgroundColor: 'rgba(21,101,192,.12)', fill: true, tension: .25, segment: { borderDash: dashed } },
+      { label: 'failures (right axis)', yAxisID: 'y1', data: days.map(function (d) { return d.failures; }), borderColor: '#c62828', backgroundColor: '#c62828', fill: false, tension: 0, segment: { borderDash: dashed } }] },
+    options: { interaction: { mode: 'index', intersect: false }, scales: {
+      y: { beginAtZero: true, title: { display: true, text: 'sign-ins' } },
+      y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'failures' }, ticks: { color: '#c62828', precision: 0 } } } }
   });
   document.body.setAttribute('data-ready', 'true');
 })();
@@ -150,7 +165,7 @@ export function renderReportHtml(r: ReportResult): string {
 <body>
 <header>
 <h1>Agent ID governance report</h1>
-<p>${escapeHtml(r.tenant)} · generated ${escapeHtml(r.generatedAt)} · stale after ${r.staleDays} days · credentials expiring within ${r.expiringDays} days</p>
+<p>${escapeHtml(r.tenant)} · generated ${escapeHtml(r.generatedAt.slice(0, 16).replace('T', ' '))} UTC · stale after ${r.staleDays} days · credentials expiring within ${r.expiringDays} days</p>
 </header>
 <main>
 <div class="cards">
@@ -164,14 +179,14 @@ ${card(sevCount('low'), 'low', 'count-low')}
 </div>
 <div class="grid2">
 <section><h2>Agents per blueprint</h2><div class="chart"><canvas id="chart-blueprints" aria-label="Agents per blueprint"></canvas></div></section>
-<section><h2>Agent sign-ins and failures per day</h2><div class="chart"><canvas id="chart-signins" aria-label="Sign-ins and failures per day"></canvas></div></section>
+<section><h2>Agent sign-ins and failures per day<span class="hint">UTC</span></h2><div class="chart"><canvas id="chart-signins" aria-label="Sign-ins and failures per day"></canvas></div></section>
 </div>
 <div class="grid2">
-<section><h2>By rule</h2><table id="by-rule"><thead><tr><th>Severity</th><th>Rule</th><th>Title</th><th>Findings</th></tr></thead><tbody></tbody></table></section>
-<section><h2>By blueprint</h2><table id="by-blueprint"><thead><tr><th>Blueprint</th><th>High</th><th>Medium</th><th>Low</th><th>Total</th></tr></thead><tbody></tbody></table></section>
+<section><h2>By rule<span class="hint">click a row to filter the findings</span></h2><table id="by-rule"><thead><tr><th>Severity</th><th>Rule</th><th>Title</th><th>Findings</th></tr></thead><tbody></tbody></table></section>
+<section><h2>By blueprint<span class="hint">click a row to filter the findings</span></h2><table id="by-blueprint"><thead><tr><th>Blueprint</th><th>High</th><th>Medium</th><th>Low</th><th>Total</th></tr></thead><tbody></tbody></table></section>
 </div>
 ${warnings}
-<section>
+<section id="findings-section">
 <h2>Findings</h2>
 <div class="filters">
 <select id="f-severity" aria-label="Minimum severity"><option value="">any severity</option><option value="high">high</option><option value="medium">medium and above</option><option value="low">low and above</option></select>

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { tempHome, type RunResult } from './helpers.js';
+import { BIN, ROOT, baseEnv, startServer, tempHome, type RunResult } from './helpers.js';
 import type { TenantState } from '../../src/mock/state.js';
 
 // The bulk fixes of issue #14 on the contoso fixture: sponsor replace (add before remove, undo),
@@ -28,6 +29,48 @@ async function fixtureHome() {
   const asApp = (args: string[]) => h.run(['--profile', 'app', ...args], { env: { APP_SECRET } });
   const state = () => JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
   return { h, asApp, state };
+}
+
+function journalRecords(file: string): any[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return []; // the line a kill cut short
+      }
+    });
+}
+
+/** The served emulator's state as it holds it now (it flushes to disk every 100 ms). */
+async function servedState(h: ReturnType<typeof tempHome>): Promise<TenantState> {
+  await new Promise((r) => setTimeout(r, 300));
+  return JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+}
+
+/** Runs agentid and SIGKILLs it as soon as `when` holds for its journal; fails if it finished first. */
+function killWhen(h: ReturnType<typeof tempHome>, args: string[], env: Record<string, string>, journal: string, when: (recs: any[]) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end();
+    let killed = false;
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setInterval(() => {
+      if (killed || !existsSync(journal)) return;
+      if (when(journalRecords(journal))) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }, 2);
+    child.on('exit', () => {
+      clearInterval(timer);
+      if (killed) resolve();
+      else reject(new Error(`the run finished before the kill point; stderr: ${stderr}`));
+    });
+  });
 }
 
 const sponsorsOf = (s: TenantState, ids: string[]) => Object.fromEntries(ids.map((id) => [id, [...(s.objects[id]!.sponsors ?? [])].sort()]));
@@ -65,6 +108,47 @@ describe('agentid bulk sponsor replace', () => {
     ok(await asApp(['bulk', 'undo', journal, '--yes', '-o', 'none']));
     expect(sponsorsOf(state(), sponsored)).toEqual(before);
   }, 60_000);
+
+  test('killed (kill -9) before a write, with the adds in flight, and between the adds and the removals: no object is ever left without a sponsor, and resume finishes', async () => {
+    const points: [string, (recs: any[]) => boolean][] = [
+      ['plan written, nothing sent', (r) => r.some((x) => x.t === 'planned')],
+      ['adds in flight', (r) => r.some((x) => x.t === 'intent')],
+      ['adds done, removals in flight', (r) => r.filter((x) => x.t === 'intent').length >= 2],
+    ];
+    for (const [name, when] of points) {
+      const { h, state } = await fixtureHome();
+      const hana = Object.values(state().objects).find((o) => o.props.userPrincipalName === HANA)!.id;
+      const lee = Object.values(state().objects).find((o) => o.props.userPrincipalName === LEE)!.id;
+      const sponsored = Object.values(state().objects).filter((o) => o.sponsors?.includes(hana)).map((o) => o.id);
+      const server = await startServer(h.home, ['--latency', '80', '--throttle', 'off']);
+      try {
+        const env = { AGENTID_GRAPH_URL: server.url, APP_SECRET };
+        const journal = path.join(h.home, 'replace.jsonl');
+        await killWhen(h, ['--profile', 'app', 'bulk', 'sponsor', 'replace', '--from', HANA, '--to', LEE, '--yes', '--concurrency', '1', '--journal', journal], env, journal, when);
+        const mid = await servedState(h);
+        for (const id of sponsored) {
+          const now = mid.objects[id]!.sponsors ?? [];
+          expect(now.length, `${name}: ${id}`).toBeGreaterThan(0);
+          // hana is only ever gone once lee is there.
+          if (!now.includes(hana)) expect(now, `${name}: ${id}`).toContain(lee);
+        }
+        const doneBefore = new Set(journalRecords(journal).filter((x) => x.t === 'done').map((x) => x.key));
+        const before = journalRecords(journal).length;
+        const r = await h.run(['--profile', 'app', 'bulk', 'resume', journal, '--yes', '-o', 'json'], { env });
+        expect({ name, code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ name, code: 0, stderr: '' });
+        const after = await servedState(h);
+        for (const id of sponsored) {
+          expect(after.objects[id]!.sponsors, `${name}: ${id}`).toContain(lee);
+          expect(after.objects[id]!.sponsors, `${name}: ${id}`).not.toContain(hana);
+        }
+        // Nothing finished before the kill was sent again.
+        const resent = journalRecords(journal).slice(before).filter((x) => x.t === 'intent').flatMap((x) => x.keys as string[]);
+        expect(resent.filter((k) => doneBefore.has(k)), name).toEqual([]);
+      } finally {
+        await server.stop();
+      }
+    }
+  }, 120_000);
 
   test('refuses --from and --to naming the same sponsor (exit 2), and needs both', async () => {
     const { asApp } = await fixtureHome();
@@ -109,6 +193,15 @@ describe('agentid bulk delete --stale-days', () => {
     for (const id of stale) expect(state().objects[id]!.deletedDateTime).toBeTruthy();
     ok(await h.run(['bulk', 'undo', journal, '--yes', '-o', 'none']));
     for (const id of stale) expect(state().objects[id]!.deletedDateTime).toBeUndefined();
+  }, 60_000);
+
+  test('an agent that never signed in is deleted once it is older than --stale-days, not before', async () => {
+    const { h } = await fixtureHome();
+    const never = ok(await h.run(['report', '-o', 'json'])).json<{ rule: string; object: string; objectId: string }[]>().find((f) => f.rule === 'stale.never-signed-in')!;
+    expect(never.object).toBe('HR Onboarding Agent APAC 001'); // two weeks old
+    const planned = async (days: string) => ok(await h.run(['bulk', 'delete', '--stale-days', days, '--agents-only', '--dry-run', '-o', 'json'])).json<{ items: { objectId: string }[] }>().items.map((i) => i.objectId);
+    expect(await planned('10')).toContain(never.objectId);
+    expect(await planned('20')).not.toContain(never.objectId);
   }, 60_000);
 
   test('--agents-only is required', async () => {

@@ -25,7 +25,10 @@ describe('agentid report on the contoso fixture', () => {
   test('finds each seeded governance case under its rule', () => {
     const of = (rule: string) => findings.filter((f) => f.rule === rule).map((f) => f.object);
     expect(of('orphaned.no-sponsor')).toContain('Finance Agent AMER 002'); // its only sponsor was deleted
-    expect(of('orphaned.inactive-sponsors').length).toBeGreaterThan(0); // sponsored by users who left
+    expect(of('orphaned.inactive-sponsors').length).toBeGreaterThan(1); // sponsored by users who left
+    // … or only by a Microsoft 365 group without members (read through /groups/{id}/members).
+    const emptyGroup = findings.filter((f) => f.rule === 'orphaned.inactive-sponsors' && f.why.includes('(empty group)'));
+    expect(emptyGroup.map((f) => [f.object, f.why])).toEqual([['HR Onboarding Agent EMEA 003', 'Its sponsors cannot act: HR Agent Review Board (empty group).']]);
     expect(of('orphaned.no-owner')).toEqual(['HR Onboarding Agent']);
     expect(of('stale.no-recent-sign-in').sort()).toEqual(['Sales Agent AMER 002', 'Support Agent EMEA 001']);
     expect(of('stale.never-signed-in')).toEqual(['HR Onboarding Agent APAC 001']);
@@ -55,6 +58,32 @@ describe('agentid report on the contoso fixture', () => {
     expect(expired.fix).toMatch(/^agentid blueprint credential remove [0-9a-f-]{36} --key-id [0-9a-f-]{36}$/);
     const orphan = findings.find((f) => f.object === 'Finance Agent AMER 002')!;
     expect(orphan.fix).toContain(`agentid sponsor add --agent ${orphan.objectId} --user UPN`);
+  });
+
+  test('-o csv carries each finding\'s severity, rule, object, blueprint, why and fix', async () => {
+    const r = await h.run(['report', '-o', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('severity,rule,objectType,object,blueprint,why,fix');
+    expect(lines).toHaveLength(findings.length + 1);
+    const expired = lines.find((l) => l.startsWith('high,credentials.expired,'))!;
+    expect(expired).toContain('expired on');
+    expect(expired).toMatch(/,agentid blueprint credential remove [0-9a-f-]{36} --key-id [0-9a-f-]{36}$/);
+  });
+
+  test('reads by pages and $batch only: no GET of a single object, and at most one $batch per 20 per-object lists', async () => {
+    const r = await h.run(['--debug', 'report', '-o', 'none']);
+    expect(r.code, r.stderr).toBe(0);
+    const responses = r.stderr.split('\n').filter((l) => /^\[debug\] < \d{3} (GET|POST|PATCH|DELETE) /.test(l)).map((l) => l.split(' ').slice(3, 5).join(' '));
+    const batches = responses.filter((x) => x.startsWith('POST ') && x.includes('/$batch'));
+    const gets = responses.filter((x) => x.startsWith('GET '));
+    expect(responses.length).toBe(batches.length + gets.length); // reads only
+    // No object is read on its own: no GET path names an object id.
+    expect(gets.filter((x) => /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(x.split('?')[0]!))).toEqual([]);
+    // Per object, Graph offers sponsors, owners, federated and inheritable lists and app role
+    // assignments only one object at a time: 20 of those to a $batch.
+    const perObject = 4 + 320 + 130 + 4 * 3 + (4 + 320) + 1; // sponsors (blueprints, agents, agent users), owners/federated/inheritable, app roles, sponsor groups
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(perObject / 20) + 3);
   });
 
   test('--rules lists every rule with its id, severity and fix', async () => {
@@ -131,10 +160,24 @@ describe('agentid report --html', () => {
       const orphans = findings.filter((f) => f.rule === 'orphaned.no-sponsor');
       expect(await page.locator('tr.finding[data-rule="orphaned.no-sponsor"]').count()).toBe(orphans.length);
       for (const o of orphans) expect(await page.locator(`tr.finding[data-rule="orphaned.no-sponsor"][data-object-id="${o.objectId}"]`).count()).toBe(1);
+      // … and for the orphans whose sponsors cannot act (disabled users, the empty group).
+      const inactive = findings.filter((f) => f.rule === 'orphaned.inactive-sponsors');
+      expect(await page.locator('tr.finding[data-rule="orphaned.inactive-sponsors"]').count()).toBe(inactive.length);
+      for (const o of inactive) expect(await page.locator(`tr.finding[data-rule="orphaned.inactive-sponsors"][data-object-id="${o.objectId}"]`).count(), o.object).toBe(1);
       // Filters: a rule narrows the table and the counter.
       await page.selectOption('#f-rule', 'stale.no-recent-sign-in');
       expect(await text('#finding-count')).toBe(`2 of ${findings.length} findings shown`);
       await page.selectOption('#f-rule', '');
+      // A row of the summary by rule does the same.
+      await page.click('#by-rule tr[data-rule="orphaned.no-sponsor"]');
+      expect(await text('#finding-count')).toBe(`${orphans.length} of ${findings.length} findings shown`);
+      await page.selectOption('#f-rule', '');
+      // Today is drawn as a partial day, not as a drop in sign-ins.
+      const lastLabel = await page.evaluate(() => {
+        const chart = (globalThis as any).Chart.getChart('chart-signins');
+        return chart.data.labels[chart.data.labels.length - 1] as string;
+      });
+      expect(lastLabel).toMatch(/^\d{4}-\d{2}-\d{2} \(so far\)$/);
       // The charts were drawn: each canvas has pixels that are not blank.
       for (const id of ['chart-blueprints', 'chart-signins']) {
         const painted = await page.evaluate((cid) => {

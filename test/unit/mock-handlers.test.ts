@@ -673,6 +673,19 @@ describe('directoryObjects, groups, organization', () => {
     expectGraphError(await call('PATCH', `/groups/${SEED_IDS.agentSponsors}`, { displayName: 'x' }), 405, 'Request_BadRequest');
   });
 
+  test('group members are read (GET /groups/{id}/members, $select, $top) and cannot be written', async () => {
+    const { call } = tenant();
+    const all = await call('GET', `/groups/${SEED_IDS.aiPlatformTeam}/members?$select=id`);
+    expect(all.status).toBe(200);
+    expect(all.body.value.map((m: any) => m.id).sort()).toEqual([SEED_IDS.admin, SEED_IDS.lee].sort());
+    expect(all.body.value[0]['@odata.type']).toBe('#microsoft.graph.user');
+    const one = await call('GET', `/groups/${SEED_IDS.aiPlatformTeam}/members?$select=id&$top=1`);
+    expect(one.body.value).toHaveLength(1);
+    expect(one.body['@odata.nextLink']).toBeTruthy();
+    expectGraphError(await call('POST', `/groups/${SEED_IDS.aiPlatformTeam}/members/$ref`, { '@odata.id': `${ROOT}/directoryObjects/${SEED_IDS.megan}` }), 405, 'Request_BadRequest');
+    expectGraphError(await call('GET', `/groups/${SEED_IDS.aiPlatformTeam}/owners`), 400, 'BadRequest');
+  });
+
   test('organization: one entry with the verified domains', async () => {
     const { call } = tenant();
     const res = await call('GET', '/organization');

@@ -44,7 +44,7 @@ export interface Snapshot {
   owners: Map<string, { id: string }[]>;
   federated: Map<string, FederatedIdentityCredential[]>;
   inheritable: Map<string, InheritablePermission[]>;
-  /** Member counts of sponsor groups; absent when not read (see collect). */
+  /** Sponsor groups (lower-case id) → members read: 0 when empty, 1 when it has any; absent when not read (see collect). */
   groupMembers: Map<string, number>;
   grants: Grant[];
   /** App role assignments held by the blueprint principals and agents. */
@@ -76,8 +76,8 @@ export interface CollectOptions {
 const AGENT_SELECT = 'id,displayName,accountEnabled,agentIdentityBlueprintId,createdDateTime';
 const SPONSOR_SELECT = 'id,displayName,accountEnabled,userPrincipalName';
 
-/** GETs 20 to a $batch; per URL the collection (following any nextLink), or the error. */
-async function batchGet(client: GraphClient, urls: string[], o: CollectOptions): Promise<Map<string, unknown[] | GraphRequestError>> {
+/** GETs 20 to a $batch; per URL the collection (following any nextLink unless `firstPageOnly`), or the error. */
+async function batchGet(client: GraphClient, urls: string[], o: CollectOptions, firstPageOnly = false): Promise<Map<string, unknown[] | GraphRequestError>> {
   const out = new Map<string, unknown[] | GraphRequestError>();
   if (!urls.length) return out;
   const engine = new BatchEngine(client, o.pacer, { concurrency: o.concurrency ?? 8 });
@@ -88,7 +88,7 @@ async function batchGet(client: GraphClient, urls: string[], o: CollectOptions):
       onDone: async (r) => {
         const body = (r.result ?? {}) as { value?: unknown[]; '@odata.nextLink'?: string };
         out.set(r.job.key, body.value ?? []);
-        if (body['@odata.nextLink']) more.push([r.job.key, body['@odata.nextLink']]);
+        if (body['@odata.nextLink'] && !firstPageOnly) more.push([r.job.key, body['@odata.nextLink']]);
       },
       onFailed: async (job, err) => {
         out.set(job.key, err);
@@ -180,9 +180,19 @@ export async function collect(client: GraphClient, o: CollectOptions): Promise<S
   }
   perObject.clear();
 
-  // Sponsor groups are not checked for members: the emulator keeps no memberships, so a
-  // /groups/{id}/members read could not be tested here (a group counts as able to act).
+  // A sponsor group can act only if someone is in it: one page of one member per distinct
+  // sponsor group (GD group-list-members.md: $top, $select), 20 to a $batch. A group whose
+  // members cannot be read (403 without GroupMember.Read.All) counts as able to act: a warning.
   const groupMembers = new Map<string, number>();
+  const sponsorGroups = new Set<string>();
+  for (const list of sponsors.values()) for (const sp of list) if (sp.kind === 'group') sponsorGroups.add(sp.id.toLowerCase());
+  const memberUrl = (id: string) => `/groups/${id}/members?$select=id&$top=1`;
+  const memberLists = await batchGet(client, [...sponsorGroups].map(memberUrl), o, true);
+  for (const g of sponsorGroups) {
+    const v = memberLists.get(memberUrl(g));
+    if (Array.isArray(v)) groupMembers.set(g, v.length);
+    else if (v) warnings.push(`members of sponsor group ${g} not read (${v.code}: ${v.message}); it counts as able to act.`);
+  }
 
   o.onProgress?.('grants, app roles and directory roles');
   // App roles are read per principal (20 to a $batch): Graph has no tenant-wide list of them

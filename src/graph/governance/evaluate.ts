@@ -69,7 +69,7 @@ export function evaluate(s: Snapshot, o: EvaluateOptions): Finding[] {
   };
 
   // --- orphaned --------------------------------------------------------------------------
-  const usable = (sp: Sponsor) => (sp.kind === 'user' ? sp.accountEnabled !== false : sp.kind === 'group' ? s.groupMembers.get(sp.id) !== 0 : false);
+  const usable = (sp: Sponsor) => (sp.kind === 'user' ? sp.accountEnabled !== false : sp.kind === 'group' ? s.groupMembers.get(sp.id.toLowerCase()) !== 0 : false);
   const checkSponsors = (kind: ObjectKind, obj: { id: string; displayName?: string | null | undefined }, blueprint: { name: string | null; id?: string }) => {
     const list = s.sponsors.get(obj.id);
     if (!list) return;

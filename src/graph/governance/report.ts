@@ -28,7 +28,8 @@ export interface ReportResult {
   findings: Finding[];
   charts: {
     agentsPerBlueprint: { blueprint: string; enabled: number; disabled: number }[];
-    signInsPerDay: { day: string; signIns: number; failures: number }[];
+    /** UTC days; the first and the last (today) are `partial`: the window starts and ends inside them. */
+    signInsPerDay: { day: string; signIns: number; failures: number; partial: boolean }[];
   };
   warnings: string[];
 }
@@ -67,7 +68,7 @@ export async function runReport(client: GraphClient, tenant: string, o: ReportOp
     findings,
     charts: {
       agentsPerBlueprint: [...perBp.values()].sort((a, b) => a.blueprint.localeCompare(b.blueprint)),
-      signInsPerDay: [...snapshot.daily].map(([day, d]) => ({ day, ...d })),
+      signInsPerDay: [...snapshot.daily].map(([day, d], i, all) => ({ day, ...d, partial: (i === 0 && !snapshot.since.endsWith('T00:00:00Z')) || i === all.length - 1 })),
     },
     warnings: snapshot.warnings,
   };

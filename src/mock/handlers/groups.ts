@@ -3,11 +3,13 @@ import type { MockContext, MockResult } from '../context.js';
 import { view } from '../entities.js';
 import { ENTITY_SET_OF, isA, type TenantState } from '../state.js';
 import type { CollectionSpec } from '../odata.js';
-import { collectionResponse, countResponse, entityResponse, findInSet, liveObjects } from './common.js';
+import { REFERENCE_SPEC, collectionResponse, countResponse, entityResponse, findInSet, liveObjects } from './common.js';
 
 // /groups: the seeded groups that serve as sponsors (Microsoft 365, dynamic) and the ones that
 // must be refused as sponsors (assigned security, role-assignable). Read-only in the emulator:
 // creating and changing groups is outside what agentid does, so those verbs answer 405.
+// Memberships are read-only too: GET /groups/{id}/members (GD group-list-members.md), which
+// `agentid report` uses to find sponsor groups without members (issue #14).
 
 export const GROUP_SPEC: CollectionSpec = {
   resource: 'group',
@@ -51,7 +53,18 @@ export async function groupsRoute(ctx: MockContext): Promise<MockResult> {
     return ctx.store.read((s) => collectionResponse(ctx, members(s), GROUP_SPEC, 'groups'));
   }
   const key = path.key;
-  // Memberships are not emulated: members/owners/memberOf are unknown segments here.
+  if (seg?.toLowerCase() === 'members') {
+    if (method !== 'GET') throw GraphErrors.methodNotAllowed();
+    const [, tail] = path.rest;
+    const members = (s: TenantState) => {
+      const g = findInSet(s, 'groups', key, path.cast);
+      return (g.members ?? []).map((id) => s.objects[id]).filter((o): o is NonNullable<typeof o> => !!o && !o.deletedDateTime).map((m) => view(m, ctx.version, { withType: true }));
+    };
+    if (tail?.toLowerCase() === '$count') return ctx.store.read((s) => countResponse(ctx, members(s), REFERENCE_SPEC));
+    if (tail !== undefined) throw GraphErrors.unknownSegment(tail);
+    return ctx.store.read((s) => collectionResponse(ctx, members(s), REFERENCE_SPEC, 'directoryObjects'));
+  }
+  // Other navigations (owners, memberOf, transitiveMembers) are not emulated.
   if (seg !== undefined) throw GraphErrors.unknownSegment(seg);
   if (method !== 'GET') throw GraphErrors.methodNotAllowed();
   return ctx.store.read((s) => entityResponse(ctx, findInSet(s, 'groups', key, path.cast), 'groups', path.cast));
