@@ -88,6 +88,10 @@ export async function applicationsRoute(ctx: MockContext): Promise<MockResult> {
   const target = (state: TenantState) => findInSet(state, 'applications', key, cast);
   const [seg, ...rest] = path.rest;
   if (seg === undefined) return itemRoute(ctx, key, target);
+  // federatedIdentityCredentials(name='…'): the credential by its alternate key, the address the
+  // upsert pages use (GD federatedidentitycredential-upsert.md).
+  const ficByName = FIC_BY_NAME_RE.exec(seg);
+  if (ficByName) return ficRoute(ctx, target, [ficByName[1]!.replace(/''/g, "'"), ...rest], true);
   switch (seg.toLowerCase()) {
     case 'owners':
       return relationshipRoute(ctx, target, 'owners', rest);
@@ -101,6 +105,9 @@ export async function applicationsRoute(ctx: MockContext): Promise<MockResult> {
       return addPassword(ctx, target, rest);
     case 'removepassword':
       return removePassword(ctx, target, rest);
+    case 'setverifiedpublisher':
+    case 'unsetverifiedpublisher':
+      return verifiedPublisherRoute(ctx, target, seg.toLowerCase() === 'setverifiedpublisher', rest);
     default:
       throw GraphErrors.unknownSegment(seg);
   }
@@ -304,11 +311,60 @@ async function removePassword(ctx: MockContext, target: (s: TenantState) => Stor
 
 
 // ---------------------------------------------------------------------------------------------
+// verified publisher (GD v1.0/beta agentidentityblueprint-setverifiedpublisher.md /
+// -unsetverifiedpublisher.md, application-setverifiedpublisher.md)
+
+const MPN_ID_RE = /^\d{1,10}$/;
+
+async function verifiedPublisherRoute(ctx: MockContext, target: (s: TenantState) => StoredObject, set: boolean, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  let id: string | null = null;
+  if (set) {
+    const body = await ctx.json();
+    const v = prop(body, 'verifiedPublisherId');
+    if (v === undefined || v === null || v === '') throw GraphErrors.missingProperty('verifiedPublisherId', 'verifiedPublisher');
+    // An MPN ID is a number (the pages' example is "1234567"); anything else names no partner.
+    if (typeof v !== 'string' || !MPN_ID_RE.test(v)) throw GraphErrors.invalidValue('verifiedPublisherId');
+    id = v;
+  }
+  await ctx.store.write((state) => {
+    const obj = target(state);
+    // The publisher's name comes from its Partner Center account, which the emulator does not
+    // have: displayName stays null. Unset removes every property (the page's words).
+    obj.props = { ...obj.props, verifiedPublisher: id ? { displayName: null, verifiedPublisherId: id, addedDateTime: ctx.now.toISOString() } : { displayName: null, verifiedPublisherId: null, addedDateTime: null } };
+  });
+  return noContent();
+}
+
+// ---------------------------------------------------------------------------------------------
 // federated identity credentials (GD v1.0 federatedidentitycredential-*.md)
 
 const FIC_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
+const FIC_BY_NAME_RE = /^federatedIdentityCredentials\(\s*name\s*=\s*'((?:[^']|'')*)'\s*\)$/i;
 
-async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+/** A new credential from a create body; `name` comes from the URL on upsert. */
+function newFic(ctx: MockContext, body: Record<string, unknown>, name: string): FederatedIdentityCredential {
+  if (!FIC_NAME_RE.test(name)) throw GraphErrors.invalidValue('name');
+  const issuer = requireString(body, 'issuer', 'federatedIdentityCredential', 600);
+  const subject = requireString(body, 'subject', 'federatedIdentityCredential', 600);
+  const audiences = prop(body, 'audiences') ?? ['api://AzureADTokenExchange'];
+  if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== 'string') {
+    throw GraphErrors.badRequest("Invalid value specified for property 'audiences': exactly one audience is supported.");
+  }
+  const description = prop(body, 'description');
+  return { id: ctx.newId(), name, issuer, subject, audiences: audiences as string[], description: typeof description === 'string' ? description : null };
+}
+
+function addFic(obj: StoredObject, fic: FederatedIdentityCredential): void {
+  const list = obj.federatedIdentityCredentials ?? [];
+  if (list.length >= MAX_FICS) throw GraphErrors.badRequest(`An application can have at most ${MAX_FICS} federated identity credentials.`);
+  if (list.some((f) => f.name.toLowerCase() === fic.name.toLowerCase())) throw GraphErrors.duplicateValue('name');
+  if (list.some((f) => f.issuer === fic.issuer && f.subject === fic.subject)) throw GraphErrors.badRequest('A federated identity credential with the same issuer and subject already exists for this application.');
+  obj.federatedIdentityCredentials = [...list, fic];
+}
+
+async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[], byName = false): Promise<MockResult> {
   const parentId = (s: TenantState) => target(s).id;
   if (rest.length === 0) {
     if (ctx.method === 'GET') {
@@ -319,23 +375,10 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
     }
     if (ctx.method === 'POST') {
       const body = await ctx.json();
-      const name = requireString(body, 'name', 'federatedIdentityCredential', 120);
-      if (!FIC_NAME_RE.test(name)) throw GraphErrors.invalidValue('name');
-      const issuer = requireString(body, 'issuer', 'federatedIdentityCredential', 600);
-      const subject = requireString(body, 'subject', 'federatedIdentityCredential', 600);
-      const audiences = prop(body, 'audiences') ?? ['api://AzureADTokenExchange'];
-      if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== 'string') {
-        throw GraphErrors.badRequest("Invalid value specified for property 'audiences': exactly one audience is supported.");
-      }
-      const description = prop(body, 'description');
-      const fic: FederatedIdentityCredential = { id: ctx.newId(), name, issuer, subject, audiences: audiences as string[], description: typeof description === 'string' ? description : null };
+      const fic = newFic(ctx, body, requireString(body, 'name', 'federatedIdentityCredential', 120));
       const id = await ctx.store.write((state) => {
         const obj = target(state);
-        const list = obj.federatedIdentityCredentials ?? [];
-        if (list.length >= MAX_FICS) throw GraphErrors.badRequest(`An application can have at most ${MAX_FICS} federated identity credentials.`);
-        if (list.some((f) => f.name.toLowerCase() === name.toLowerCase())) throw GraphErrors.duplicateValue('name');
-        if (list.some((f) => f.issuer === issuer && f.subject === subject)) throw GraphErrors.badRequest('A federated identity credential with the same issuer and subject already exists for this application.');
-        obj.federatedIdentityCredentials = [...list, fic];
+        addFic(obj, fic);
         return obj.id;
       });
       return created({ '@odata.context': contextUrl(ctx, `applications('${id}')/federatedIdentityCredentials/$entity`), ...fic });
@@ -344,7 +387,7 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
   }
   if (rest.length === 1) {
     const ref = rest[0]!;
-    const find = (obj: StoredObject) => (obj.federatedIdentityCredentials ?? []).find((f) => f.id === ref.toLowerCase() || f.name === ref);
+    const find = (obj: StoredObject) => (obj.federatedIdentityCredentials ?? []).find((f) => (!byName && f.id === ref.toLowerCase()) || f.name === ref);
     if (ctx.method === 'GET') {
       return ctx.store.read((s) => {
         const obj = target(s);
@@ -355,15 +398,29 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
     }
     if (ctx.method === 'PATCH') {
       const body = await ctx.json();
-      if (prop(body, 'name') !== undefined) throw GraphErrors.immutableProperty('name');
-      await ctx.store.write((s) => {
+      // Upsert (GD federatedidentitycredential-upsert.md): with `Prefer: create-if-missing` a
+      // missing name is created (201); without it the request is an update, as the page says.
+      const upsert = byName && /(^|[,;\s])create-if-missing($|[,;\s])/i.test(ctx.header('Prefer') ?? '');
+      const made = await ctx.store.write((s) => {
         const obj = target(s);
         const fic = find(obj);
+        if (!fic && upsert) {
+          const fresh = newFicIfMissing(ctx, body, ref);
+          addFic(obj, fresh);
+          return { parent: obj.id, fic: fresh };
+        }
         if (!fic) throw GraphErrors.notFound(ref);
+        // name is immutable (GD federatedidentitycredential-post.md); the update pages' examples
+        // send it unchanged, which is accepted.
+        const name = prop(body, 'name');
+        if (name !== undefined && name !== fic.name) throw GraphErrors.immutableProperty('name');
         const next = { ...fic };
-        assignWritable(next as unknown as Record<string, unknown>, body, ['issuer', 'subject', 'audiences', 'description'], 'federatedIdentityCredential');
+        const changes = Object.fromEntries(Object.entries(body).filter(([k]) => k.toLowerCase() !== 'name'));
+        assignWritable(next as unknown as Record<string, unknown>, changes, ['issuer', 'subject', 'audiences', 'description'], 'federatedIdentityCredential');
         obj.federatedIdentityCredentials = (obj.federatedIdentityCredentials ?? []).map((f) => (f === fic ? next : f));
+        return undefined;
       });
+      if (made) return created({ '@odata.context': contextUrl(ctx, `applications('${made.parent}')/federatedIdentityCredentials/$entity`), ...made.fic });
       return noContent();
     }
     if (ctx.method === 'DELETE') {
@@ -379,6 +436,13 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
   }
   void parentId;
   throw GraphErrors.unknownSegment(rest[1]!);
+}
+
+/** The credential an upsert creates; its name comes from the URL, and a body naming another is refused. */
+function newFicIfMissing(ctx: MockContext, body: Record<string, unknown>, name: string): FederatedIdentityCredential {
+  const bodyName = prop(body, 'name');
+  if (bodyName !== undefined && bodyName !== name) throw GraphErrors.immutableProperty('name');
+  return newFic(ctx, body, name);
 }
 
 const FIC_SPEC: CollectionSpec = {
