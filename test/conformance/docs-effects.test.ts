@@ -1,0 +1,85 @@
+import { describe, expect, test } from 'vitest';
+import { emulator, type Tenant } from './docs-runner.js';
+
+// What the docs cases added for issue 11 cannot show with a status alone: the 204s of
+// setVerifiedPublisher/unsetVerifiedPublisher and of a federated credential upsert change what a
+// later GET answers, and the advanced-query scenarios (assignedLicenses/$count, transitiveMemberOf)
+// answer the right members, not merely 200.
+
+async function call(t: Tenant, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const h = new Headers(headers);
+  if (body !== undefined) h.set('Content-Type', 'application/json');
+  const res = await t.handler(new Request(`https://graph.microsoft.com${url}`, { method, headers: h, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }));
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
+}
+
+async function blueprint(t: Tenant): Promise<string> {
+  const r = await call(t, 'POST', '/beta/applications/microsoft.graph.agentIdentityBlueprint', { displayName: 'Effects blueprint', 'sponsors@odata.bind': [`https://graph.microsoft.com/beta/users/${t.vars.megan}`] });
+  expect(r.status).toBe(201);
+  return r.body.id as string;
+}
+
+describe('effects behind the documented 204s and 200s', () => {
+  test('setVerifiedPublisher sets the MPN id on the blueprint; unsetVerifiedPublisher clears every property; a bad id is a 400', async () => {
+    const t = emulator();
+    const id = await blueprint(t);
+    const base = `/v1.0/applications/${id}/microsoft.graph.agentIdentityBlueprint`;
+    expect((await call(t, 'POST', `${base}/setVerifiedPublisher`, { verifiedPublisherId: '1234567' })).status).toBe(204);
+    const set = await call(t, 'GET', `${base}?$select=verifiedPublisher`);
+    expect(set.body.verifiedPublisher).toMatchObject({ verifiedPublisherId: '1234567', addedDateTime: expect.stringMatching(/^\d{4}-/) });
+    expect((await call(t, 'POST', `${base}/unsetVerifiedPublisher`)).status).toBe(204);
+    const unset = await call(t, 'GET', `${base}?$select=verifiedPublisher`);
+    expect(unset.body.verifiedPublisher).toEqual({ displayName: null, verifiedPublisherId: null, addedDateTime: null });
+    const bad = await call(t, 'POST', `${base}/setVerifiedPublisher`, {});
+    expect({ status: bad.status, code: bad.body.error.code }).toEqual({ status: 400, code: expect.any(String) });
+  });
+
+  test('federatedIdentityCredentials(name=…): upsert creates (201) then updates (204); without Prefer a missing name is 404; a renamed credential is refused', async () => {
+    const t = emulator();
+    const id = await blueprint(t);
+    const url = `/beta/applications/${id}/federatedIdentityCredentials(name='deploy')`;
+    const fic = { issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:contoso/app:ref:refs/heads/main', audiences: ['api://AzureADTokenExchange'] };
+    expect((await call(t, 'PATCH', url, fic)).status).toBe(404);
+    const made = await call(t, 'PATCH', url, fic, { Prefer: 'create-if-missing' });
+    expect(made).toMatchObject({ status: 201, body: { name: 'deploy', ...fic, description: null } });
+    expect((await call(t, 'PATCH', url, { description: 'main branch' }, { Prefer: 'create-if-missing' })).status).toBe(204);
+    const got = await call(t, 'GET', `/beta/applications/${id}/federatedIdentityCredentials/deploy`);
+    expect(got.body).toMatchObject({ id: made.body.id, name: 'deploy', description: 'main branch', subject: fic.subject });
+    const renamed = await call(t, 'PATCH', `/beta/applications/${id}/federatedIdentityCredentials/${made.body.id}`, { name: 'other' });
+    expect(renamed.status).toBe(400);
+    const list = await call(t, 'GET', `/beta/applications/${id}/federatedIdentityCredentials`);
+    expect(list.body.value.map((f: { name: string }) => f.name)).toEqual(['deploy']);
+  });
+
+  test('assignedLicenses/$count: every user has none in the emulator; eq 0 lists them all, ne 0 none, and it needs the advanced query parameters', async () => {
+    const t = emulator();
+    const eventual = { ConsistencyLevel: 'eventual' };
+    const all = await call(t, 'GET', '/v1.0/users?$count=true', undefined, eventual);
+    const none = await call(t, 'GET', '/v1.0/users?$filter=assignedLicenses/$count eq 0&$count=true', undefined, eventual);
+    expect(none.body['@odata.count']).toBe(all.body['@odata.count']);
+    expect(none.body['@odata.count']).toBeGreaterThan(0);
+    const some = await call(t, 'GET', '/v1.0/users?$filter=assignedLicenses/$count ne 0&$count=true', undefined, eventual);
+    expect(some.body['@odata.count']).toBe(0);
+    const plain = await call(t, 'GET', '/v1.0/users?$filter=assignedLicenses/$count eq 0');
+    expect({ status: plain.status, code: plain.body.error.code }).toEqual({ status: 400, code: 'Request_UnsupportedQuery' });
+    const unsupported = await call(t, 'GET', '/v1.0/users?$filter=displayName/$count eq 0&$count=true', undefined, eventual);
+    expect(unsupported.status).toBe(400);
+  });
+
+  test('transitiveMemberOf/microsoft.graph.group lists the dynamic groups whose rule the user meets', async () => {
+    const t = emulator();
+    const eventual = { ConsistencyLevel: 'eventual' };
+    const before = await call(t, 'GET', '/v1.0/me/transitiveMemberOf/microsoft.graph.group?$count=true', undefined, eventual);
+    expect(before).toMatchObject({ status: 200, body: { '@odata.count': 0, value: [] } });
+    // The seeded dynamic group's rule is (user.department -eq "AI Platform").
+    await t.store.write((s) => {
+      for (const o of Object.values(s.objects)) if (o.type === 'user' && o.props.userPrincipalName && String(o.props.userPrincipalName).startsWith('admin@')) o.props.department = 'AI Platform';
+    });
+    const after = await call(t, 'GET', '/v1.0/me/transitiveMemberOf/microsoft.graph.group?$count=true', undefined, eventual);
+    expect(after.body['@odata.count']).toBe(1);
+    expect(after.body.value).toEqual([expect.objectContaining({ '@odata.type': '#microsoft.graph.group', displayName: 'Agent Sponsors' })]);
+    const uncast = await call(t, 'GET', '/v1.0/me/transitiveMemberOf');
+    expect(uncast.status).toBe(400);
+  });
+});
