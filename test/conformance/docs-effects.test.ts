@@ -82,4 +82,16 @@ describe('effects behind the documented 204s and 200s', () => {
     const uncast = await call(t, 'GET', '/v1.0/me/transitiveMemberOf');
     expect(uncast.status).toBe(400);
   });
+
+  test('on beta the $ of a system query option is optional (query-parameters.md); on v1.0 an unprefixed name stays a custom parameter', async () => {
+    const t = emulator();
+    const beta = await call(t, 'GET', '/beta/users?top=1&select=displayName');
+    expect(beta.body.value).toHaveLength(1);
+    expect(Object.keys(beta.body.value[0]).filter((k) => !k.startsWith('@'))).toEqual(['displayName']);
+    expect(beta.body['@odata.nextLink']).toMatch(/\?\$top=1&\$select=displayName&\$skiptoken=/);
+    const v1 = await call(t, 'GET', '/v1.0/users?top=1');
+    expect(v1.body.value.length).toBeGreaterThan(1);
+    const twice = await call(t, 'GET', '/beta/users?top=1&$top=2');
+    expect(twice.status).toBe(400);
+  });
 });
