@@ -1,4 +1,6 @@
+import { createHash, createSign, X509Certificate } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { createSelfSignedCertificate } from '../../src/graph/certificates.js';
 import { emulator, type Tenant } from './docs-runner.js';
 
 // What the docs cases added for issue 11 cannot show with a status alone: the 204s of
@@ -93,5 +95,50 @@ describe('effects behind the documented 204s and 200s', () => {
     expect(v1.body.value.length).toBeGreaterThan(1);
     const twice = await call(t, 'GET', '/beta/users?top=1&$top=2');
     expect(twice.status).toBe(400);
+  });
+
+  test('addKey/removeKey roll certificates with a proof of possession signed by a registered key (the rules of the pages); every bad proof is refused', async () => {
+    const t = emulator();
+    const id = await blueprint(t);
+    const base = `/v1.0/applications/${id}/microsoft.graph.agentIdentityBlueprint`;
+    const [one, two] = await Promise.all([createSelfSignedCertificate('docs effects one', 1), createSelfSignedCertificate('docs effects two', 1)]);
+    const der = (pem: string) => new X509Certificate(pem).raw;
+    const keyOf = (pem: string) => der(pem).toString('base64');
+    const proof = (signer: { certPem: string; keyPem: string }, claims: Record<string, unknown> = {}) => {
+      const now = Math.floor(Date.now() / 1000);
+      const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const head = enc({ alg: 'RS256', typ: 'JWT', x5t: createHash('sha1').update(der(signer.certPem)).digest('base64url') });
+      const body = enc({ aud: '00000002-0000-0000-c000-000000000000', iss: id, nbf: now, exp: now + 600, ...claims });
+      return `${head}.${body}.${createSign('RSA-SHA256').update(`${head}.${body}`).sign(signer.keyPem).toString('base64url')}`;
+    };
+    const newKey = { type: 'AsymmetricX509Cert', usage: 'Verify', key: keyOf(two.certPem), displayName: 'CN=docs effects two' };
+
+    // No certificate yet: nothing can sign a proof ("won't be able to use this service action").
+    expect((await call(t, 'POST', `${base}/addKey`, { keyCredential: newKey, proof: proof(one) })).status).toBe(401);
+    expect((await call(t, 'PATCH', base, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: keyOf(one.certPem) }] })).status).toBe(204);
+
+    const refused = async (body: Record<string, unknown>) => {
+      const r = await call(t, 'POST', `${base}/addKey`, { keyCredential: newKey, ...body });
+      return { status: r.status, code: r.body.error.code };
+    };
+    expect(await refused({})).toEqual({ status: 403, code: 'Authorization_RequestDenied' });
+    expect(await refused({ proof: proof(two) })).toEqual({ status: 401, code: 'Authentication_MissingOrMalformed' }); // not a registered key
+    expect(await refused({ proof: proof(one, { aud: '00000003-0000-0000-c000-000000000000' }) })).toEqual({ status: 401, code: 'Authentication_MissingOrMalformed' });
+    expect(await refused({ proof: proof(one, { iss: t.vars.megan }) })).toEqual({ status: 401, code: 'Authentication_MissingOrMalformed' });
+    expect(await refused({ proof: proof(one, { exp: Math.floor(Date.now() / 1000) + 3600 }) })).toEqual({ status: 401, code: 'Authentication_MissingOrMalformed' });
+    expect(await refused({ proof: `${proof(one).slice(0, -4)}AAAA` })).toEqual({ status: 401, code: 'Authentication_MissingOrMalformed' });
+
+    const added = await call(t, 'POST', `${base}/addKey`, { keyCredential: newKey, proof: proof(one) });
+    expect(added).toMatchObject({ status: 200, body: { type: 'AsymmetricX509Cert', usage: 'Verify', displayName: 'CN=docs effects two', key: null, keyId: expect.any(String) } });
+    const keyIdsOf = async () => ((await call(t, 'GET', `${base}?$select=keyCredentials`)).body.keyCredentials as { keyId: string }[]).map((k) => k.keyId);
+    const both = await keyIdsOf();
+    expect(both).toHaveLength(2);
+    const oldKeyId = both.find((k) => k !== added.body.keyId)!;
+
+    // Roll over: the new key proves possession and removes the old one.
+    expect((await call(t, 'POST', `${base}/removeKey`, { keyId: '00000000-0000-4000-8000-000000000000', proof: proof(two) })).status).toBe(400);
+    expect((await call(t, 'POST', `${base}/removeKey`, { keyId: oldKeyId })).status).toBe(403);
+    expect((await call(t, 'POST', `${base}/removeKey`, { keyId: oldKeyId, proof: proof(two) })).status).toBe(204);
+    expect(await keyIdsOf()).toEqual([added.body.keyId]);
   });
 });

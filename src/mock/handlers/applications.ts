@@ -24,7 +24,8 @@ import {
 } from './common.js';
 import { AGENTID_CLIENT_APP_ID } from '../seed.js';
 import { forgetSecret, recordSecret } from '../auth.js';
-import { normalizeKeyCredentials, withSelectedKeys } from '../keyCredentials.js';
+import { normalizeKeyCredentials, withSelectedKeys, type StoredKeyCredential } from '../keyCredentials.js';
+import { verifyCertificateAssertion } from '../clientAssertion.js';
 import { validateManagerApplications } from '../managerApplications.js';
 
 // /applications: agent identity blueprints (GD v1.0 agentidentityblueprint-*.md) and the plain
@@ -105,6 +106,10 @@ export async function applicationsRoute(ctx: MockContext): Promise<MockResult> {
       return addPassword(ctx, target, rest);
     case 'removepassword':
       return removePassword(ctx, target, rest);
+    case 'addkey':
+      return addKey(ctx, target, rest);
+    case 'removekey':
+      return removeKey(ctx, target, rest);
     case 'setverifiedpublisher':
     case 'unsetverifiedpublisher':
       return verifiedPublisherRoute(ctx, target, seg.toLowerCase() === 'setverifiedpublisher', rest);
@@ -309,6 +314,80 @@ async function removePassword(ctx: MockContext, target: (s: TenantState) => Stor
   return noContent();
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// keys (GD v1.0/beta agentidentityblueprint-addkey.md / -removekey.md, application-addkey.md):
+// certificate rollover with a proof of possession of a key the object already has.
+
+/** The audience a proof must name (the pages: "Audience needs to be 00000002-0000-0000-c000-000000000000"). */
+const PROOF_AUDIENCE = '00000002-0000-0000-c000-000000000000';
+
+/**
+ * Checks addKey/removeKey's `proof`: a JWT signed with the private key of one of the object's
+ * valid certificates (found by the header's x5t or x5t#S256, as the docs' generator writes it),
+ * aud PROOF_AUDIENCE, iss the application's object id, nbf passed and exp at most nbf + 10 min
+ * ahead, not yet passed.
+ */
+function checkProof(ctx: MockContext, obj: StoredObject, proof: unknown): void {
+  if (typeof proof !== 'string' || proof === '') throw GraphErrors.forbidden();
+  const parts = proof.split('.');
+  if (parts.length !== 3) throw GraphErrors.proofInvalid();
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw GraphErrors.proofInvalid();
+  }
+  if (!verifyCertificateAssertion(proof, header, obj.props.keyCredentials, ctx.now).ok) throw GraphErrors.proofInvalid();
+  const now = ctx.now.getTime() / 1000;
+  const { aud, iss, nbf, exp } = claims;
+  const audOk = aud === PROOF_AUDIENCE || (Array.isArray(aud) && aud.includes(PROOF_AUDIENCE));
+  const issOk = typeof iss === 'string' && iss.toLowerCase() === obj.id.toLowerCase();
+  // Five minutes of clock skew, as token validation usually allows [INFERRED].
+  const timeOk = typeof nbf === 'number' && typeof exp === 'number' && nbf <= now + 300 && exp > now && exp - nbf <= 600;
+  if (!audOk || !issOk || !timeOk) throw GraphErrors.proofInvalid();
+}
+
+async function addKey(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  const body = await ctx.json();
+  const keyCredential = prop(body, 'keyCredential');
+  if (!keyCredential || typeof keyCredential !== 'object' || Array.isArray(keyCredential)) throw GraphErrors.missingProperty('keyCredential', 'keyCredential');
+  const added = await ctx.store.write((state) => {
+    const obj = target(state);
+    checkProof(ctx, obj, prop(body, 'proof'));
+    const existing = (obj.props.keyCredentials as StoredKeyCredential[] | undefined) ?? [];
+    const keyId = (keyCredential as Record<string, unknown>).keyId;
+    if (typeof keyId === 'string' && existing.some((k) => k.keyId.toLowerCase() === keyId.toLowerCase())) throw GraphErrors.keyCredentialUpdateNotAllowed();
+    // The same rules as PATCH keyCredentials (AsymmetricX509Cert/Verify with the certificate);
+    // X509CertAndPassword/Sign, the page's other kind, is not emulated there either.
+    const [fresh] = normalizeKeyCredentials([keyCredential], [], () => ctx.newId());
+    obj.props = { ...obj.props, keyCredentials: [...existing, fresh!] };
+    return fresh!;
+  });
+  // keycredential.md: `key` is returned only on a $select of one object; otherwise it is null.
+  return { status: 200, body: { '@odata.context': contextUrl(ctx, 'microsoft.graph.keyCredential'), ...added, key: null } };
+}
+
+async function removeKey(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  const body = await ctx.json();
+  const keyId = prop(body, 'keyId');
+  if (typeof keyId !== 'string' || !GUID_RE.test(keyId)) throw GraphErrors.missingProperty('keyId', 'keyCredential');
+  await ctx.store.write((state) => {
+    const obj = target(state);
+    checkProof(ctx, obj, prop(body, 'proof'));
+    const list = (obj.props.keyCredentials as StoredKeyCredential[] | undefined) ?? [];
+    // [UNCONFIRMED wording] as removePassword's for an unknown keyId.
+    if (!list.some((k) => k.keyId.toLowerCase() === keyId.toLowerCase())) throw GraphErrors.badRequest(`No key credential found with keyId '${keyId}'.`);
+    obj.props = { ...obj.props, keyCredentials: list.filter((k) => k.keyId.toLowerCase() !== keyId.toLowerCase()) };
+  });
+  return noContent();
+}
 
 // ---------------------------------------------------------------------------------------------
 // verified publisher (GD v1.0/beta agentidentityblueprint-setverifiedpublisher.md /
