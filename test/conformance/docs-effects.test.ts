@@ -52,6 +52,18 @@ describe('effects behind the documented 204s and 200s', () => {
     expect(renamed.status).toBe(400);
     const list = await call(t, 'GET', `/beta/applications/${id}/federatedIdentityCredentials`);
     expect(list.body.value.map((f: { name: string }) => f.name)).toEqual(['deploy']);
+
+    // The pages' limits: one audience; audience, issuer, subject and description of at most 600 characters; issuer+subject unique.
+    const post = (b: Record<string, unknown>) => call(t, 'POST', `/beta/applications/${id}/federatedIdentityCredentials`, { name: 'second', ...fic, subject: 'repo:contoso/app:environment:prod', ...b });
+    expect((await post({ audiences: ['api://AzureADTokenExchange', 'api://other'] })).status).toBe(400);
+    expect((await post({ audiences: [`api://${'a'.repeat(600)}`] })).status).toBe(400);
+    expect((await post({ subject: 's'.repeat(601) })).status).toBe(400);
+    expect((await post({ subject: fic.subject })).status).toBe(400);
+    expect((await post({})).status).toBe(201);
+    const second = `/beta/applications/${id}/federatedIdentityCredentials/second`;
+    expect((await call(t, 'PATCH', second, { description: 'd'.repeat(601) })).status).toBe(400);
+    expect((await call(t, 'PATCH', second, { subject: fic.subject })).status).toBe(400);
+    expect((await call(t, 'PATCH', second, { description: 'd'.repeat(600) })).status).toBe(204);
   });
 
   test('assignedLicenses/$count: every user has none in the emulator; eq 0 lists them all, ne 0 none, and it needs the advanced query parameters', async () => {

@@ -428,11 +428,32 @@ function newFic(ctx: MockContext, body: Record<string, unknown>, name: string): 
   const issuer = requireString(body, 'issuer', 'federatedIdentityCredential', 600);
   const subject = requireString(body, 'subject', 'federatedIdentityCredential', 600);
   const audiences = prop(body, 'audiences') ?? ['api://AzureADTokenExchange'];
-  if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== 'string') {
+  const description = prop(body, 'description');
+  const fic = { id: ctx.newId(), name, issuer, subject, audiences: audiences as string[], description: typeof description === 'string' ? description : null };
+  checkFicLimits(fic);
+  return fic;
+}
+
+/**
+ * The pages' limits on a credential's values (GD federatedidentitycredential-post.md and
+ * -update.md): one audience, of at most 600 characters; issuer, subject and description at most
+ * 600 characters each.
+ */
+function checkFicLimits(fic: FederatedIdentityCredential): void {
+  const a = fic.audiences as unknown;
+  if (!Array.isArray(a) || a.length !== 1 || typeof a[0] !== 'string') {
     throw GraphErrors.badRequest("Invalid value specified for property 'audiences': exactly one audience is supported.");
   }
-  const description = prop(body, 'description');
-  return { id: ctx.newId(), name, issuer, subject, audiences: audiences as string[], description: typeof description === 'string' ? description : null };
+  const long = (name: string, v: unknown) => {
+    if (typeof v === 'string' && v.length > 600) throw GraphErrors.badRequest(`Invalid value specified for property '${name}' of resource 'federatedIdentityCredential'. The value exceeds the maximum length of 600.`);
+  };
+  long('audiences', a[0]);
+  for (const k of ['issuer', 'subject'] as const) {
+    if (typeof fic[k] !== 'string' || fic[k] === '') throw GraphErrors.invalidValue(k);
+    long(k, fic[k]);
+  }
+  if (fic.description !== null && typeof fic.description !== 'string') throw GraphErrors.invalidValue('description');
+  long('description', fic.description);
 }
 
 function addFic(obj: StoredObject, fic: FederatedIdentityCredential): void {
@@ -496,6 +517,11 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
         const next = { ...fic };
         const changes = Object.fromEntries(Object.entries(body).filter(([k]) => k.toLowerCase() !== 'name'));
         assignWritable(next as unknown as Record<string, unknown>, changes, ['issuer', 'subject', 'audiences', 'description'], 'federatedIdentityCredential');
+        checkFicLimits(next);
+        // "The combination of the values of issuer and subject must be unique on the app" (the update page too).
+        if ((obj.federatedIdentityCredentials ?? []).some((f) => f !== fic && f.issuer === next.issuer && f.subject === next.subject)) {
+          throw GraphErrors.badRequest('A federated identity credential with the same issuer and subject already exists for this application.');
+        }
         obj.federatedIdentityCredentials = (obj.federatedIdentityCredentials ?? []).map((f) => (f === fic ? next : f));
         return undefined;
       });
