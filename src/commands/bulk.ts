@@ -209,7 +209,7 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   // Issue #14: sponsor replace / add --orphaned, delete --stale-days (commands/bulkGovernance.ts).
-  registerGovernance(group, ctx);
+  registerGovernance(group, ctx, { prepare, execute });
 }
 
 // ---------------------------------------------------------------------------------------------

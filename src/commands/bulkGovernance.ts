@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { collect, dryRunOption, helpSections, parseOptions, positiveInt, yesOption } from './shared.js';
-import { execute, prepare } from './bulk.js';
+import type { execute, prepare } from './bulk.js';
+
+/** bulk.ts's journaled engine, handed in by bulk.ts so that imports point one way (issue 11 #4). */
+export interface BulkEngine {
+  prepare: typeof prepare;
+  execute: typeof execute;
+}
 
 // agentid bulk sponsor replace | sponsor add --orphaned | delete --stale-days (issue #14): the
 // fixes for what `agentid report` finds, planned in src/graph/bulkGovernance.ts and run by the
@@ -41,7 +47,7 @@ function journalOptions(cmd: Command): Command {
     .addOption(yesOption());
 }
 
-export function registerGovernance(group: Command, ctx: CliContext): void {
+export function registerGovernance(group: Command, ctx: CliContext, engine: BulkEngine): void {
   const sponsor = helpSections(group.command('sponsor').description('Replace or add sponsors in bulk (blueprints, agents and agent users), never leaving an object without one'), [
     'agentid bulk sponsor replace --from hana.sato@contoso.onmicrosoft.com --to lee@contoso.onmicrosoft.com --yes',
     'agentid bulk sponsor add --user lee@contoso.onmicrosoft.com --orphaned --dry-run',
@@ -54,7 +60,7 @@ export function registerGovernance(group: Command, ctx: CliContext): void {
         .option('--from <sponsor>', 'the sponsor to replace: UPN, user or group object id')
         .option('--to <sponsor>', 'the new sponsor: UPN, user or group object id')
         .option('--blueprint <blueprint>', 'only this blueprint and its agents (repeatable)', collect),
-    ).action(async (raw) => replace(ctx, raw)),
+    ).action(async (raw) => replace(ctx, engine, raw)),
     [
       'agentid bulk sponsor replace --from hana.sato@contoso.onmicrosoft.com --to lee@contoso.onmicrosoft.com --yes',
       'agentid bulk sponsor replace --from 6e1f0c2a-0107-4a5b-8c9d-000000000107 --to 7a2b0d3c-0001-4b6c-9dae-000000000101 --blueprint "Sales Agent" --dry-run',
@@ -70,7 +76,7 @@ export function registerGovernance(group: Command, ctx: CliContext): void {
         .option('--group <id>', 'the new sponsor: a Microsoft 365 or dynamic group object id')
         .option('--orphaned', 'every orphaned blueprint, agent and agent user (required)')
         .option('--blueprint <blueprint>', 'only this blueprint and its agents (repeatable)', collect),
-    ).action(async (raw) => addOrphans(ctx, raw)),
+    ).action(async (raw) => addOrphans(ctx, engine, raw)),
     ['agentid bulk sponsor add --user lee@contoso.onmicrosoft.com --orphaned --yes', 'agentid bulk sponsor add --group 7a2b0d3c-0001-4b6c-9dae-000000000101 --orphaned --dry-run -o json'],
     'AgentIdentity.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, User.ReadWrite.All (agent users)',
   );
@@ -82,7 +88,7 @@ export function registerGovernance(group: Command, ctx: CliContext): void {
         .option('--stale-days <n>', 'no successful sign-in for this many days', positiveInt('--stale-days'))
         .option('--agents-only', 'agent identities only (required; agent users are left alone)')
         .option('--blueprint <blueprint>', 'only this blueprint (repeatable)', collect),
-    ).action(async (raw) => staleDelete(ctx, raw)),
+    ).action(async (raw) => staleDelete(ctx, engine, raw)),
     ['agentid bulk delete --stale-days 90 --agents-only --dry-run', 'agentid bulk delete --stale-days 90 --agents-only --blueprint "Sales Agent" --yes'],
     'AgentIdentity.DeleteRestore.All, AuditLog.Read.All',
   );
@@ -96,7 +102,7 @@ async function blueprintAppIds(ctx: CliContext, client: import('../graph/client.
   return out;
 }
 
-async function replace(ctx: CliContext, raw: Record<string, unknown>): Promise<void> {
+async function replace(ctx: CliContext, { prepare, execute }: BulkEngine, raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(SponsorReplaceSchema, raw);
   await ctx.checkOutputOptions();
   const { client, pacer } = await prepare(ctx);
@@ -108,7 +114,7 @@ async function replace(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   await execute(ctx, { kind: 'sponsor-replace', items, args: { from: from.id, to: to.id, blueprint: o.blueprint ?? null, target: client.baseUrl }, o, client, pacer });
 }
 
-async function addOrphans(ctx: CliContext, raw: Record<string, unknown>): Promise<void> {
+async function addOrphans(ctx: CliContext, { prepare, execute }: BulkEngine, raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(SponsorAddSchema, raw);
   await ctx.checkOutputOptions();
   const { client, pacer } = await prepare(ctx);
@@ -119,7 +125,7 @@ async function addOrphans(ctx: CliContext, raw: Record<string, unknown>): Promis
   await execute(ctx, { kind: 'sponsor-add', items, args: { sponsor: who.id, orphaned: true, blueprint: o.blueprint ?? null, target: client.baseUrl }, o, client, pacer });
 }
 
-async function staleDelete(ctx: CliContext, raw: Record<string, unknown>): Promise<void> {
+async function staleDelete(ctx: CliContext, { prepare, execute }: BulkEngine, raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(StaleDeleteSchema, raw);
   await ctx.checkOutputOptions();
   const { client, pacer } = await prepare(ctx);

@@ -226,6 +226,11 @@ export const GraphErrors = {
   tokenNotWellFormed: () => make(401, 'InvalidAuthenticationToken', 'IDX14100: JWT is not well formed.', WWW_AUTHENTICATE),
   tokenValidationFailed: () => make(401, 'InvalidAuthenticationToken', 'Access token validation failure.', WWW_AUTHENTICATE),
   forbidden: () => make(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+  // addKey/removeKey's proof of possession (GD v1.0 agentidentityblueprint-addkey.md). Graph's
+  // answers as quoted in issues: no proof is the 403 above (msgraph-sdk-powershell#779); a proof
+  // that does not validate is "Access Token missing or malformed." (microsoft-graph-docs#10686,
+  // #14626), status [UNCONFIRMED] (401 is what that code means elsewhere in the directory).
+  proofInvalid: () => make(401, 'Authentication_MissingOrMalformed', 'Access Token missing or malformed.'),
   // Sign-in logs need Microsoft Entra ID P1/P2 (GD beta resources/signin.md); a Free tenant's
   // call is refused so (code and wording as quoted in microsoftgraph issues; [UNCONFIRMED] in a docs page).
   premiumLicenseRequired: () =>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorBody, GraphErrors, MockGraphError } from './errors.js';
 import { parsePath } from './path.js';
+import { prefixSystemOptions } from './odata.js';
 import type { Store } from './store.js';
 import type { Caller, MockContext, MockResult, RouteHandler } from './context.js';
 import { applicationsRoute } from './handlers/applications.js';
@@ -110,6 +111,7 @@ export function createMockHandler(opts: MockHandlerOptions): MockHandler {
         Object.assign(baseHeaders, admission.headers);
       }
       const path = parsePath(url.pathname);
+      if (path.version === 'beta') prefixSystemOptions(url.searchParams);
       const route = path.set === '$batch' ? undefined : ROUTES[path.set];
       if (!route && path.set !== '$batch') throw GraphErrors.unknownSegment(path.set);
       // Step 4 (#3): who is calling, from the bearer token; 401 when there is none or it is not ours.

@@ -162,7 +162,9 @@ function applications(m: string, read: boolean, rest: string[], type: EntityType
   }
   if (['addpassword', 'removepassword', 'addkey', 'removekey'].includes(seg)) return w(`agentIdentityBlueprint.${seg}`, `agentidentityblueprint-${seg}-permissions.md`, ['AgentIdentityBlueprint.AddRemoveCreds.All', ...BP_RW]);
   // [INFERRED] FICs are credentials: AddRemoveCreds, though ED create-blueprint.md lets an Agent ID Developer owner configure them.
-  if (seg === 'federatedidentitycredentials') return w('agentIdentityBlueprint.federatedIdentityCredentials', 'federatedidentitycredential-post-permissions.md', ['AgentIdentityBlueprint.AddRemoveCreds.All', ...BP_RW, 'Application.ReadWrite.All']);
+  // [INFERRED] GD agentidentityblueprint-setverifiedpublisher.md names a permissions include the docs index does not hold; the blueprint write permission, as for update.
+  if (seg === 'setverifiedpublisher' || seg === 'unsetverifiedpublisher') return w(`agentIdentityBlueprint.${seg}`, `agentidentityblueprint-${seg}-permissions.md`, BP_RW);
+  if (seg === 'federatedidentitycredentials' || seg?.startsWith('federatedidentitycredentials(')) return w('agentIdentityBlueprint.federatedIdentityCredentials', 'federatedidentitycredential-post-permissions.md', ['AgentIdentityBlueprint.AddRemoveCreds.All', ...BP_RW, 'Application.ReadWrite.All']);
   if (seg === 'inheritablepermissions') return w('agentIdentityBlueprint.inheritablePermissions', 'agentidentityblueprint-post-inheritablepermissions-permissions.md', ['AgentIdentityBlueprint.Create', ...BP_RW]);
   return w(`agentIdentityBlueprint.${seg}`, `agentidentityblueprint-post-${seg}-permissions.md`, BP_RW);
 }

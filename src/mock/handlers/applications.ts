@@ -24,7 +24,8 @@ import {
 } from './common.js';
 import { AGENTID_CLIENT_APP_ID } from '../seed.js';
 import { forgetSecret, recordSecret } from '../auth.js';
-import { normalizeKeyCredentials, withSelectedKeys } from '../keyCredentials.js';
+import { normalizeKeyCredentials, withSelectedKeys, type StoredKeyCredential } from '../keyCredentials.js';
+import { verifyCertificateAssertion } from '../clientAssertion.js';
 import { validateManagerApplications } from '../managerApplications.js';
 
 // /applications: agent identity blueprints (GD v1.0 agentidentityblueprint-*.md) and the plain
@@ -88,6 +89,10 @@ export async function applicationsRoute(ctx: MockContext): Promise<MockResult> {
   const target = (state: TenantState) => findInSet(state, 'applications', key, cast);
   const [seg, ...rest] = path.rest;
   if (seg === undefined) return itemRoute(ctx, key, target);
+  // federatedIdentityCredentials(name='…'): the credential by its alternate key, the address the
+  // upsert pages use (GD federatedidentitycredential-upsert.md).
+  const ficByName = FIC_BY_NAME_RE.exec(seg);
+  if (ficByName) return ficRoute(ctx, target, [ficByName[1]!.replace(/''/g, "'"), ...rest], true);
   switch (seg.toLowerCase()) {
     case 'owners':
       return relationshipRoute(ctx, target, 'owners', rest);
@@ -101,6 +106,13 @@ export async function applicationsRoute(ctx: MockContext): Promise<MockResult> {
       return addPassword(ctx, target, rest);
     case 'removepassword':
       return removePassword(ctx, target, rest);
+    case 'addkey':
+      return addKey(ctx, target, rest);
+    case 'removekey':
+      return removeKey(ctx, target, rest);
+    case 'setverifiedpublisher':
+    case 'unsetverifiedpublisher':
+      return verifiedPublisherRoute(ctx, target, seg.toLowerCase() === 'setverifiedpublisher', rest);
     default:
       throw GraphErrors.unknownSegment(seg);
   }
@@ -304,11 +316,155 @@ async function removePassword(ctx: MockContext, target: (s: TenantState) => Stor
 
 
 // ---------------------------------------------------------------------------------------------
+// keys (GD v1.0/beta agentidentityblueprint-addkey.md / -removekey.md, application-addkey.md):
+// certificate rollover with a proof of possession of a key the object already has.
+
+/** The audience a proof must name (the pages: "Audience needs to be 00000002-0000-0000-c000-000000000000"). */
+const PROOF_AUDIENCE = '00000002-0000-0000-c000-000000000000';
+
+/**
+ * Checks addKey/removeKey's `proof`: a JWT signed with the private key of one of the object's
+ * valid certificates (found by the header's x5t or x5t#S256, as the docs' generator writes it),
+ * aud PROOF_AUDIENCE, iss the application's object id, nbf passed and exp at most nbf + 10 min
+ * ahead, not yet passed.
+ */
+function checkProof(ctx: MockContext, obj: StoredObject, proof: unknown): void {
+  if (typeof proof !== 'string' || proof === '') throw GraphErrors.forbidden();
+  const parts = proof.split('.');
+  if (parts.length !== 3) throw GraphErrors.proofInvalid();
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw GraphErrors.proofInvalid();
+  }
+  if (!verifyCertificateAssertion(proof, header, obj.props.keyCredentials, ctx.now).ok) throw GraphErrors.proofInvalid();
+  const now = ctx.now.getTime() / 1000;
+  const { aud, iss, nbf, exp } = claims;
+  const audOk = aud === PROOF_AUDIENCE || (Array.isArray(aud) && aud.includes(PROOF_AUDIENCE));
+  const issOk = typeof iss === 'string' && iss.toLowerCase() === obj.id.toLowerCase();
+  // Five minutes of clock skew, as token validation usually allows [INFERRED].
+  const timeOk = typeof nbf === 'number' && typeof exp === 'number' && nbf <= now + 300 && exp > now && exp - nbf <= 600;
+  if (!audOk || !issOk || !timeOk) throw GraphErrors.proofInvalid();
+}
+
+async function addKey(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  const body = await ctx.json();
+  const keyCredential = prop(body, 'keyCredential');
+  if (!keyCredential || typeof keyCredential !== 'object' || Array.isArray(keyCredential)) throw GraphErrors.missingProperty('keyCredential', 'keyCredential');
+  const added = await ctx.store.write((state) => {
+    const obj = target(state);
+    checkProof(ctx, obj, prop(body, 'proof'));
+    const existing = (obj.props.keyCredentials as StoredKeyCredential[] | undefined) ?? [];
+    const keyId = (keyCredential as Record<string, unknown>).keyId;
+    if (typeof keyId === 'string' && existing.some((k) => k.keyId.toLowerCase() === keyId.toLowerCase())) throw GraphErrors.keyCredentialUpdateNotAllowed();
+    // The same rules as PATCH keyCredentials (AsymmetricX509Cert/Verify with the certificate);
+    // X509CertAndPassword/Sign, the page's other kind, is not emulated there either.
+    const [fresh] = normalizeKeyCredentials([keyCredential], [], () => ctx.newId());
+    obj.props = { ...obj.props, keyCredentials: [...existing, fresh!] };
+    return fresh!;
+  });
+  // keycredential.md: `key` is returned only on a $select of one object; otherwise it is null.
+  return { status: 200, body: { '@odata.context': contextUrl(ctx, 'microsoft.graph.keyCredential'), ...added, key: null } };
+}
+
+async function removeKey(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  const body = await ctx.json();
+  const keyId = prop(body, 'keyId');
+  if (typeof keyId !== 'string' || !GUID_RE.test(keyId)) throw GraphErrors.missingProperty('keyId', 'keyCredential');
+  await ctx.store.write((state) => {
+    const obj = target(state);
+    checkProof(ctx, obj, prop(body, 'proof'));
+    const list = (obj.props.keyCredentials as StoredKeyCredential[] | undefined) ?? [];
+    // [UNCONFIRMED wording] as removePassword's for an unknown keyId.
+    if (!list.some((k) => k.keyId.toLowerCase() === keyId.toLowerCase())) throw GraphErrors.badRequest(`No key credential found with keyId '${keyId}'.`);
+    obj.props = { ...obj.props, keyCredentials: list.filter((k) => k.keyId.toLowerCase() !== keyId.toLowerCase()) };
+  });
+  return noContent();
+}
+
+// ---------------------------------------------------------------------------------------------
+// verified publisher (GD v1.0/beta agentidentityblueprint-setverifiedpublisher.md /
+// -unsetverifiedpublisher.md, application-setverifiedpublisher.md)
+
+const MPN_ID_RE = /^\d{1,10}$/;
+
+async function verifiedPublisherRoute(ctx: MockContext, target: (s: TenantState) => StoredObject, set: boolean, rest: string[]): Promise<MockResult> {
+  if (rest.length) throw GraphErrors.unknownSegment(rest[0]!);
+  if (ctx.method !== 'POST') throw GraphErrors.methodNotAllowed();
+  let id: string | null = null;
+  if (set) {
+    const body = await ctx.json();
+    const v = prop(body, 'verifiedPublisherId');
+    if (v === undefined || v === null || v === '') throw GraphErrors.missingProperty('verifiedPublisherId', 'verifiedPublisher');
+    // An MPN ID is a number (the pages' example is "1234567"); anything else names no partner.
+    if (typeof v !== 'string' || !MPN_ID_RE.test(v)) throw GraphErrors.invalidValue('verifiedPublisherId');
+    id = v;
+  }
+  await ctx.store.write((state) => {
+    const obj = target(state);
+    // The publisher's name comes from its Partner Center account, which the emulator does not
+    // have: displayName stays null. Unset removes every property (the page's words).
+    obj.props = { ...obj.props, verifiedPublisher: id ? { displayName: null, verifiedPublisherId: id, addedDateTime: ctx.now.toISOString() } : { displayName: null, verifiedPublisherId: null, addedDateTime: null } };
+  });
+  return noContent();
+}
+
+// ---------------------------------------------------------------------------------------------
 // federated identity credentials (GD v1.0 federatedidentitycredential-*.md)
 
 const FIC_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
+const FIC_BY_NAME_RE = /^federatedIdentityCredentials\(\s*name\s*=\s*'((?:[^']|'')*)'\s*\)$/i;
 
-async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[]): Promise<MockResult> {
+/** A new credential from a create body; `name` comes from the URL on upsert. */
+function newFic(ctx: MockContext, body: Record<string, unknown>, name: string): FederatedIdentityCredential {
+  if (!FIC_NAME_RE.test(name)) throw GraphErrors.invalidValue('name');
+  const issuer = requireString(body, 'issuer', 'federatedIdentityCredential', 600);
+  const subject = requireString(body, 'subject', 'federatedIdentityCredential', 600);
+  const audiences = prop(body, 'audiences') ?? ['api://AzureADTokenExchange'];
+  const description = prop(body, 'description');
+  const fic = { id: ctx.newId(), name, issuer, subject, audiences: audiences as string[], description: typeof description === 'string' ? description : null };
+  checkFicLimits(fic);
+  return fic;
+}
+
+/**
+ * The pages' limits on a credential's values (GD federatedidentitycredential-post.md and
+ * -update.md): one audience, of at most 600 characters; issuer, subject and description at most
+ * 600 characters each.
+ */
+function checkFicLimits(fic: FederatedIdentityCredential): void {
+  const a = fic.audiences as unknown;
+  if (!Array.isArray(a) || a.length !== 1 || typeof a[0] !== 'string') {
+    throw GraphErrors.badRequest("Invalid value specified for property 'audiences': exactly one audience is supported.");
+  }
+  const long = (name: string, v: unknown) => {
+    if (typeof v === 'string' && v.length > 600) throw GraphErrors.badRequest(`Invalid value specified for property '${name}' of resource 'federatedIdentityCredential'. The value exceeds the maximum length of 600.`);
+  };
+  long('audiences', a[0]);
+  for (const k of ['issuer', 'subject'] as const) {
+    if (typeof fic[k] !== 'string' || fic[k] === '') throw GraphErrors.invalidValue(k);
+    long(k, fic[k]);
+  }
+  if (fic.description !== null && typeof fic.description !== 'string') throw GraphErrors.invalidValue('description');
+  long('description', fic.description);
+}
+
+function addFic(obj: StoredObject, fic: FederatedIdentityCredential): void {
+  const list = obj.federatedIdentityCredentials ?? [];
+  if (list.length >= MAX_FICS) throw GraphErrors.badRequest(`An application can have at most ${MAX_FICS} federated identity credentials.`);
+  if (list.some((f) => f.name.toLowerCase() === fic.name.toLowerCase())) throw GraphErrors.duplicateValue('name');
+  if (list.some((f) => f.issuer === fic.issuer && f.subject === fic.subject)) throw GraphErrors.badRequest('A federated identity credential with the same issuer and subject already exists for this application.');
+  obj.federatedIdentityCredentials = [...list, fic];
+}
+
+async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObject, rest: string[], byName = false): Promise<MockResult> {
   const parentId = (s: TenantState) => target(s).id;
   if (rest.length === 0) {
     if (ctx.method === 'GET') {
@@ -319,23 +475,10 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
     }
     if (ctx.method === 'POST') {
       const body = await ctx.json();
-      const name = requireString(body, 'name', 'federatedIdentityCredential', 120);
-      if (!FIC_NAME_RE.test(name)) throw GraphErrors.invalidValue('name');
-      const issuer = requireString(body, 'issuer', 'federatedIdentityCredential', 600);
-      const subject = requireString(body, 'subject', 'federatedIdentityCredential', 600);
-      const audiences = prop(body, 'audiences') ?? ['api://AzureADTokenExchange'];
-      if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== 'string') {
-        throw GraphErrors.badRequest("Invalid value specified for property 'audiences': exactly one audience is supported.");
-      }
-      const description = prop(body, 'description');
-      const fic: FederatedIdentityCredential = { id: ctx.newId(), name, issuer, subject, audiences: audiences as string[], description: typeof description === 'string' ? description : null };
+      const fic = newFic(ctx, body, requireString(body, 'name', 'federatedIdentityCredential', 120));
       const id = await ctx.store.write((state) => {
         const obj = target(state);
-        const list = obj.federatedIdentityCredentials ?? [];
-        if (list.length >= MAX_FICS) throw GraphErrors.badRequest(`An application can have at most ${MAX_FICS} federated identity credentials.`);
-        if (list.some((f) => f.name.toLowerCase() === name.toLowerCase())) throw GraphErrors.duplicateValue('name');
-        if (list.some((f) => f.issuer === issuer && f.subject === subject)) throw GraphErrors.badRequest('A federated identity credential with the same issuer and subject already exists for this application.');
-        obj.federatedIdentityCredentials = [...list, fic];
+        addFic(obj, fic);
         return obj.id;
       });
       return created({ '@odata.context': contextUrl(ctx, `applications('${id}')/federatedIdentityCredentials/$entity`), ...fic });
@@ -344,7 +487,7 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
   }
   if (rest.length === 1) {
     const ref = rest[0]!;
-    const find = (obj: StoredObject) => (obj.federatedIdentityCredentials ?? []).find((f) => f.id === ref.toLowerCase() || f.name === ref);
+    const find = (obj: StoredObject) => (obj.federatedIdentityCredentials ?? []).find((f) => (!byName && f.id === ref.toLowerCase()) || f.name === ref);
     if (ctx.method === 'GET') {
       return ctx.store.read((s) => {
         const obj = target(s);
@@ -355,15 +498,34 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
     }
     if (ctx.method === 'PATCH') {
       const body = await ctx.json();
-      if (prop(body, 'name') !== undefined) throw GraphErrors.immutableProperty('name');
-      await ctx.store.write((s) => {
+      // Upsert (GD federatedidentitycredential-upsert.md): with `Prefer: create-if-missing` a
+      // missing name is created (201); without it the request is an update, as the page says.
+      const upsert = byName && /(^|[,;\s])create-if-missing($|[,;\s])/i.test(ctx.header('Prefer') ?? '');
+      const made = await ctx.store.write((s) => {
         const obj = target(s);
         const fic = find(obj);
+        if (!fic && upsert) {
+          const fresh = newFicIfMissing(ctx, body, ref);
+          addFic(obj, fresh);
+          return { parent: obj.id, fic: fresh };
+        }
         if (!fic) throw GraphErrors.notFound(ref);
+        // name is immutable (GD federatedidentitycredential-post.md); the update pages' examples
+        // send it unchanged, which is accepted.
+        const name = prop(body, 'name');
+        if (name !== undefined && name !== fic.name) throw GraphErrors.immutableProperty('name');
         const next = { ...fic };
-        assignWritable(next as unknown as Record<string, unknown>, body, ['issuer', 'subject', 'audiences', 'description'], 'federatedIdentityCredential');
+        const changes = Object.fromEntries(Object.entries(body).filter(([k]) => k.toLowerCase() !== 'name'));
+        assignWritable(next as unknown as Record<string, unknown>, changes, ['issuer', 'subject', 'audiences', 'description'], 'federatedIdentityCredential');
+        checkFicLimits(next);
+        // "The combination of the values of issuer and subject must be unique on the app" (the update page too).
+        if ((obj.federatedIdentityCredentials ?? []).some((f) => f !== fic && f.issuer === next.issuer && f.subject === next.subject)) {
+          throw GraphErrors.badRequest('A federated identity credential with the same issuer and subject already exists for this application.');
+        }
         obj.federatedIdentityCredentials = (obj.federatedIdentityCredentials ?? []).map((f) => (f === fic ? next : f));
+        return undefined;
       });
+      if (made) return created({ '@odata.context': contextUrl(ctx, `applications('${made.parent}')/federatedIdentityCredentials/$entity`), ...made.fic });
       return noContent();
     }
     if (ctx.method === 'DELETE') {
@@ -379,6 +541,13 @@ async function ficRoute(ctx: MockContext, target: (s: TenantState) => StoredObje
   }
   void parentId;
   throw GraphErrors.unknownSegment(rest[1]!);
+}
+
+/** The credential an upsert creates; its name comes from the URL, and a body naming another is refused. */
+function newFicIfMissing(ctx: MockContext, body: Record<string, unknown>, name: string): FederatedIdentityCredential {
+  const bodyName = prop(body, 'name');
+  if (bodyName !== undefined && bodyName !== name) throw GraphErrors.immutableProperty('name');
+  return newFic(ctx, body, name);
 }
 
 const FIC_SPEC: CollectionSpec = {

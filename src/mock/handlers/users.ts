@@ -2,7 +2,8 @@ import { GraphErrors } from '../errors.js';
 import { contextUrl, created, noContent, ok, type MockContext, type MockResult } from '../context.js';
 import { USER_DEFAULT_SELECT, view } from '../entities.js';
 import { ENTITY_SET_OF, isA, type EntityType, type StoredObject, type TenantState } from '../state.js';
-import { GUID_RE } from '../path.js';
+import { GUID_RE, parseCast } from '../path.js';
+import { GROUP_SPEC } from './groups.js';
 import { selectProperties, type CollectionSpec } from '../odata.js';
 import {
   collectionResponse,
@@ -51,6 +52,8 @@ export const USER_SPEC: CollectionSpec = {
     otherMails: ['any', 'startsWith', 'endsWith'],
     proxyAddresses: ['any', 'startsWith', 'endsWith'],
     businessPhones: ['any'],
+    // GD user.md: assignedLicenses "Supports $filter (eq, not, /$count eq 0, /$count ne 0)".
+    assignedLicenses: ['count'],
   },
   searchable: ['displayName', 'mail', 'userPrincipalName', 'givenName', 'surname', 'mailNickname'],
   orderable: ['displayName', 'userPrincipalName', 'createdDateTime'],
@@ -137,9 +140,44 @@ async function itemOrNavigation(ctx: MockContext, target: (s: TenantState) => St
     // Issue #4 (bulk revoke --sessions): GD v1.0 user-revokesigninsessions.md.
     case 'revokesigninsessions':
       return revokeSignInSessions(ctx, target, rest);
+    case 'transitivememberof':
+      return transitiveGroups(ctx, target, seg, rest);
     default:
       throw GraphErrors.unknownSegment(seg);
   }
+}
+
+// GD v1.0 user-list-transitivememberof.md, cast to groups as aad-advanced-queries.md's scenario
+// `/me/transitiveMemberOf/microsoft.graph.group?$count=true` does. The emulator stores no assigned
+// memberships (groups are read-only here), so a user's groups are the dynamic groups whose rule
+// it meets. Only the cast form is served: uncast, Graph also lists directory roles and
+// administrative units, which the emulator has no objects for.
+async function transitiveGroups(ctx: MockContext, target: (s: TenantState) => StoredObject, seg: string, rest: string[]): Promise<MockResult> {
+  const [cast, ...more] = rest;
+  if (cast === undefined || parseCast(cast) !== 'group') throw GraphErrors.unknownSegment(cast ?? seg);
+  if (more.length) throw GraphErrors.unknownSegment(more[0]!);
+  if (ctx.method !== 'GET') throw GraphErrors.methodNotAllowed();
+  return ctx.store.read((s) => {
+    const who = target(s);
+    const groups = liveObjects(s).filter((o) => o.type === 'group' && meetsRule(o.props.membershipRule, who));
+    const items = groups.map((g) => ({ '@odata.type': '#microsoft.graph.group', ...view(g, ctx.version) }));
+    return collectionResponse(ctx, items, GROUP_SPEC, 'groups');
+  });
+}
+
+/** A dynamic membership rule of `user.prop -eq "value"` clauses joined by -and/-or (the form the
+ * seeded and fixture groups use); a rule of any other form matches no one. */
+function meetsRule(rule: unknown, who: StoredObject): boolean {
+  if (typeof rule !== 'string' || !rule.trim()) return false;
+  const clause = /^\(?\s*user\.(\w+)\s+-eq\s+"([^"]*)"\s*\)?$/i;
+  const test = (text: string): boolean => {
+    const m = clause.exec(text.trim());
+    if (!m) return false;
+    const key = Object.keys(who.props).find((k) => k.toLowerCase() === m[1]!.toLowerCase());
+    const v = key === undefined ? undefined : who.props[key];
+    return typeof v === 'string' && v.toLowerCase() === m[2]!.toLowerCase();
+  };
+  return rule.split(/\s+-or\s+/i).some((any) => any.split(/\s+-and\s+/i).every(test));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ const GUID_AT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 const DATETIME_AT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2}))?(?![\w:.-])/;
 const NUMBER_AT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])/;
 const IDENT_AT = /^[A-Za-z_]\w*/;
+// `/$count` after a collection property (GD aad-advanced-queries.md: assignedLicenses/$count eq 0).
+const COUNT_AT = /^\$count(?!\w)/i;
 
 function lex(text: string): Token[] {
   const tokens: Token[] = [];
@@ -74,7 +76,8 @@ function lex(text: string): Token[] {
       i += num[0].length;
       continue;
     }
-    const ident = IDENT_AT.exec(rest);
+    const prev = tokens.at(-1);
+    const ident = IDENT_AT.exec(rest) ?? (prev?.t === 'punct' && prev.v === '/' ? COUNT_AT.exec(rest) : null);
     if (ident) {
       tokens.push({ t: 'ident', v: ident[0], pos: i, end: i + ident[0].length });
       i += ident[0].length;
@@ -243,6 +246,15 @@ class FilterParser {
     const opTok = this.next();
     if (opTok.t !== 'ident') this.fail(opTok);
     const op = opTok.v.toLowerCase();
+    const last = ref.path.at(-1);
+    if (last?.toLowerCase() === '$count') {
+      // Only the documented forms: eq/ne against a whole number.
+      const value = this.next();
+      if ((op !== 'eq' && op !== 'ne') || value.t !== 'number' || !Number.isInteger(value.v) || value.v < 0) this.fail(value);
+      const path = ref.path.slice(0, -1);
+      if (!path.length && ref.scope === 'item') this.fail(opTok);
+      return { type: 'count', op, ref: { ...ref, path }, value: value.v };
+    }
     if (op === 'in') {
       this.expectPunct('(');
       const values = [this.parseLiteral()];
@@ -290,7 +302,7 @@ function refText(ref: PropertyRef): string {
 // string), then properties and operators, then the advanced-query parameters, which is the order
 // Graph's answers imply: an unindexed property fails even with the parameters (GD example).
 
-type AdvancedFeature = 'ne' | 'not' | 'endsWith';
+type AdvancedFeature = 'ne' | 'not' | 'endsWith' | '$count';
 
 export function parseFilter(text: string, spec: CollectionSpec): { node: FilterNode; advancedFeatures: AdvancedFeature[] } {
   const node = new FilterParser(text, spec).parse();
@@ -371,6 +383,14 @@ function validate(node: FilterNode, spec: CollectionSpec, ctx: ValidationContext
       if (node.name === 'contains') throw GraphErrors.unsupportedFilterClause(fullPath(node.ref, ctx).path, resourceName(spec));
       checkProperty(spec, node.ref, node.name, ctx, [], features);
       return;
+    case 'count': {
+      const collection = fullPath(node.ref, ctx).path;
+      if (!(lookupOps(spec, collection) ?? []).includes('count')) throw GraphErrors.unsupportedFilterClause(`${collection}/$count`, resourceName(spec));
+      // GD aad-advanced-queries.md lists `assignedLicenses/$count eq 0` among the queries that
+      // need ConsistencyLevel: eventual and $count=true.
+      if (spec.advanced) features.push('$count');
+      return;
+    }
     case 'any': {
       const collection = fullPath(node.ref, ctx).path;
       const prefix = `${collection.toLowerCase()}/`;
@@ -475,6 +495,12 @@ function evaluate(node: FilterNode, item: Record<string, unknown>, env: Env): bo
       const a = actual.toLowerCase();
       const b = node.value.toLowerCase();
       return node.name === 'startsWith' ? a.startsWith(b) : node.name === 'endsWith' ? a.endsWith(b) : a.includes(b);
+    }
+    case 'count': {
+      // An absent collection is an empty one (the emulator assigns no licenses).
+      const coll = resolve(node.ref, item, env);
+      const n = Array.isArray(coll) ? coll.length : 0;
+      return node.op === 'eq' ? n === node.value : n !== node.value;
     }
     case 'any': {
       const coll = resolve(node.ref, item, env);

@@ -9,6 +9,18 @@ import { resourceName, type CollectionSpec, type ParsedQuery } from './types.js'
 
 const KNOWN_OPTIONS = ['$filter', '$select', '$top', '$count', '$search', '$orderby', '$skiptoken', '$expand', '$skip', '$format'];
 
+/**
+ * GD concepts/query-parameters.md: "On the beta endpoint, the $ prefix is optional. For example,
+ * instead of $filter, you can use filter." Renames the beta request's unprefixed system options
+ * in place (`top=10` → `$top=10`), so that parsing, next links and echoes see Graph's spelling.
+ */
+export function prefixSystemOptions(params: URLSearchParams): void {
+  const entries = [...params];
+  if (!entries.some(([n]) => !n.startsWith('$') && KNOWN_OPTIONS.includes(`$${n.toLowerCase()}`))) return;
+  for (const [n] of entries) params.delete(n);
+  for (const [n, v] of entries) params.append(!n.startsWith('$') && KNOWN_OPTIONS.includes(`$${n.toLowerCase()}`) ? `$${n}` : n, v);
+}
+
 export function parseQuery(params: URLSearchParams, headers: Headers, spec: CollectionSpec): ParsedQuery {
   // Graph matches system query option names case-insensitively ($orderBy, $Filter work).
   const options = new Map<string, string>();

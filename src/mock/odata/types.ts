@@ -18,7 +18,9 @@
 // (clause syntax and tokenisation). Error wording not in the docs comes from response bodies quoted
 // in microsoftgraph issues; see the comment on each factory in errors.ts.
 
-export type FilterOp = 'eq' | 'ne' | 'startsWith' | 'endsWith' | 'in' | 'ge' | 'le' | 'gt' | 'lt' | 'any' | 'not';
+/** 'count': `collection/$count eq N` (GD user.md assignedLicenses, serviceprincipal.md owners:
+ * "/$count eq 0, /$count ne 0"). */
+export type FilterOp = 'eq' | 'ne' | 'startsWith' | 'endsWith' | 'in' | 'ge' | 'le' | 'gt' | 'lt' | 'any' | 'not' | 'count';
 
 export interface CollectionSpec {
   resource: string;
@@ -64,7 +66,9 @@ export type FilterNode =
   | { type: 'compare'; op: CompareOp; ref: PropertyRef; value: Literal }
   | { type: 'in'; ref: PropertyRef; values: Literal[] }
   | { type: 'function'; name: 'startsWith' | 'endsWith' | 'contains'; ref: PropertyRef; value: string }
-  | { type: 'any'; ref: PropertyRef; variable?: string; predicate?: FilterNode };
+  | { type: 'any'; ref: PropertyRef; variable?: string; predicate?: FilterNode }
+  /** `ref/$count op value`: the number of elements of a collection property. */
+  | { type: 'count'; op: 'eq' | 'ne'; ref: PropertyRef; value: number };
 
 export type SearchNode =
   | { type: 'and' | 'or'; left: SearchNode; right: SearchNode }
