@@ -512,17 +512,15 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
   for (const i of irreversible) {
     const k = `${i.item.op.kind}`;
     const e = refused.get(k) ?? { reason: i.reason, n: 0, objectType: i.item.objectType };
-    e.n++;
+    // A risk item confirms up to 60 agents: count the agents.
+    e.n += i.item.op.kind === 'confirmCompromised' ? i.item.op.agentIds.length : 1;
     refused.set(k, e);
   }
-  for (const e of refused.values()) {
-    if (e.objectType === 'riskyAgent') continue;
-    m.warn(`Cannot come back: ${e.n} ${refusedNoun(e)}: ${e.reason}.`);
-  }
+  for (const e of refused.values()) m.warn(`Cannot come back: ${e.n} ${refusedNoun(e)}: ${e.reason}.`);
   const pending = [...contained.items, ...(revoked?.items ?? [])].filter((s) => s.status === 'pending' || s.status === 'uncertain').length;
   if (pending) m.warn(`The containment has ${pending} unfinished change(s); release puts back only what it finished.`);
   if (o.dryRun) {
-    await ctx.print({ dryRun: true, incident: rec.id, changes: items.length, cannotComeBack: [...refused.values()].filter((e) => e.objectType !== 'riskyAgent'), items: items.map((i) => ({ phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label })) });
+    await ctx.print({ dryRun: true, incident: rec.id, changes: items.length, cannotComeBack: [...refused.values()], items: items.map((i) => ({ phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label })) });
     m.info('Dry run: nothing was changed.');
     return;
   }
@@ -556,7 +554,7 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
     `- By: ${by}`,
     `- Finished: ${utc(finishedAt)}`,
     `- Put back: ${result.rows.filter((r) => r.status === 'done').length} of ${result.rows.length} change(s) (release-journal.jsonl; objects after: after-release.json)`,
-    ...[...refused.values()].filter((e) => e.objectType !== 'riskyAgent').map((e) => `- Not put back: ${e.n} ${refusedNoun(e)}: ${e.reason}`),
+    ...[...refused.values()].map((e) => `- Not put back: ${e.n} ${refusedNoun(e)}: ${e.reason}`),
     ...failed.map((f) => `- Failed: ${f.name} (${f.objectId ?? '?'}): ${f.detail ?? ''}${f.requestId ? ` — request-id ${f.requestId}` : ''}`),
     '',
   ];
@@ -574,7 +572,9 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
 }
 
 function refusedNoun(e: { n: number; objectType: string }): string {
-  return e.objectType === 'agentUser' ? "agent users' sign-in sessions" : (NOUNS[e.objectType] ?? [e.objectType, `${e.objectType}s`])[e.n === 1 ? 0 : 1]!;
+  if (e.objectType === 'agentUser') return "agent users' sign-in sessions";
+  if (e.objectType === 'riskyAgent') return e.n === 1 ? "agent's confirmed compromise" : "agents' confirmed compromise";
+  return (NOUNS[e.objectType] ?? [e.objectType, `${e.objectType}s`])[e.n === 1 ? 0 : 1]!;
 }
 
 function loadIncident(dir: string, read: (d: string) => IncidentRecord | undefined): IncidentRecord {

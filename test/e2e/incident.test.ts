@@ -11,9 +11,12 @@ import type { TenantState } from '../../src/mock/state.js';
 // agentid incident, end to end (issue #15 §3): a blueprint of 200 agents and agent users is
 // contained on `mock serve --tls` while sign-ins are being made (through @azure/identity's
 // ClientSecretCredential against the emulator's token endpoint, and `mock signins generate`);
-// afterwards the blueprint gets no token, the folder holds every sign-in of the window and the
-// audit events of the containment, and release restores the state before exactly. Then kill -9
-// at ten points of a contain on a smaller tenant, re-running the same command until it finishes.
+// afterwards no agent of it gets a token through the documented agent flow (the blueprint's T1
+// exchange token, then @azure/identity's ClientAssertionCredential as the agent), while an agent
+// of another blueprint still does; the folder holds every sign-in of the window and the audit
+// events of the containment, and release restores the state before exactly (an agent disabled
+// before stays refused). Then kill -9 at ten points of a contain on a smaller tenant,
+// re-running the same command until it finishes.
 
 const TENANT = '3f2a7c1e-5b8d-4e6f-9a0b-1c2d3e4f5a6b';
 const JWT = /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./;
@@ -33,6 +36,53 @@ async function tenantWith(seeds: BulkSeedOptions[]): Promise<{ h: ReturnType<typ
   return { h, seeded };
 }
 
+/** One agent's sign-in as ED agent-autonomous-app-oauth-flow.md describes it (ca.test.ts signIn). */
+interface AgentSignIn {
+  blueprintAppId: string;
+  secret: string;
+  agent: string;
+  /** 'save': keep the T1 (in a 0600 file of the test's home); 'reuse': skip leg 1 and present the kept T1. */
+  t1?: 'save' | 'reuse';
+}
+type AgentSignInResult = { agent: string; ok: true } | { agent: string; ok: false; leg: 'T1' | 'agent'; error: string };
+
+/**
+ * Leg 1: the blueprint's client-credentials request for api://AzureADTokenExchange/.default with
+ * fmi_path = the agent (T1). Leg 2: @azure/identity's ClientAssertionCredential as the agent
+ * identity, with T1 as its assertion. Answers the AADSTS code of the leg that refused, never a token.
+ */
+function agentSignIns(h: ReturnType<typeof tempHome>, url: string, ca: string, runs: AgentSignIn[]): Promise<AgentSignInResult[]> {
+  const code = `
+    import { ClientAssertionCredential } from '@azure/identity';
+    import { readFileSync, writeFileSync } from 'node:fs';
+    import path from 'node:path';
+    const out = [];
+    const aadsts = (m) => (String(m).match(/AADSTS\\d+/) ?? [String(m).slice(0, 200)])[0];
+    for (const r of JSON.parse(process.env.RUNS)) {
+      const file = path.join(process.env.T1DIR, r.agent + '.t1');
+      let t1;
+      if (r.t1 === 'reuse') t1 = readFileSync(file, 'utf8');
+      else {
+        const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: r.blueprintAppId, client_secret: r.secret, scope: 'api://AzureADTokenExchange/.default', fmi_path: r.agent });
+        const res = await (await fetch(process.env.URL + '/${TENANT}/oauth2/v2.0/token', { method: 'POST', body: form })).json();
+        if (!res.access_token) { out.push({ agent: r.agent, ok: false, leg: 'T1', error: aadsts(res.error_description) }); continue; }
+        t1 = res.access_token;
+        if (r.t1 === 'save') writeFileSync(file, t1, { mode: 0o600 });
+      }
+      const cred = new ClientAssertionCredential('${TENANT}', r.agent, async () => t1, { authorityHost: process.env.URL, disableInstanceDiscovery: true });
+      await cred.getToken('https://graph.microsoft.com/.default').then((t) => out.push({ agent: r.agent, ok: !!t.token }), (e) => out.push({ agent: r.agent, ok: false, leg: 'agent', error: aadsts(e.message) }));
+    }
+    console.log(JSON.stringify(out));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...baseEnv(h.home), URL: url, NODE_EXTRA_CA_CERTS: ca, RUNS: JSON.stringify(runs), T1DIR: h.home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('close', () => (out ? resolve(parseJson(out, 'agent sign-ins')) : reject(new Error(err))));
+  });
+}
+
 function ok(r: RunResult): void {
   expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
 }
@@ -46,6 +96,9 @@ function directoryState(h: ReturnType<typeof tempHome>) {
   const assignments = Object.values(s.appRoleAssignments ?? {}).map((a: any) => `${a.principalId} ${a.resourceId} ${a.appRoleId}`).sort();
   return { enabled, grants, assignments };
 }
+
+/** ID Protection's risky agents, by id, as the served emulator last wrote them. */
+const riskyAgents = (h: ReturnType<typeof tempHome>): Record<string, Record<string, unknown>> => (JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState).riskyAgents ?? {};
 
 const ndjson = (file: string): any[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : []);
 
@@ -74,7 +127,28 @@ describe('incident contain / release on mock serve --tls', () => {
     const secretFile = path.join(h.home, 'bp.secret');
     ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--secret-file', secretFile, '-o', 'none'], { env }));
     const secret = readFileSync(secretFile, 'utf8').trim();
+    const controlSecretFile = path.join(h.home, 'control.secret');
+    ok(await h.run(['blueprint', 'credential', 'add', control.appId, '--secret-file', controlSecretFile, '-o', 'none'], { env }));
+    const controlSecret = readFileSync(controlSecretFile, 'utf8').trim();
     const before = directoryState(h);
+
+    // The agents' own sign-ins: one enabled agent of the blueprint (its T1 kept for after the
+    // containment), one disabled before the incident, and one agent of another blueprint.
+    const enabledAgent = bp.agentIds.find((id) => before.enabled[id] === true)!;
+    const disabledAgent = bp.agentIds.find((id) => before.enabled[id] === false)!;
+    expect([enabledAgent, disabledAgent].every(Boolean)).toBe(true);
+    const probes = (t1: 'save' | 'reuse' | undefined): AgentSignIn[] => [
+      { blueprintAppId: bp.appId, secret, agent: enabledAgent, ...(t1 ? { t1 } : {}) },
+      { blueprintAppId: bp.appId, secret, agent: disabledAgent },
+      { blueprintAppId: control.appId, secret: controlSecret, agent: control.agentIds[0]! },
+    ];
+    expect(await agentSignIns(h, server.url, ca, probes('save'))).toEqual([
+      { agent: enabledAgent, ok: true },
+      // AADSTS7000112 UnauthorizedClientApplicationDisabled (reference-error-codes.md): a disabled
+      // agent "is prevented from being issued tokens" (ED manage-agent.md).
+      { agent: disabledAgent, ok: false, leg: 'agent', error: 'AADSTS7000112' },
+      { agent: control.agentIds[0]!, ok: true },
+    ]);
 
     // The blueprint signing in through @azure/identity, over and over, until told to stop.
     const stopFile = path.join(h.home, 'stop-signing-in');
@@ -111,24 +185,39 @@ describe('incident contain / release on mock serve --tls', () => {
     const report = r.json();
     expect(r.stderr).toMatch(/^Time to containment: \d+\.\d{3} s from start \(\d+\.\d{3} s after confirmation\)\.$/m);
     expect(report.failedSteps).toEqual([]);
-    expect(report.steps.map((s: any) => [s.step, s.status])).toEqual([
-      ['stop-authentication', 'done'],
-      ['revoke-sessions', 'done'],
-      ['revoke-access', 'done'],
-      ['confirm-compromised', 'skipped'],
+    expect(report.steps.map((s: any) => [s.step, s.status, s.done])).toEqual([
+      ['stop-authentication', 'done', expect.any(Number)],
+      ['revoke-sessions', 'done', 200],
+      ['revoke-access', 'done', expect.any(Number)],
+      // 200 agents and their 200 agent users, 60 a request (risk.ts): 7 requests.
+      ['confirm-compromised', 'done', 7],
     ]);
-    expect(report.steps[3].note).toBe('risk API not available in this build');
     expect(during.ok).toBeGreaterThan(0);
 
-    // After containment the blueprint gets no token (its principal is disabled: AADSTS7000112).
+    // After containment the blueprint gets no token (its principal is disabled: AADSTS7000112),
+    // and no agent of it does: not through a new T1 (refused to the disabled blueprint), not
+    // with a T1 it got before (the agent is refused), while the other blueprint's agent still is.
     expect(await tokenLoop(true)).toEqual({ ok: 0, refused: ['AADSTS7000112'] });
+    expect(await agentSignIns(h, server.url, ca, probes(undefined))).toEqual([
+      { agent: enabledAgent, ok: false, leg: 'T1', error: 'AADSTS7000112' },
+      { agent: disabledAgent, ok: false, leg: 'T1', error: 'AADSTS7000112' },
+      { agent: control.agentIds[0]!, ok: true },
+    ]);
+    expect(await agentSignIns(h, server.url, ca, [{ blueprintAppId: bp.appId, secret, agent: enabledAgent, t1: 'reuse' }])).toEqual([{ agent: enabledAgent, ok: false, leg: 'agent', error: 'AADSTS7000112' }]);
     const contained = directoryState(h);
     for (const id of [bp.principalId, ...bp.agentIds]) expect(contained.enabled[id], id).toBe(false);
     const users = ndjson(path.join(dir, 'journal.jsonl')).filter((x) => x.t === 'item' && x.op.kind === 'setEnabled' && x.op.target === 'agentUser');
     expect(users).toHaveLength(200);
+    // Every object enabled before was disabled by one write; the ones disabled before were left alone.
+    expect(report.steps[0].done).toBe([bp.principalId, ...bp.agentIds, ...users.map((u) => u.objectId)].filter((id) => before.enabled[id]).length);
+    expect(report.steps[0].skipped).toBe(401 - report.steps[0].done);
     for (const u of users) expect(contained.enabled[u.objectId]).toBe(false);
     for (const id of [control.principalId, ...control.agentIds]) expect(contained.enabled[id]).toBe(true);
     expect(contained.grants.length).toBe(before.grants.length - 201);
+    // Step 3: every agent and agent user of the blueprint confirmed compromised in ID Protection, nothing else.
+    const risky = riskyAgents(h);
+    expect(Object.keys(risky).sort()).toEqual([...bp.agentIds, ...users.map((u) => u.objectId)].map((id) => id.toLowerCase()).sort());
+    for (const r of Object.values(risky)) expect(r).toMatchObject({ riskState: 'confirmedCompromised', riskLevel: 'high' });
 
     // The folder: 0700, every sign-in of the window, the containment's own audit events, no secret.
     expect(statSync(dir).mode & 0o777).toBe(0o700);
@@ -161,13 +250,34 @@ describe('incident contain / release on mock serve --tls', () => {
     const rel = await h.run(['incident', 'release', dir, '--yes', '-o', 'json'], { env });
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain("warning: Cannot come back: 200 agent users' sign-in sessions: revoked sign-in sessions cannot be restored.");
+    expect(rel.stderr).toContain("warning: Cannot come back: 400 agents' confirmed compromise: it is not undone by a release; once the agents are clean, clear it with agentid risk confirm-safe (or dismiss).");
     expect(directoryState(h)).toEqual(before);
     expect(await tokenLoop(true)).toEqual({ ok: 1, refused: [] });
+    // The agents sign in again, except the one disabled before the incident.
+    expect(await agentSignIns(h, server.url, ca, probes(undefined))).toEqual([
+      { agent: enabledAgent, ok: true },
+      { agent: disabledAgent, ok: false, leg: 'agent', error: 'AADSTS7000112' },
+      { agent: control.agentIds[0]!, ok: true },
+    ]);
     expect(readFileSync(path.join(dir, 'summary.md'), 'utf8')).toMatch(/## Release \(.*UTC\)\n\n- By: admin@contoso.onmicrosoft.com\n/);
     const st = await h.run(['incident', 'status', dir, '-o', 'json'], { env });
     ok(st);
     expect(st.json()).toMatchObject({ state: 'released', scope: 'blueprint', evidence: { signIns: got.length, before: true, after: true }, release: { state: 'finished', failed: 0 } });
     expect(leaks(dir, secret)).toEqual([]);
+
+    // The blueprint principal alone is enough: "Disabling blueprints prevents all its agent
+    // identities from authenticating" (ED agent-blueprint.md), even with a T1 got before, while
+    // the agent identity itself stays enabled.
+    const controlAgent: AgentSignIn = { blueprintAppId: control.appId, secret: controlSecret, agent: control.agentIds[0]! };
+    expect(await agentSignIns(h, server.url, ca, [{ ...controlAgent, t1: 'save' }])).toEqual([{ agent: controlAgent.agent, ok: true }]);
+    ok(await h.run(['bulk', 'disable', '--blueprint', control.appId, '--principal-only', '--yes', '-o', 'none'], { env }));
+    expect(directoryState(h).enabled[controlAgent.agent]).toBe(true);
+    expect(await agentSignIns(h, server.url, ca, [controlAgent, { ...controlAgent, t1: 'reuse' }])).toEqual([
+      { agent: controlAgent.agent, ok: false, leg: 'T1', error: 'AADSTS7000112' },
+      { agent: controlAgent.agent, ok: false, leg: 'agent', error: 'AADSTS7000112' },
+    ]);
+    ok(await h.run(['bulk', 'enable', '--blueprint', control.appId, '--principal-only', '--yes', '-o', 'none'], { env }));
+    expect(await agentSignIns(h, server.url, ca, [controlAgent])).toEqual([{ agent: controlAgent.agent, ok: true }]);
   }, 120_000);
 });
 
@@ -290,15 +400,18 @@ describe('incident contain after kill -9', () => {
     expect(directoryState(h)).toEqual(before);
   });
 
-  test('--agent-user disables the agent user and revokes its sessions only; status summarises the folder', async () => {
+  test('--agent-user disables the agent user, revokes its sessions and confirms it compromised, nothing of its parent; status summarises the folder', async () => {
     const { h } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 2, agentUserEvery: 1, grants: true, prefix: 'Users' }]);
     const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
     const user = Object.values(state.objects).find((o) => o.type === 'agentUser')!;
     const dir = path.join(h.home, 'inc');
     const r = await h.run(['incident', 'contain', '--agent-user', String(user.props.userPrincipalName), '--out', dir, '--yes', '-o', 'json']);
     ok(r);
-    expect(r.json().steps.map((s: any) => [s.step, s.done])).toEqual([['stop-authentication', 1], ['revoke-sessions', 1], ['confirm-compromised', 0]]);
+    expect(r.json().steps.map((s: any) => [s.step, s.done])).toEqual([['stop-authentication', 1], ['revoke-sessions', 1], ['confirm-compromised', 1]]);
     expect(directoryState(h).enabled[user.id]).toBe(false);
+    // The agent user, a risky agent of its own (riskyAgentUser), is confirmed compromised; its parent agent is not.
+    expect(Object.keys(riskyAgents(h))).toEqual([user.id.toLowerCase()]);
+    expect(riskyAgents(h)[user.id.toLowerCase()]).toMatchObject({ riskState: 'confirmedCompromised', riskLevel: 'high' });
     const st = await h.run(['incident', 'status', dir, '-o', 'json']);
     ok(st);
     expect(st.json()).toMatchObject({ state: 'contained', scope: 'agentUser', release: null });
