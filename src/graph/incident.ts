@@ -399,6 +399,30 @@ export function doneTimes(journalFile: string): Map<string, string> {
   return out;
 }
 
+export interface RequestRecord {
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  requestId: string | null;
+}
+
+/** DIR/requests.ndjson, a torn last line (kill -9) left out. */
+export function readRequests(dir: string): RequestRecord[] {
+  const f = path.join(dir, FILES.requests);
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as RequestRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /**
  * A transport that notes each request's method, path, status and request-id in
  * DIR/requests.ndjson: the request-ids of the containment's writes, for the summary and for

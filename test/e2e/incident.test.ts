@@ -239,6 +239,12 @@ describe('incident contain / release on mock serve --tls', () => {
     for (const w of writes) expect(audits.some((a) => a.targetResources.some((t: any) => t.id === w.objectId)), w.key).toBe(true);
     const summary = readFileSync(path.join(dir, 'summary.md'), 'utf8');
     expect(summary).toContain('- By: admin@contoso.onmicrosoft.com');
+    // The request-id of every request that carried the changes, in summary.md as in requests.ndjson.
+    const requests = ndjson(path.join(dir, 'requests.ndjson'));
+    expect(requests.length).toBeGreaterThan(0);
+    for (const q of requests) expect(summary).toContain(`| ${q.method} ${q.path} | ${q.status} | ${q.requestId} |`);
+    expect(requests.filter((q) => q.path === '/beta/$batch')).toHaveLength(1);
+    expect(summary).toMatch(/## Failures\n\nNone\.\n/);
     expect(summary).toMatch(/- Authentication stopped: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC — time to containment/);
     expect(leaks(dir, secret)).toEqual([]);
 
@@ -252,6 +258,18 @@ describe('incident contain / release on mock serve --tls', () => {
     expect(rel.stderr).toContain("warning: Cannot come back: 200 agent users' sign-in sessions: revoked sign-in sessions cannot be restored.");
     expect(rel.stderr).toContain("warning: Cannot come back: 400 agents' confirmed compromise: it is not undone by a release; once the agents are clean, clear it with agentid risk confirm-safe (or dismiss).");
     expect(directoryState(h)).toEqual(before);
+    // In reverse order: the grants and assignments first, then the agents and agent users, the principal last.
+    const undo = ndjson(path.join(dir, 'release-journal.jsonl')).filter((x) => x.t === 'item');
+    const phaseOf = (pred: (i: any) => boolean) => [...new Set(undo.filter(pred).map((i) => i.phase))];
+    const [grantPhases, identityPhases, principalPhases] = [
+      phaseOf((i) => i.op.kind === 'createGrant' || i.op.kind === 'createAssignment'),
+      phaseOf((i) => i.op.kind === 'setEnabled' && i.op.target !== 'principal'),
+      phaseOf((i) => i.op.kind === 'setEnabled' && i.op.target === 'principal'),
+    ];
+    expect(Math.max(...grantPhases)).toBeLessThan(Math.min(...identityPhases));
+    expect(Math.max(...identityPhases)).toBeLessThan(Math.min(...principalPhases));
+    // Exactly what was enabled before comes back: nothing disabled before is in the release.
+    expect(undo.filter((i) => i.op.kind === 'setEnabled').every((i) => i.op.value === true && before.enabled[i.op.id] === true)).toBe(true);
     expect(await tokenLoop(true)).toEqual({ ok: 1, refused: [] });
     // The agents sign in again, except the one disabled before the incident.
     expect(await agentSignIns(h, server.url, ca, probes(undefined))).toEqual([
@@ -418,5 +436,60 @@ describe('incident contain after kill -9', () => {
     expect(st.json().timeToContainmentMs).toBeGreaterThan(0);
     const notDir = await h.run(['incident', 'status', path.join(h.home, 'nope')]);
     expect({ code: notDir.code, stderr: notDir.stderr }).toEqual({ code: 2, stderr: `error: ${path.join(h.home, 'nope')} is not an incident folder (no incident.json); name the folder agentid incident contain --out wrote.\n` });
+  });
+  test('a step that fails for good: exit 1 naming the steps in order, summary.md lists each failure with its code and request-id', async () => {
+    const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 2, prefix: 'Denied' }]);
+    const agent = seeded[0]!.agentIds[0]!;
+    // The seeded read-only app: every write of the containment is refused (403), and so are the audit logs.
+    ok(await h.run(['login', '--profile', 'reader', '--emulated', '--as-app', 'reader', '-o', 'none']));
+    const dir = path.join(h.home, 'inc');
+    const r = await h.run(['--profile', 'reader', 'incident', 'contain', '--agent', agent, '--out', dir, '--yes', '-o', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`error: Steps 'stop-authentication', 'confirm-compromised', 'evidence' failed (see ${path.join(dir, 'summary.md')}). Fix the cause, then run the same command again to finish.`);
+    expect(r.json().failedSteps).toEqual(['stop-authentication', 'confirm-compromised', 'evidence']);
+    expect(directoryState(h).enabled[agent]).toBe(true);
+    const summary = readFileSync(path.join(dir, 'summary.md'), 'utf8');
+    const failures = summary.split('## Failures\n\n')[1]!.split('\n\n')[0]!.split('\n');
+    const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatch(new RegExp(`^- stop-authentication: Denied .+ \\(${agent}\\): Authorization_RequestDenied: .* — request-id ${uuid}$`));
+    expect(failures[1]).toMatch(new RegExp(`^- confirm-compromised: 1 agent: Authorization_RequestDenied: .* — request-id ${uuid}$`));
+    expect(failures[2]).toMatch(new RegExp(`^- evidence: Authorization_RequestDenied: .*\\(request-id ${uuid}\\)$`));
+    const st = await h.run(['incident', 'status', dir, '-o', 'json']);
+    ok(st);
+    expect(st.json().state).toBe('contained, with failed steps: stop-authentication, confirm-compromised, evidence');
+  });
+
+  test('on a terminal one confirmation shows the counts; answering no changes nothing and creates no folder, yes contains', async () => {
+    const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 3, agentUserEvery: 1, grants: true, prefix: 'Tty' }]);
+    const bp = seeded[0]!;
+    const before = directoryState(h);
+    const dir = path.join(h.home, 'inc');
+    // A real terminal: script(1) runs the CLI on a pseudo-terminal; we answer once the question is on screen.
+    const onTerminal = (answer: string) =>
+      new Promise<{ code: number | null; screen: string }>((resolve) => {
+        const cmd = [process.execPath, BIN, 'incident', 'contain', '--blueprint', bp.appId, '--out', dir].map((a) => `'${a}'`).join(' ');
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, env: { ...baseEnv(h.home), TERM: 'xterm', CI: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let screen = '';
+        let answered = false;
+        child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+          screen += d;
+          if (!answered && screen.includes('Proceed?')) {
+            answered = true;
+            setTimeout(() => child.stdin!.write(answer), 200);
+          }
+        });
+        child.on('close', (code) => resolve({ code, screen: screen.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\s+/g, ' ') }));
+      });
+    const no = await onTerminal('n\r');
+    expect(no.code).toBe(0);
+    expect(no.screen).toContain(`Contain (blueprints: ${bp.appId}): disable 1 blueprint principal, 3 agent identities, 3 agent users; revoke sign-in sessions 3 agent users; then revoke the grants and app role assignments of 4 principal(s), the inheritable permissions of the blueprint (read once authentication is stopped; --dry-run lists them); then confirm 6 agents compromised in ID Protection (not undone by a release). Evidence into ${dir}. Proceed?`);
+    expect(no.screen).toContain('Cancelled: nothing was changed.');
+    expect(existsSync(dir)).toBe(false);
+    expect(directoryState(h)).toEqual(before);
+    const yes = await onTerminal('y\r');
+    expect(yes.code).toBe(0);
+    expect(yes.screen).toMatch(/Time to containment: \d+\.\d{3} s from start/);
+    for (const id of [bp.principalId, ...bp.agentIds]) expect(directoryState(h).enabled[id]).toBe(false);
   });
 });
