@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
     group
       .command('contain')
       .description(
-        "Stop authentication (the blueprint principal first; each agent identity and agent user), revoke sessions, grants, app roles and inheritable permissions, and export the evidence (objects before/after, sign-ins, audits, journal, summary.md) into a new folder. Re-run on the same folder to finish an interrupted run",
+        "Stop authentication (the blueprint principal first; each agent identity and agent user), revoke sessions, grants, app roles and inheritable permissions, confirm the agents compromised in ID Protection, and export the evidence (objects before/after, sign-ins, audits, journal, summary.md) into a new folder. Re-run on the same folder to finish an interrupted run",
       )
       .option('--agent <agent>', 'agent identity: object id or name (repeatable)', collect)
       .option('--blueprint <blueprint>', 'blueprint: object id, appId or name (repeatable)', collect)
@@ -78,7 +78,7 @@ export function register(program: Command, ctx: CliContext): void {
       'agentid incident contain --agent 5d8c… --agent 7e1a… --out ./inc-43 --since 24h --dry-run',
       'agentid incident contain --blueprint "Sales Agent" --credentials --out ./inc-44 --yes -o json',
     ],
-    'AgentIdentityBlueprintPrincipal.EnableDisable.All, AgentIdentity.EnableDisable.All, User.EnableDisableAccount.All, User.RevokeSessions.All, DelegatedPermissionGrant.ReadWrite.All, AppRoleAssignment.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, AuditLog.Read.All',
+    'AgentIdentityBlueprintPrincipal.EnableDisable.All, AgentIdentity.EnableDisable.All, User.EnableDisableAccount.All, User.RevokeSessions.All, DelegatedPermissionGrant.ReadWrite.All, AppRoleAssignment.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, IdentityRiskyAgent.ReadWrite.All, AuditLog.Read.All',
   );
 
   helpSections(

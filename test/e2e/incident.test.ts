@@ -427,6 +427,8 @@ describe('incident contain after kill -9', () => {
     ok(r);
     expect(r.json().steps.map((s: any) => [s.step, s.done])).toEqual([['stop-authentication', 1], ['revoke-sessions', 1], ['confirm-compromised', 1]]);
     expect(directoryState(h).enabled[user.id]).toBe(false);
+    // No --since: the evidence window is the last 7 days.
+    expect(Date.parse(r.json().window.until) - Date.parse(r.json().window.since)).toBeCloseTo(7 * 86_400_000, -5);
     // The agent user, a risky agent of its own (riskyAgentUser), is confirmed compromised; its parent agent is not.
     expect(Object.keys(riskyAgents(h))).toEqual([user.id.toLowerCase()]);
     expect(riskyAgents(h)[user.id.toLowerCase()]).toMatchObject({ riskState: 'confirmedCompromised', riskLevel: 'high' });
