@@ -10,6 +10,7 @@ import { AgentIdentity, Blueprint, BlueprintPrincipal, FederatedIdentityCredenti
 import { AppRoleAssignment, Grant, grantBody, grantPaths, grantSpec, findAssignment, findGrant, type AssignmentSpec, type GrantSpec } from './grants.js';
 import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
+import { getRiskyAgent } from './risk.js';
 import type { PrincipalRef } from './directory.js';
 import { fleetAccept, fleetAction, fleetInverse, fleetReconcile, fleetRequest, fleetResult, isFleetOp, type FleetOp } from './fleet/ops.js';
 import { GOVERNANCE_ACTIONS, governanceAccept, governanceInverse, governanceReconcile, governanceRequest, type GovernanceOp } from './bulkGovernance.js';
@@ -252,9 +253,12 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     case 'addSponsor':
     case 'removeSponsor':
       return governanceReconcile(client, op);
-    case 'confirmCompromised':
-      // Confirming again is harmless (the risk level is already high): send it again.
-      return { done: false };
+    case 'confirmCompromised': {
+      // Done when every agent of the request reads confirmedCompromised (GD beta riskyagent-get.md):
+      // an answer lost to a kill -9 is not sent again.
+      const rows = await Promise.all(op.agentIds.map((id) => getRiskyAgent(client, id)));
+      return rows.every((r) => r?.riskState === 'confirmedCompromised') ? { done: true } : { done: false };
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { BIN, ROOT, baseEnv, parseJson, startServer, tempHome, type RunResult } from './helpers.js';
 import { createFileStore } from '../../src/mock/inprocess.js';
 import { seedState } from '../../src/mock/seed.js';
@@ -87,9 +87,15 @@ function ok(r: RunResult): void {
   expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
 }
 
-/** The directory as the served emulator last wrote it: who is enabled, and what is granted. */
-function directoryState(h: ReturnType<typeof tempHome>) {
-  const s = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
+/**
+ * The tenant as the emulator has it: through the store, which reads a served emulator's
+ * write-ahead log with its snapshot (every answered write), not the file it flushes later.
+ */
+const tenantState = (h: ReturnType<typeof tempHome>): Promise<TenantState> => createFileStore(h.stateFile).read((s) => structuredClone(s));
+
+/** Who is enabled, and what is granted. */
+async function directoryState(h: ReturnType<typeof tempHome>) {
+  const s = await tenantState(h);
   const enabled: Record<string, boolean> = {};
   for (const o of Object.values(s.objects)) if (['agentIdentity', 'agentIdentityBlueprintPrincipal', 'agentUser'].includes(o.type)) enabled[o.id] = o.props.accountEnabled as boolean;
   const grants = Object.values(s.oauth2PermissionGrants ?? {}).map((g: any) => `${g.clientId} ${g.consentType} ${g.principalId} ${g.resourceId} ${g.scope}`).sort();
@@ -98,7 +104,7 @@ function directoryState(h: ReturnType<typeof tempHome>) {
 }
 
 /** ID Protection's risky agents, by id, as the served emulator last wrote them. */
-const riskyAgents = (h: ReturnType<typeof tempHome>): Record<string, Record<string, unknown>> => (JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState).riskyAgents ?? {};
+const riskyAgents = async (h: ReturnType<typeof tempHome>): Promise<Record<string, Record<string, unknown>>> => (await tenantState(h)).riskyAgents ?? {};
 
 const ndjson = (file: string): any[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)) : []);
 
@@ -130,7 +136,7 @@ describe('incident contain / release on mock serve --tls', () => {
     const controlSecretFile = path.join(h.home, 'control.secret');
     ok(await h.run(['blueprint', 'credential', 'add', control.appId, '--secret-file', controlSecretFile, '-o', 'none'], { env }));
     const controlSecret = readFileSync(controlSecretFile, 'utf8').trim();
-    const before = directoryState(h);
+    const before = await directoryState(h);
 
     // The agents' own sign-ins: one enabled agent of the blueprint (its T1 kept for after the
     // containment), one disabled before the incident, and one agent of another blueprint.
@@ -152,19 +158,20 @@ describe('incident contain / release on mock serve --tls', () => {
 
     // The blueprint signing in through @azure/identity, over and over, until told to stop.
     const stopFile = path.join(h.home, 'stop-signing-in');
+    const startedFile = path.join(h.home, 'signing-in');
     const tokenLoop = (once: boolean) =>
       new Promise<{ ok: number; refused: string[] }>((resolve, reject) => {
         const code = `
           import { ClientSecretCredential } from '@azure/identity';
-          import { existsSync } from 'node:fs';
+          import { existsSync, writeFileSync } from 'node:fs';
           let ok = 0; const refused = [];
           do {
             const cred = new ClientSecretCredential('${TENANT}', '${bp.appId}', process.env.SECRET, { authorityHost: process.env.URL, disableInstanceDiscovery: true });
-            await cred.getToken('https://graph.microsoft.com/.default').then(() => ok++, (e) => refused.push((e.message.match(/AADSTS\\d+/) ?? [e.message])[0]));
+            await cred.getToken('https://graph.microsoft.com/.default').then(() => { ok++; if (!${once}) writeFileSync(process.env.STARTED, ''); }, (e) => refused.push((e.message.match(/AADSTS\\d+/) ?? [e.message])[0]));
             await new Promise((r) => setTimeout(r, 50));
           } while (!${once} && !existsSync(process.env.STOP));
           console.log(JSON.stringify({ ok, refused }));`;
-        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...baseEnv(h.home), URL: server.url, NODE_EXTRA_CA_CERTS: ca, SECRET: secret, STOP: stopFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...baseEnv(h.home), URL: server.url, NODE_EXTRA_CA_CERTS: ca, SECRET: secret, STOP: stopFile, STARTED: startedFile }, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -176,6 +183,8 @@ describe('incident contain / release on mock serve --tls', () => {
 
     const dir = path.join(h.home, 'inc');
     const signingIn = tokenLoop(false);
+    // The containment starts once the blueprint is signing in.
+    await vi.waitFor(() => expect(existsSync(startedFile)).toBe(true), { timeout: 30_000, interval: 50 });
     // Sign-ins during the run come from the token endpoint only: `mock signins generate` writes the
     // state file from its own process, and beside a served emulator it could write over its changes.
     const r = await h.run(['incident', 'contain', '--blueprint', bp.name, '--out', dir, '--since', '7d', '--yes', '-o', 'json'], { env });
@@ -204,7 +213,7 @@ describe('incident contain / release on mock serve --tls', () => {
       { agent: control.agentIds[0]!, ok: true },
     ]);
     expect(await agentSignIns(h, server.url, ca, [{ blueprintAppId: bp.appId, secret, agent: enabledAgent, t1: 'reuse' }])).toEqual([{ agent: enabledAgent, ok: false, leg: 'agent', error: 'AADSTS7000112' }]);
-    const contained = directoryState(h);
+    const contained = await directoryState(h);
     for (const id of [bp.principalId, ...bp.agentIds]) expect(contained.enabled[id], id).toBe(false);
     const users = ndjson(path.join(dir, 'journal.jsonl')).filter((x) => x.t === 'item' && x.op.kind === 'setEnabled' && x.op.target === 'agentUser');
     expect(users).toHaveLength(200);
@@ -215,7 +224,7 @@ describe('incident contain / release on mock serve --tls', () => {
     for (const id of [control.principalId, ...control.agentIds]) expect(contained.enabled[id]).toBe(true);
     expect(contained.grants.length).toBe(before.grants.length - 201);
     // Step 3: every agent and agent user of the blueprint confirmed compromised in ID Protection, nothing else.
-    const risky = riskyAgents(h);
+    const risky = await riskyAgents(h);
     expect(Object.keys(risky).sort()).toEqual([...bp.agentIds, ...users.map((u) => u.objectId)].map((id) => id.toLowerCase()).sort());
     for (const r of Object.values(risky)) expect(r).toMatchObject({ riskState: 'confirmedCompromised', riskLevel: 'high' });
 
@@ -257,7 +266,7 @@ describe('incident contain / release on mock serve --tls', () => {
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain("warning: Cannot come back: 200 agent users' sign-in sessions: revoked sign-in sessions cannot be restored.");
     expect(rel.stderr).toContain("warning: Cannot come back: 400 agents' confirmed compromise: it is not undone by a release; once the agents are clean, clear it with agentid risk confirm-safe (or dismiss).");
-    expect(directoryState(h)).toEqual(before);
+    expect(await directoryState(h)).toEqual(before);
     // In reverse order: the grants and assignments first, then the agents and agent users, the principal last.
     const undo = ndjson(path.join(dir, 'release-journal.jsonl')).filter((x) => x.t === 'item');
     const phaseOf = (pred: (i: any) => boolean) => [...new Set(undo.filter(pred).map((i) => i.phase))];
@@ -289,7 +298,7 @@ describe('incident contain / release on mock serve --tls', () => {
     const controlAgent: AgentSignIn = { blueprintAppId: control.appId, secret: controlSecret, agent: control.agentIds[0]! };
     expect(await agentSignIns(h, server.url, ca, [{ ...controlAgent, t1: 'save' }])).toEqual([{ agent: controlAgent.agent, ok: true }]);
     ok(await h.run(['bulk', 'disable', '--blueprint', control.appId, '--principal-only', '--yes', '-o', 'none'], { env }));
-    expect(directoryState(h).enabled[controlAgent.agent]).toBe(true);
+    expect((await directoryState(h)).enabled[controlAgent.agent]).toBe(true);
     expect(await agentSignIns(h, server.url, ca, [controlAgent, { ...controlAgent, t1: 'reuse' }])).toEqual([
       { agent: controlAgent.agent, ok: false, leg: 'T1', error: 'AADSTS7000112' },
       { agent: controlAgent.agent, ok: false, leg: 'agent', error: 'AADSTS7000112' },
@@ -308,7 +317,7 @@ describe('incident contain after kill -9', () => {
     stops.push(server.stop);
     const env = { AGENTID_GRAPH_URL: server.url };
     ok(await h.run(['mock', 'signins', 'generate', '--count', '80', '--blueprint', bp.appId, '--days', '2', '-o', 'none'], { env }));
-    const before = directoryState(h);
+    const before = await directoryState(h);
     const dir = path.join(h.home, 'inc');
     const args = ['incident', 'contain', '--blueprint', bp.appId, '--out', dir, '--yes', '--concurrency', '1', '-o', 'json'];
     const journal = path.join(dir, 'journal.jsonl');
@@ -368,7 +377,7 @@ describe('incident contain after kill -9', () => {
     const audits = ndjson(path.join(dir, 'audit.ndjson')).filter((a) => a.activityDateTime >= report.confirmedAt);
     const writes = items.filter((i) => !i.skip && (i.op.kind === 'setEnabled' || i.op.kind === 'revokeSessions'));
     expect(audits).toHaveLength(writes.length);
-    const state = directoryState(h);
+    const state = await directoryState(h);
     for (const id of [bp.principalId, ...bp.agentIds]) expect(state.enabled[id]).toBe(false);
     expect(state.grants.length).toBe(before.grants.length - 31);
     // Evidence complete: every sign-in of the window.
@@ -401,7 +410,7 @@ describe('incident contain after kill -9', () => {
     const secretFile = path.join(h.home, 'bp.secret');
     ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--secret-file', secretFile, '-o', 'none']));
     ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--federated', '--name', 'ci', '--issuer', 'https://token.actions.githubusercontent.com', '--subject', 'repo:contoso/agents:ref:refs/heads/main', '-o', 'none']));
-    const before = directoryState(h);
+    const before = await directoryState(h);
     const dir = path.join(h.home, 'inc');
     const r = await h.run(['incident', 'contain', '--blueprint', bp.appId, '--credentials', '--out', dir, '--yes', '-o', 'json']);
     ok(r);
@@ -415,7 +424,7 @@ describe('incident contain after kill -9', () => {
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain('warning: Cannot come back: 1 client secret: a removed client secret cannot be recreated (Graph returns a secret only once, at creation).');
     expect(rel.stderr).toContain('warning: Cannot come back: 1 federated credential: removed credentials are not recreated by undo; add them again with agentid blueprint.');
-    expect(directoryState(h)).toEqual(before);
+    expect(await directoryState(h)).toEqual(before);
   });
 
   test('--agent-user disables the agent user, revokes its sessions and confirms it compromised, nothing of its parent; status summarises the folder', async () => {
@@ -426,12 +435,12 @@ describe('incident contain after kill -9', () => {
     const r = await h.run(['incident', 'contain', '--agent-user', String(user.props.userPrincipalName), '--out', dir, '--yes', '-o', 'json']);
     ok(r);
     expect(r.json().steps.map((s: any) => [s.step, s.done])).toEqual([['stop-authentication', 1], ['revoke-sessions', 1], ['confirm-compromised', 1]]);
-    expect(directoryState(h).enabled[user.id]).toBe(false);
+    expect((await directoryState(h)).enabled[user.id]).toBe(false);
     // No --since: the evidence window is the last 7 days.
     expect(Date.parse(r.json().window.until) - Date.parse(r.json().window.since)).toBeCloseTo(7 * 86_400_000, -5);
     // The agent user, a risky agent of its own (riskyAgentUser), is confirmed compromised; its parent agent is not.
-    expect(Object.keys(riskyAgents(h))).toEqual([user.id.toLowerCase()]);
-    expect(riskyAgents(h)[user.id.toLowerCase()]).toMatchObject({ riskState: 'confirmedCompromised', riskLevel: 'high' });
+    expect(Object.keys(await riskyAgents(h))).toEqual([user.id.toLowerCase()]);
+    expect((await riskyAgents(h))[user.id.toLowerCase()]).toMatchObject({ riskState: 'confirmedCompromised', riskLevel: 'high' });
     const st = await h.run(['incident', 'status', dir, '-o', 'json']);
     ok(st);
     expect(st.json()).toMatchObject({ state: 'contained', scope: 'agentUser', release: null });
@@ -449,7 +458,7 @@ describe('incident contain after kill -9', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toBe(`error: Steps 'stop-authentication', 'confirm-compromised', 'evidence' failed (see ${path.join(dir, 'summary.md')}). Fix the cause, then run the same command again to finish.`);
     expect(r.json().failedSteps).toEqual(['stop-authentication', 'confirm-compromised', 'evidence']);
-    expect(directoryState(h).enabled[agent]).toBe(true);
+    expect((await directoryState(h)).enabled[agent]).toBe(true);
     const summary = readFileSync(path.join(dir, 'summary.md'), 'utf8');
     const failures = summary.split('## Failures\n\n')[1]!.split('\n\n')[0]!.split('\n');
     const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -465,7 +474,7 @@ describe('incident contain after kill -9', () => {
   test('on a terminal one confirmation shows the counts; answering no changes nothing and creates no folder, yes contains', async () => {
     const { h, seeded } = await tenantWith([{ blueprints: 1, agentsPerBlueprint: 3, agentUserEvery: 1, grants: true, prefix: 'Tty' }]);
     const bp = seeded[0]!;
-    const before = directoryState(h);
+    const before = await directoryState(h);
     const dir = path.join(h.home, 'inc');
     // A real terminal: script(1) runs the CLI on a pseudo-terminal; we answer once the question is on screen.
     const onTerminal = (answer: string) =>
@@ -488,10 +497,10 @@ describe('incident contain after kill -9', () => {
     expect(no.screen).toContain(`Contain (blueprints: ${bp.appId}): disable 1 blueprint principal, 3 agent identities, 3 agent users; revoke sign-in sessions 3 agent users; then revoke the grants and app role assignments of 4 principal(s), the inheritable permissions of the blueprint (read once authentication is stopped; --dry-run lists them); then confirm 6 agents compromised in ID Protection (not undone by a release). Evidence into ${dir}. Proceed?`);
     expect(no.screen).toContain('Cancelled: nothing was changed.');
     expect(existsSync(dir)).toBe(false);
-    expect(directoryState(h)).toEqual(before);
+    expect(await directoryState(h)).toEqual(before);
     const yes = await onTerminal('y\r');
     expect(yes.code).toBe(0);
     expect(yes.screen).toMatch(/Time to containment: \d+\.\d{3} s from start/);
-    for (const id of [bp.principalId, ...bp.agentIds]) expect(directoryState(h).enabled[id]).toBe(false);
+    for (const id of [bp.principalId, ...bp.agentIds]) expect((await directoryState(h)).enabled[id]).toBe(false);
   });
 });
