@@ -92,10 +92,11 @@ export async function readIdentities(client: GraphClient, t: Targets, pacer: Pac
     const pids = t.blueprints.map((b) => b.principalId).filter((p): p is string => !!p);
     const [bps, prs, lists] = await Promise.all([many(t.blueprints.map((b) => paths.blueprint(b.id))), many(pids.map((p) => paths.principal(p))), Promise.all(t.blueprints.map((b) => listAgentsOf(client, b.appId)))]);
     snap.blueprints = bps.map(sanitize);
-    snap.principals = prs;
-    snap.agents = lists.flat();
+    // Service principals carry keyCredentials and passwordCredentials too: summaries only.
+    snap.principals = prs.map(sanitize);
+    snap.agents = (lists.flat() as unknown as Record<string, unknown>[]).map(sanitize);
   }
-  if (t.agentIds.length) snap.agents = await many(t.agentIds.map((id) => paths.agent(id)));
+  if (t.agentIds.length) snap.agents = (await many(t.agentIds.map((id) => paths.agent(id)))).map(sanitize);
   if (t.kind === 'agentUser') {
     snap.agentUsers = await many(t.agentUserIds.map((id) => `${paths.agentUser(id)}?$select=${AGENT_USER_SELECT}`));
   } else {

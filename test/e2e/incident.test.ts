@@ -419,6 +419,10 @@ describe('incident contain after kill -9', () => {
     const secretFile = path.join(h.home, 'bp.secret');
     ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--secret-file', secretFile, '-o', 'none']));
     ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--federated', '--name', 'ci', '--issuer', 'https://token.actions.githubusercontent.com', '--subject', 'repo:contoso/agents:ref:refs/heads/main', '-o', 'none']));
+    const keyFile = path.join(h.home, 'bp.key');
+    ok(await h.run(['blueprint', 'credential', 'add', bp.appId, '--create-certificate', '--key-file', keyFile, '-o', 'none']));
+    const certKey = String(((await tenantState(h)).objects[bp.id]!.props.keyCredentials as { key: string }[])[0]!.key);
+    expect(certKey.length).toBeGreaterThan(100);
     const before = await directoryState(h);
     const dir = path.join(h.home, 'inc');
     const r = await h.run(['incident', 'contain', '--blueprint', bp.appId, '--credentials', '--out', dir, '--yes', '-o', 'json']);
@@ -427,12 +431,19 @@ describe('incident contain after kill -9', () => {
     expect(items.filter((i) => i.op.kind === 'removePassword' || i.op.kind === 'deleteFederatedCredential').map((i) => i.objectType).sort()).toEqual(['federatedIdentityCredential', 'passwordCredential']);
     const state = JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
     const app = state.objects[bp.id]!;
-    expect([app.props.passwordCredentials, app.federatedIdentityCredentials ?? []]).toEqual([[], []]);
+    expect([app.props.passwordCredentials, app.props.keyCredentials, app.federatedIdentityCredentials ?? []]).toEqual([[], [], []]);
     expect(leaks(dir, readFileSync(secretFile, 'utf8').trim())).toEqual([]);
+    // Neither the certificate's bytes nor its private key are kept: the thumbprint names it.
+    const privateKey = readFileSync(keyFile, 'utf8').split('\n').find((l) => l.length > 60)!;
+    for (const f of readdirSync(dir)) {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      expect([f, text.includes(certKey.slice(0, 80)), text.includes(privateKey)]).toEqual([f, false, false]);
+    }
     const rel = await h.run(['incident', 'release', dir, '--yes', '-o', 'none']);
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain('warning: Cannot come back: 1 client secret: a removed client secret cannot be recreated (Graph returns a secret only once, at creation).');
     expect(rel.stderr).toContain('warning: Cannot come back: 1 federated credential: removed credentials are not recreated by undo; add them again with agentid blueprint.');
+    expect(rel.stderr).toContain("warning: Cannot come back: 1 blueprint's certificates: removed credentials are not recreated by undo; add them again with agentid blueprint.");
     expect(await directoryState(h)).toEqual(before);
   });
 
