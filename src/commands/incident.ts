@@ -438,7 +438,8 @@ async function runWithProgress(ctx: CliContext, file: string, writer: JournalWri
   }
 }
 
-const utc = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace('Z', ' UTC') : '—');
+/** "2026-05-01 10:11:12.345 UTC": always with milliseconds (a --since bound has none of its own). */
+const utc = (iso: string | null | undefined) => (iso && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toISOString().replace('T', ' ').replace('Z', ' UTC') : '—');
 
 type Failure = { step: string; name: string; objectId: string | null; detail: string | null; requestId: string | null };
 

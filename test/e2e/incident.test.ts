@@ -255,6 +255,10 @@ describe('incident contain / release on mock serve --tls', () => {
     expect(requests.filter((q) => q.path === '/beta/$batch')).toHaveLength(1);
     expect(summary).toMatch(/## Failures\n\nNone\.\n/);
     expect(summary).toMatch(/- Authentication stopped: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC — time to containment/);
+    // Every time in summary.md is UTC with milliseconds.
+    const times = summary.match(/\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[^ |]*( UTC)?/g)!;
+    expect(times.length).toBeGreaterThan(8);
+    for (const t of times) expect(t).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$/);
     expect(leaks(dir, secret)).toEqual([]);
 
     // The folder is not written over by another incident.
