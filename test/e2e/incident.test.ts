@@ -150,8 +150,8 @@ describe('incident contain / release on mock serve --tls', () => {
     ];
     expect(await agentSignIns(h, server.url, ca, probes('save'))).toEqual([
       { agent: enabledAgent, ok: true },
-      // AADSTS7000112 UnauthorizedClientApplicationDisabled (reference-error-codes.md): a disabled
-      // agent "is prevented from being issued tokens" (ED manage-agent.md).
+      // AADSTS7000112 UnauthorizedClientApplicationDisabled (reference-error-codes.md): disabling
+      // an agent "prevents it from being issued tokens" (ED manage-agent.md).
       { agent: disabledAgent, ok: false, leg: 'agent', error: 'AADSTS7000112' },
       { agent: control.agentIds[0]!, ok: true },
     ]);
