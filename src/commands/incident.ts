@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { CancelledError, OperationError, UsageError } from '../errors.js';
 import type { GraphClient } from '../graph/client.js';
 import type { Item, RowReport } from '../graph/bulk.js';
-import type { IncidentRecord, Snapshot, Targets } from '../graph/incident.js';
+import type { IncidentRecord, RequestRecord, Snapshot, Targets } from '../graph/incident.js';
 import type { JournalWriter } from '../graph/journal.js';
 import type { Pacer } from '../graph/pacer.js';
 import { collect, confirm, dryRunOption, helpSections, parseOptions, yesOption } from './shared.js';
@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
     group
       .command('contain')
       .description(
-        "Stop authentication (the blueprint principal first; each agent identity and agent user), revoke sessions, grants, app roles and inheritable permissions, and export the evidence (objects before/after, sign-ins, audits, journal, summary.md) into a new folder. Re-run on the same folder to finish an interrupted run",
+        "Stop authentication (the blueprint principal first; each agent identity and agent user), revoke sessions, grants, app roles and inheritable permissions, confirm the agents compromised in ID Protection, and export the evidence (objects before/after, sign-ins, audits, journal, summary.md) into a new folder. Re-run on the same folder to finish an interrupted run",
       )
       .option('--agent <agent>', 'agent identity: object id or name (repeatable)', collect)
       .option('--blueprint <blueprint>', 'blueprint: object id, appId or name (repeatable)', collect)
@@ -78,7 +78,7 @@ export function register(program: Command, ctx: CliContext): void {
       'agentid incident contain --agent 5d8c… --agent 7e1a… --out ./inc-43 --since 24h --dry-run',
       'agentid incident contain --blueprint "Sales Agent" --credentials --out ./inc-44 --yes -o json',
     ],
-    'AgentIdentityBlueprintPrincipal.EnableDisable.All, AgentIdentity.EnableDisable.All, User.EnableDisableAccount.All, User.RevokeSessions.All, DelegatedPermissionGrant.ReadWrite.All, AppRoleAssignment.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, AuditLog.Read.All',
+    'AgentIdentityBlueprintPrincipal.EnableDisable.All, AgentIdentity.EnableDisable.All, User.EnableDisableAccount.All, User.RevokeSessions.All, DelegatedPermissionGrant.ReadWrite.All, AppRoleAssignment.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, IdentityRiskyAgent.ReadWrite.All, AuditLog.Read.All',
   );
 
   helpSections(
@@ -299,7 +299,9 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
     const already = items.filter((i) => i.skip === 'already disabled').length;
     const principals = before!.principals.length + before!.agents.length;
     const revokeNote = principals ? `; then revoke the grants and app role assignments of ${principals} principal(s)${kind === 'blueprint' ? ', the inheritable permissions' : ''}${o.credentials ? ' and the credentials (cannot be restored)' : ''} of ${kind === 'blueprint' ? 'the blueprint' : 'them'} (read once authentication is stopped; --dry-run lists them)` : '';
-    await confirm(ctx, o.yes, `Contain (${kind === 'agentUser' ? 'agent users' : kind === 'agent' ? 'agents' : 'blueprints'}: ${refs.join(', ')}): ${describe(items, (i) => bulk.actionOf(i.op)) || 'nothing to disable'}${already ? ` (${already} already disabled)` : ''}${revokeNote}. Evidence into ${dir}. Proceed?`);
+    const risky = before!.agents.length + before!.agentUsers.length;
+    const riskNote = risky ? `; then confirm ${risky} agent${risky === 1 ? '' : 's'} compromised in ID Protection (not undone by a release)` : '';
+    await confirm(ctx, o.yes, `Contain (${kind === 'agentUser' ? 'agent users' : kind === 'agent' ? 'agents' : 'blueprints'}: ${refs.join(', ')}): ${describe(items, (i) => bulk.actionOf(i.op)) || 'nothing to disable'}${already ? ` (${already} already disabled)` : ''}${revokeNote}${riskNote}. Evidence into ${dir}. Proceed?`);
   }
   const confirmedAt = new Date().toISOString();
 
@@ -373,7 +375,8 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
   }
   const byKey = new Map(allItems.map((st) => [st.item.key, st]));
   const steps = stepRows(allItems.map((s) => ({ key: s.item.key, phase: s.item.phase, status: s.status, skip: s.item.skip })), inc.STEP_OF_PHASE);
-  for (const s of steps) if (s.status === 'failed') failedSteps.unshift(s.step);
+  // In the order of the steps, the evidence (step 4) last.
+  failedSteps.unshift(...steps.filter((s) => s.status === 'failed').map((s) => s.step));
   const finishedAt = new Date().toISOString();
   inc.appendTimeline(dir, { at: finishedAt, event: 'finished', failedSteps });
   const report = {
@@ -397,7 +400,7 @@ async function contain(ctx: CliContext, raw: Record<string, unknown>): Promise<v
     failedSteps: [...new Set(failedSteps)],
     failures: rows.filter((r) => r.status === 'failed').map((r) => ({ step: inc.STEP_OF_PHASE[byKey.get(r.key)?.item.phase ?? -1] ?? '', name: r.name, objectId: r.objectId, detail: r.detail, requestId: r.requestId })),
   };
-  await fsp.writeFile(path.join(dir, inc.FILES.summary), summaryMarkdown(report, dir), { mode: 0o600 });
+  await fsp.writeFile(path.join(dir, inc.FILES.summary), summaryMarkdown(report, dir, inc.readRequests(dir)), { mode: 0o600 });
   await ctx.print(report, STEP_COLUMNS, steps);
   if (report.timeToContainmentMs !== null) m.info(`Time to containment: ${(report.timeToContainmentMs / 1000).toFixed(3)} s from start (${((report.containmentAfterConfirmationMs ?? 0) / 1000).toFixed(3)} s after confirmation).`);
   if (report.failedSteps.length) throw new OperationError(`Step${report.failedSteps.length > 1 ? 's' : ''} ${report.failedSteps.map((s) => `'${s}'`).join(', ')} failed (see ${path.join(dir, inc.FILES.summary)}). Fix the cause, then run the same command again to finish.`);
@@ -435,9 +438,21 @@ async function runWithProgress(ctx: CliContext, file: string, writer: JournalWri
   }
 }
 
-const utc = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace('Z', ' UTC') : '—');
+/** "2026-05-01 10:11:12.345 UTC": always with milliseconds (a --since bound has none of its own). */
+const utc = (iso: string | null | undefined) => (iso && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toISOString().replace('T', ' ').replace('Z', ' UTC') : '—');
 
-function summaryMarkdown(r: Record<string, any>, dir: string): string {
+type Failure = { step: string; name: string; objectId: string | null; detail: string | null; requestId: string | null };
+
+const failureLine = (f: Failure) => `- ${f.step ? `${f.step}: ` : ''}${f.name}${f.objectId ? ` (${f.objectId})` : ''}: ${f.detail ?? ''}${f.requestId ? ` — request-id ${f.requestId}` : ''}`;
+
+/** The request-ids Microsoft support asks for: one line per request that carried the changes. */
+function requestLines(reqs: RequestRecord[]): string[] {
+  if (!reqs.length) return ['None.'];
+  return ['| Time (UTC) | Request | Status | request-id |', '|---|---|---|---|', ...reqs.map((q) => `| ${utc(q.at)} | ${q.method} ${q.path} | ${q.status} | ${q.requestId ?? '—'} |`)];
+}
+
+function summaryMarkdown(r: Record<string, any>, dir: string, requests: RequestRecord[]): string {
+  const failures = r.failures as Failure[];
   const lines = [
     `# Incident ${r.incident}`,
     '',
@@ -458,10 +473,13 @@ function summaryMarkdown(r: Record<string, any>, dir: string): string {
     '',
     '## Failures',
     '',
-    ...((r.failures as { step: string; name: string; objectId: string | null; detail: string | null; requestId: string | null }[]).length
-      ? (r.failures as { step: string; name: string; objectId: string | null; detail: string | null; requestId: string | null }[]).map((f) => `- ${f.step}: ${f.name} (${f.objectId ?? '?'}): ${f.detail ?? ''}${f.requestId ? ` — request-id ${f.requestId}` : ''}`)
-      : ['None.']),
+    ...failures.map(failureLine),
     ...(r.evidence.error ? [`- evidence: ${r.evidence.error}`] : []),
+    ...(failures.length || r.evidence.error ? [] : ['None.']),
+    '',
+    '## Requests',
+    '',
+    ...requestLines(requests),
     '',
     '## Evidence',
     '',
@@ -512,17 +530,15 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
   for (const i of irreversible) {
     const k = `${i.item.op.kind}`;
     const e = refused.get(k) ?? { reason: i.reason, n: 0, objectType: i.item.objectType };
-    e.n++;
+    // A risk item confirms up to 60 agents: count the agents.
+    e.n += i.item.op.kind === 'confirmCompromised' ? i.item.op.agentIds.length : 1;
     refused.set(k, e);
   }
-  for (const e of refused.values()) {
-    if (e.objectType === 'riskyAgent') continue;
-    m.warn(`Cannot come back: ${e.n} ${refusedNoun(e)}: ${e.reason}.`);
-  }
+  for (const e of refused.values()) m.warn(`Cannot come back: ${e.n} ${refusedNoun(e)}: ${e.reason}.`);
   const pending = [...contained.items, ...(revoked?.items ?? [])].filter((s) => s.status === 'pending' || s.status === 'uncertain').length;
   if (pending) m.warn(`The containment has ${pending} unfinished change(s); release puts back only what it finished.`);
   if (o.dryRun) {
-    await ctx.print({ dryRun: true, incident: rec.id, changes: items.length, cannotComeBack: [...refused.values()].filter((e) => e.objectType !== 'riskyAgent'), items: items.map((i) => ({ phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label })) });
+    await ctx.print({ dryRun: true, incident: rec.id, changes: items.length, cannotComeBack: [...refused.values()], items: items.map((i) => ({ phase: i.phase, action: bulk.actionOf(i.op), objectType: i.objectType, objectId: i.objectId ?? null, name: i.label })) });
     m.info('Dry run: nothing was changed.');
     return;
   }
@@ -556,8 +572,12 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
     `- By: ${by}`,
     `- Finished: ${utc(finishedAt)}`,
     `- Put back: ${result.rows.filter((r) => r.status === 'done').length} of ${result.rows.length} change(s) (release-journal.jsonl; objects after: after-release.json)`,
-    ...[...refused.values()].filter((e) => e.objectType !== 'riskyAgent').map((e) => `- Not put back: ${e.n} ${refusedNoun(e)}: ${e.reason}`),
-    ...failed.map((f) => `- Failed: ${f.name} (${f.objectId ?? '?'}): ${f.detail ?? ''}${f.requestId ? ` — request-id ${f.requestId}` : ''}`),
+    ...[...refused.values()].map((e) => `- Not put back: ${e.n} ${refusedNoun(e)}: ${e.reason}`),
+    ...failed.map((f) => failureLine({ step: 'Failed', name: f.name, objectId: f.objectId, detail: f.detail, requestId: f.requestId })),
+    '',
+    '### Requests of the release',
+    '',
+    ...requestLines(inc.readRequests(dir).filter((q) => q.at >= startedAt)),
     '',
   ];
   await fsp.appendFile(path.join(dir, inc.FILES.summary), section.join('\n'), { mode: 0o600 });
@@ -574,7 +594,9 @@ async function release(ctx: CliContext, dirArg: string, raw: Record<string, unkn
 }
 
 function refusedNoun(e: { n: number; objectType: string }): string {
-  return e.objectType === 'agentUser' ? "agent users' sign-in sessions" : (NOUNS[e.objectType] ?? [e.objectType, `${e.objectType}s`])[e.n === 1 ? 0 : 1]!;
+  if (e.objectType === 'agentUser') return "agent users' sign-in sessions";
+  if (e.objectType === 'riskyAgent') return e.n === 1 ? "agent's confirmed compromise" : "agents' confirmed compromise";
+  return (NOUNS[e.objectType] ?? [e.objectType, `${e.objectType}s`])[e.n === 1 ? 0 : 1]!;
 }
 
 function loadIncident(dir: string, read: (d: string) => IncidentRecord | undefined): IncidentRecord {

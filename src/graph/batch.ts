@@ -1,4 +1,4 @@
-import type { GraphClient } from './client.js';
+import type { ApiVersion, GraphClient } from './client.js';
 import { GraphRequestError, graphErrorFromBody, parseRetryAfter } from './errors.js';
 import { sleepMs, type Pacer } from './pacer.js';
 
@@ -40,8 +40,12 @@ export interface BatchItemResponse {
   body?: unknown;
 }
 
-/** One round trip: POST /$batch with up to 20 requests; answers by request id. */
-export async function sendBatch(client: GraphClient, requests: BatchRequest[], signal?: AbortSignal): Promise<Map<string, BatchItemResponse>> {
+/**
+ * One round trip: POST /$batch with up to 20 requests; answers by request id. The requests'
+ * urls are relative to the batch's version root, so a batch is all v1.0 or all beta: `version`
+ * sends it to /beta/$batch (for a beta-only API, e.g. riskyAgents), else the client's version.
+ */
+export async function sendBatch(client: GraphClient, requests: BatchRequest[], signal?: AbortSignal, version?: ApiVersion): Promise<Map<string, BatchItemResponse>> {
   if (requests.length === 0) return new Map();
   if (requests.length > BATCH_LIMIT) throw new Error(`A $batch holds at most ${BATCH_LIMIT} requests, not ${requests.length}.`);
   const body = {
@@ -59,7 +63,7 @@ export async function sendBatch(client: GraphClient, requests: BatchRequest[], s
       };
     }),
   };
-  const res = await client.request<{ responses?: BatchItemResponse[] }>('POST', '/$batch', { body, ...(signal ? { signal } : {}) });
+  const res = await client.request<{ responses?: BatchItemResponse[] }>('POST', '/$batch', { body, ...(signal ? { signal } : {}), ...(version ? { version } : {}) });
   const out = new Map<string, BatchItemResponse>();
   for (const r of res.body?.responses ?? []) {
     const headers: Record<string, string> = {};
@@ -90,6 +94,8 @@ export interface Job {
   reconcile?: () => Promise<Reconciled>;
   /** The outcome of an earlier attempt was unknown (a resumed run, or a 504). */
   uncertain?: boolean;
+  /** A beta-only API: sent in a /beta/$batch, never in one batch with jobs of another version. */
+  version?: ApiVersion;
 }
 
 export interface JobOutcome {
@@ -183,6 +189,11 @@ export class BatchEngine {
       const picked: Pending[] = [];
       for (let i = 0; i < queue.length && picked.length < BATCH_LIMIT; ) {
         const p = queue[i]!;
+        // One batch, one version root (GD json-batching.md: urls are relative to the batch's).
+        if (picked.length && p.job.version !== picked[0]!.job.version) {
+          i++;
+          continue;
+        }
         const dep = p.job.after ? state.get(p.job.after) : 'done';
         if (dep === 'failed') {
           queue.splice(i, 1);
@@ -242,7 +253,7 @@ export class BatchEngine {
       let answers: Map<string, BatchItemResponse>;
       const sentAt = this.now();
       try {
-        answers = await sendBatch(this.client, requests, signal);
+        answers = await sendBatch(this.client, requests, signal, toSend[0]!.job.version);
       } catch (err) {
         if (signal?.aborted) {
           // Ctrl-C: these stay unfinished in the journal; resume reconciles them.

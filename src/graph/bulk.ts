@@ -10,6 +10,7 @@ import { AgentIdentity, Blueprint, BlueprintPrincipal, FederatedIdentityCredenti
 import { AppRoleAssignment, Grant, grantBody, grantPaths, grantSpec, findAssignment, findGrant, type AssignmentSpec, type GrantSpec } from './grants.js';
 import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
+import { getRiskyAgent } from './risk.js';
 import type { PrincipalRef } from './directory.js';
 import { fleetAccept, fleetAction, fleetInverse, fleetReconcile, fleetRequest, fleetResult, isFleetOp, type FleetOp } from './fleet/ops.js';
 import { GOVERNANCE_ACTIONS, governanceAccept, governanceInverse, governanceReconcile, governanceRequest, type GovernanceOp } from './bulkGovernance.js';
@@ -155,10 +156,15 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
     case 'removeSponsor':
       return governanceRequest(client, op);
     case 'confirmCompromised':
-      // GD beta riskyagent-confirmcompromised.md (POST .../riskyAgents/confirmCompromised {agentIds}):
-      // planned as skipped until the risk module (src/graph/risk.ts) is merged and wires it here.
-      throw new Error('confirmCompromised is not available in this build (risk API not wired).');
+      // GD beta riskyagent-confirmcompromised.md: POST /identityProtection/riskyAgents/confirmCompromised
+      // {agentIds}, 204. Beta only: runJournal sends it in a /beta/$batch (opVersion).
+      return { method: 'POST', url: '/identityProtection/riskyAgents/confirmCompromised', body: { agentIds: op.agentIds } };
   }
+}
+
+/** The version root of an op's request, when it is not the client's: the beta-only risk API. */
+function opVersion(op: Op): 'beta' | undefined {
+  return op.kind === 'confirmCompromised' ? 'beta' : undefined;
 }
 
 /**
@@ -247,9 +253,12 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     case 'addSponsor':
     case 'removeSponsor':
       return governanceReconcile(client, op);
-    case 'confirmCompromised':
-      // Confirming again is harmless (the risk level is already high): send it again.
-      return { done: false };
+    case 'confirmCompromised': {
+      // Done when every agent of the request reads confirmedCompromised (GD beta riskyagent-get.md):
+      // an answer lost to a kill -9 is not sent again.
+      const rows = await Promise.all(op.agentIds.map((id) => getRiskyAgent(client, id)));
+      return rows.every((r) => r?.riskState === 'confirmedCompromised') ? { done: true } : { done: false };
+    }
   }
 }
 
@@ -296,7 +305,7 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
     case 'removeSponsor':
       return governanceInverse(op);
     case 'confirmCompromised':
-      return { irreversible: 'a confirmed compromise is not undone here; dismiss the agents\' risk in Identity Protection once they are clean' };
+      return { irreversible: "it is not undone by a release; once the agents are clean, clear it with agentid risk confirm-safe (or dismiss)" };
   }
 }
 
@@ -644,6 +653,7 @@ export async function runJournal(file: string, writer: JournalWriter, opts: RunO
         ...(after ? { after } : {}),
         ru: opRu(),
         accept: opAccept(op),
+        ...(opVersion(op) ? { version: opVersion(op) } : {}),
         reconcile: () => opReconcile(opts.client, op, st.intentAt, after ? results.get(after) : undefined),
         // Failed before: it may have been applied after all (a 504 that ran out of attempts).
         uncertain: st.status === 'uncertain' || st.status === 'failed',

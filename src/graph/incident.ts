@@ -11,6 +11,7 @@ import { getCredentials } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
 import { odataString, paths } from './paths.js';
 import { signInFilter, streamLog } from './logs.js';
+import { RISK_ACTION_CHUNK } from './risk.js';
 
 // Incident containment (issue #15): what `agentid incident contain` reads, plans and keeps. The
 // writes are bulk journals (bulk.ts / journal.ts), so a kill -9 is finished by running the same
@@ -25,8 +26,8 @@ import { signInFilter, streamLog } from './logs.js';
 //   2  revoke the agent users' sign-in sessions;
 //   3  revoke grants, app role assignments, inheritable permissions (bulk revoke's default set)
 //      and, with --credentials, the blueprint's secrets, certificates and federated credentials;
-//   4  confirm the agents compromised (GD beta riskyagent-confirmcompromised.md): planned, and
-//      skipped until the risk module is part of this build.
+//   4  confirm the agents compromised (GD beta riskyagent-confirmcompromised.md), 60 ids a
+//      request (risk.ts), sent in a /beta/$batch: the API is beta only.
 // Phases 0-2 are DIR/journal.jsonl, planned from the identities alone (a few list pages) so that
 // authentication stops seconds after the start; phases 3-4 are DIR/journal-revoke.jsonl, planned
 // from the grants and credentials read once authentication is stopped (5,000 agents cost 10,000
@@ -37,9 +38,6 @@ export type ScopeKind = 'blueprint' | 'agent' | 'agentUser';
 
 export const PHASE = { principal: 0, identities: 1, sessions: 2, revoke: 3, risk: 4 } as const;
 export const STEP_OF_PHASE: Record<number, string> = { 0: 'stop-authentication', 1: 'stop-authentication', 2: 'revoke-sessions', 3: 'revoke-access', 4: 'confirm-compromised' };
-export const RISK_SKIP = 'risk API not available in this build';
-/** Agents per confirmCompromised request: the docs name no limit; a $batch item stays small. */
-const RISK_CHUNK = 100;
 
 export interface Snapshot {
   takenAt: string;
@@ -94,10 +92,11 @@ export async function readIdentities(client: GraphClient, t: Targets, pacer: Pac
     const pids = t.blueprints.map((b) => b.principalId).filter((p): p is string => !!p);
     const [bps, prs, lists] = await Promise.all([many(t.blueprints.map((b) => paths.blueprint(b.id))), many(pids.map((p) => paths.principal(p))), Promise.all(t.blueprints.map((b) => listAgentsOf(client, b.appId)))]);
     snap.blueprints = bps.map(sanitize);
-    snap.principals = prs;
-    snap.agents = lists.flat();
+    // Service principals carry keyCredentials and passwordCredentials too: summaries only.
+    snap.principals = prs.map(sanitize);
+    snap.agents = (lists.flat() as unknown as Record<string, unknown>[]).map(sanitize);
   }
-  if (t.agentIds.length) snap.agents = await many(t.agentIds.map((id) => paths.agent(id)));
+  if (t.agentIds.length) snap.agents = (await many(t.agentIds.map((id) => paths.agent(id)))).map(sanitize);
   if (t.kind === 'agentUser') {
     snap.agentUsers = await many(t.agentUserIds.map((id) => `${paths.agentUser(id)}?$select=${AGENT_USER_SELECT}`));
   } else {
@@ -226,11 +225,15 @@ export function planIncident(t: Targets, snap: Snapshot, o: PlanOptions): Item[]
       }
     }
   }
-  // Agent users are confirmed through their agent identity (riskyAgents are agent identities).
-  const riskIds = [...new Set([...snap.agents.map((a) => String(a.id)), ...snap.agentUsers.map((u) => String(u.identityParentId ?? '')).filter(Boolean)])];
-  for (let i = 0; i < riskIds.length; i += RISK_CHUNK) {
-    const ids = riskIds.slice(i, i + RISK_CHUNK);
-    items.push({ t: 'item', key: `risk:${i / RISK_CHUNK}`, phase: PHASE.risk, op: { kind: 'confirmCompromised', agentIds: ids }, label: `${ids.length} agent identit${ids.length === 1 ? 'y' : 'ies'}`, objectType: 'riskyAgent', skip: RISK_SKIP });
+  // Step 3: the agents in scope, confirmed compromised in ID Protection (GD beta
+  // riskyagent-confirmcompromised.md: their risk level becomes high, so a risk-based Conditional
+  // Access policy blocks them too). A risky agent is an agent identity or an agent user (the
+  // riskyAgentIdentity and riskyAgentUser types); the blueprint principal is not an agent and is
+  // not marked. Only the objects of the scope: --agent-user marks the agent users, not their parents.
+  const riskIds = [...new Set([...snap.agents.map((a) => String(a.id)), ...snap.agentUsers.map((u) => String(u.id))])];
+  for (let i = 0; i < riskIds.length; i += RISK_ACTION_CHUNK) {
+    const ids = riskIds.slice(i, i + RISK_ACTION_CHUNK);
+    items.push({ t: 'item', key: `risk:${i / RISK_ACTION_CHUNK}`, phase: PHASE.risk, op: { kind: 'confirmCompromised', agentIds: ids }, label: `${ids.length} agent${ids.length === 1 ? '' : 's'}`, objectType: 'riskyAgent' });
   }
   void t;
   return items;
@@ -395,6 +398,30 @@ export function doneTimes(journalFile: string): Map<string, string> {
     }
   }
   return out;
+}
+
+export interface RequestRecord {
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  requestId: string | null;
+}
+
+/** DIR/requests.ndjson, a torn last line (kill -9) left out. */
+export function readRequests(dir: string): RequestRecord[] {
+  const f = path.join(dir, FILES.requests);
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as RequestRecord];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /**

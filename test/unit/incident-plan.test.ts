@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { PHASE, RISK_SKIP, planIncident, type Snapshot, type Targets } from '../../src/graph/incident.js';
+import { PHASE, planIncident, type Snapshot, type Targets } from '../../src/graph/incident.js';
 
 // The incident plan is a pure function of what was read: its phases are the steps of issue #15
 // in their order, and what is already disabled is left alone (so release leaves it disabled).
@@ -22,7 +22,7 @@ const snap = (): Snapshot => ({
 const targets: Targets = { kind: 'blueprint', blueprints: [{ id: BP.id, appId: BP.appId, principalId: 'p1' }], agentIds: [], agentUserIds: [] };
 
 describe('planIncident', () => {
-  test('principal first, then agents and agent users, sessions, grants, and the risk step skipped', () => {
+  test('principal first, then agents and agent users, sessions, grants, then the agents confirmed compromised', () => {
     const items = planIncident(targets, snap(), { credentials: false });
     expect(items.map((i) => [i.phase, i.key, i.skip ?? null])).toEqual([
       [PHASE.principal, 'principal:p1', null],
@@ -33,10 +33,22 @@ describe('planIncident', () => {
       [PHASE.revoke, 'grant:g1', null],
       [PHASE.revoke, 'assignment:r1', null],
       [PHASE.revoke, `inheritable:${BP.id}:00000003-0000-0000-c000-000000000000`, null],
-      [PHASE.risk, 'risk:0', RISK_SKIP],
+      [PHASE.risk, 'risk:0', null],
     ]);
-    expect(items.find((i) => i.key === 'risk:0')!.op).toEqual({ kind: 'confirmCompromised', agentIds: ['ag1', 'ag2'] });
+    // The agents and their agent users are risky agents; the blueprint principal is not marked.
+    expect(items.find((i) => i.key === 'risk:0')!.op).toEqual({ kind: 'confirmCompromised', agentIds: ['ag1', 'ag2', 'u1'] });
     expect(items[0]!.prior).toEqual({ accountEnabled: true });
+  });
+
+  test('the risk step sends at most 60 agents a request (risk.ts), and --agent-user marks only the agent users', () => {
+    const many = snap();
+    many.agents = Array.from({ length: 130 }, (_, i) => ({ id: `ag${i}`, displayName: `Agent ${i}`, accountEnabled: true, agentIdentityBlueprintId: BP.appId }));
+    many.agentUsers = [];
+    const risk = planIncident(targets, many, { credentials: false }).filter((i) => i.phase === PHASE.risk);
+    expect(risk.map((i) => (i.op as { agentIds: string[] }).agentIds.length)).toEqual([60, 60, 10]);
+    const users: Targets = { kind: 'agentUser', blueprints: [], agentIds: [], agentUserIds: ['u1'] };
+    const only = { ...snap(), blueprints: [], principals: [], agents: [], oauth2PermissionGrants: [], appRoleAssignments: [], inheritablePermissions: [], credentials: [] };
+    expect(planIncident(users, only, { credentials: false }).find((i) => i.phase === PHASE.risk)!.op).toEqual({ kind: 'confirmCompromised', agentIds: ['u1'] });
   });
 
   test('--credentials adds the secrets (the secret text is never in the plan)', () => {

@@ -294,6 +294,12 @@ function agentIdentityClaims(state: TenantState, agent: TenantState['objects'][s
   const parent = String(agent.props.agentIdentityBlueprintId ?? '').toLowerCase();
   if (p.aud !== TOKEN_EXCHANGE_AUDIENCE || String(p.appid ?? '').toLowerCase() !== parent || String(p.sub ?? '').toLowerCase() !== agent.id) throw OAuthErrors.noMatchingFic();
   if (agent.props.accountEnabled === false) throw OAuthErrors.appDisabled(agent.id);
+  // #15: "Disabling blueprints prevents all its agent identities from authenticating" (ED
+  // identity-platform/agent-blueprint.md), a T1 the blueprint got before it was disabled
+  // included. [INFERRED] the answer: AADSTS7000112 UnauthorizedClientApplicationDisabled
+  // (reference-error-codes.md), naming the blueprint, whose principal is the disabled one.
+  const blueprintPrincipal = Object.values(state.objects).find((o) => o.type === 'agentIdentityBlueprintPrincipal' && !o.deletedDateTime && String(o.props.appId ?? '').toLowerCase() === parent);
+  if (blueprintPrincipal?.props.accountEnabled === false) throw OAuthErrors.appDisabled(parent);
   const ca = evaluateSignIn(state, agent.id);
   if (ca) info.conditionalAccess = { status: ca.status, applied: ca.verdicts.map((x) => x.applied) };
   if (ca?.blockedBy.length) throw OAuthErrors.blockedByConditionalAccess();
