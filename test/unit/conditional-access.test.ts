@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { agentPolicyBody, evaluate, riskLevelsOf, targetsAgents, type CaPolicy } from '../../src/graph/conditionalAccess.js';
+import { agentPolicyBody, attributeRule, evaluate, filterMatches, parseFilterRule, riskLevelsOf, targetsAgents, type CaPolicy } from '../../src/graph/conditionalAccess.js';
 import { CreateSchema, ListSchema, UpdateSchema, WhatIfSchema } from '../../src/commands/ca.js';
 import { ActionSchema, DetectionsSchema } from '../../src/commands/risk.js';
 
@@ -63,6 +63,42 @@ test('agentPolicyBody is the documented agent policy', () => {
     state: 'enabled',
     conditions: { clientAppTypes: ['all'], applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { includeAgentIdServicePrincipals: ['All'], excludeAgentIdServicePrincipals: [A] }, agentIdRiskLevels: 'high' },
     grantControls: { operator: 'OR', builtInControls: ['block'] },
+  });
+});
+
+describe('agentIdServicePrincipalFilter: agents selected by custom security attributes', () => {
+  const tagged = (value: string | string[]) => ({ AgentId: { '@odata.type': '#Microsoft.DirectoryServices.CustomSecurityAttributeValue', Blueprint: value } });
+  const byRule = (mode: 'include' | 'exclude', rule: string, include: string[] = []) =>
+    policy({ conditions: { applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { includeAgentIdServicePrincipals: include, agentIdServicePrincipalFilter: { mode, rule } } } });
+
+  test('the rule language: operators, -and / -or, parentheses, lists; a bad rule is refused with its reason', () => {
+    const a = tagged('bp-1');
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1"', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.agentid_blueprint -eq "BP-1"', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -ne "bp-1"', a)).toBe(false);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -startsWith "bp"', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -in ["x", "bp-1"]', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -notIn ["x", "bp-1"]', a)).toBe(false);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -eq "x" -or CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1"', a)).toBe(true);
+    expect(filterMatches('(CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1") -and CustomSecurityAttribute.AgentId_Other -eq "y"', a)).toBe(false);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -contains "b"', tagged(['a', 'b']))).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1"', {})).toBe(false);
+    expect(() => parseFilterRule('AgentId_Blueprint -eq "x"')).toThrow(/not a custom security attribute/);
+    expect(() => parseFilterRule('CustomSecurityAttribute.AgentId_Blueprint -like "x"')).toThrow(/not an operator/);
+    expect(() => parseFilterRule('CustomSecurityAttribute.AgentId_Blueprint -eq x')).toThrow(/quote strings/);
+    expect(attributeRule('AgentId_Blueprint', ['a', 'b'])).toBe('CustomSecurityAttribute.AgentId_Blueprint -eq "a" -or CustomSecurityAttribute.AgentId_Blueprint -eq "b"');
+  });
+
+  test('include mode selects the tagged agents only; exclude mode carves them out of All; ids still count', () => {
+    const rule = attributeRule('AgentId_Blueprint', ['bp-1']);
+    const include = byRule('include', rule);
+    expect(evaluate([include], { ...agent(A), attributes: tagged('bp-1') }).verdicts[0]).toMatchObject({ matches: true, reasons: [`selects this agent by its custom security attributes (${rule})`, 'applies to all resources'] });
+    expect(evaluate([include], { ...agent(B), attributes: tagged('bp-2') }).verdicts[0]).toMatchObject({ matches: false, applied: { conditionsNotSatisfied: 'servicePrincipals' } });
+    expect(evaluate([include], agent(B)).verdicts[0]!.reasons[0]).toContain('could not be read');
+    expect(evaluate([byRule('include', rule, [B])], { ...agent(B), attributes: {} }).verdicts[0]!.matches).toBe(true);
+    const exclude = byRule('exclude', rule, ['All']);
+    expect(evaluate([exclude], { ...agent(A), attributes: tagged('bp-1') }).verdicts[0]).toMatchObject({ matches: false, reasons: [`the agent is excluded by its custom security attributes (${rule})`, 'applies to all resources'] });
+    expect(evaluate([exclude], { ...agent(B), attributes: {} }).verdicts[0]!.matches).toBe(true);
   });
 });
 
