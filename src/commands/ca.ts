@@ -6,6 +6,8 @@ import type { GraphClient } from '../graph/client.js';
 import { listAgents } from '../graph/agents.js';
 import * as ca from '../graph/conditionalAccess.js';
 import { getRiskyAgent } from '../graph/risk.js';
+import { BLUEPRINT_ATTRIBUTE, attributeId, getAgentAttributes, type AttributeValues } from '../graph/attributes.js';
+import type { Blueprint } from '../graph/models.js';
 import { GraphRequestError } from '../graph/errors.js';
 import { resolveAgent, resolveAgentUser, resolveBlueprint } from '../graph/resolve.js';
 import { collect, confirm, dryRunOption, helpSections, parseOptions, yesOption } from './shared.js';
@@ -97,22 +99,36 @@ function row(p: ca.CaPolicy): Record<string, unknown> {
   return { ...p, targets: targets.join(', ') || 'no agents', grant: (p.grantControls?.builtInControls ?? []).join(', ') };
 }
 
-/** Names (and blueprints) → agent identity ids; an unknown name is bad input here (exit 2). */
-async function agentIds(ctx: CliContext, client: GraphClient, refs: string[], blueprints: string[]): Promise<string[]> {
-  const ids: string[] = [];
+/** An unknown name is bad input here (exit 2), not a missing object (exit 3). */
+async function asUsage<T>(f: () => Promise<T>): Promise<T> {
   try {
-    for (const r of refs) ids.push((await resolveAgent(client, r, ctx.chooser())).id);
-    for (const b of blueprints) {
-      const bp = await resolveBlueprint(client, b, ctx.chooser());
-      const agents = await listAgents(client, { blueprintAppId: bp.appId });
-      if (!agents.length) throw new UsageError(`Blueprint '${bp.displayName}' has no agent identities, so the policy would include nobody; create agents first or target --all-agents.`);
-      ids.push(...agents.map((a) => a.id));
-    }
+    return await f();
   } catch (err) {
     if (err instanceof NotFoundError) throw new UsageError(`${err.message} Check the name (agentid blueprint list / agentid agent list).`);
     throw err;
   }
+}
+
+/** Names → agent identity ids. */
+async function agentIds(ctx: CliContext, client: GraphClient, refs: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  await asUsage(async () => {
+    for (const r of refs) ids.push((await resolveAgent(client, r, ctx.chooser())).id);
+  });
   return [...new Set(ids)];
+}
+
+/** Blueprints of `ca create --blueprint`, each with at least one agent (else the policy would include nobody). */
+async function blueprintsWithAgents(ctx: CliContext, client: GraphClient, refs: string[]): Promise<Blueprint[]> {
+  const out: Blueprint[] = [];
+  await asUsage(async () => {
+    for (const b of refs) {
+      const bp = await resolveBlueprint(client, b, ctx.chooser());
+      if (!(await listAgents(client, { blueprintAppId: bp.appId })).length) throw new UsageError(`Blueprint '${bp.displayName}' has no agent identities, so the policy would include nobody; create agents first or target --all-agents.`);
+      if (!out.some((x) => x.id === bp.id)) out.push(bp);
+    }
+  });
+  return out;
 }
 
 /** A policy that blocks every agent, enforced, with no way out, is refused before it is written. */
@@ -140,10 +156,26 @@ async function riskOf(ctx: CliContext, client: GraphClient, id: string): Promise
   }
 }
 
-async function subjectFor(ctx: CliContext, client: GraphClient, o: { agent?: string | undefined; agentUser?: string | undefined }): Promise<{ subject: ca.CaSubject; name: string }> {
+/** The agent's custom security attributes, for policies that select agents by them; undefined when not readable. */
+async function attributesOf(ctx: CliContext, client: GraphClient, id: string, needed: boolean): Promise<AttributeValues | undefined> {
+  if (!needed) return {};
+  try {
+    return await getAgentAttributes(client, id);
+  } catch (err) {
+    if (err instanceof GraphRequestError && (err.status === 403 || err.status === 401)) {
+      (await ctx.messenger()).warn("The agent's custom security attributes could not be read (CustomSecAttributeAssignment.Read.All, as an Attribute Assignment Reader); policies that select agents by them are evaluated as not matching.");
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+const usesFilter = (policies: ca.CaPolicy[]) => policies.some((p) => !!p.conditions?.clientApplications?.agentIdServicePrincipalFilter?.rule);
+
+async function subjectFor(ctx: CliContext, client: GraphClient, o: { agent?: string | undefined; agentUser?: string | undefined }, policies: ca.CaPolicy[]): Promise<{ subject: ca.CaSubject; name: string }> {
   if (o.agent) {
     const a = await resolveAgent(client, o.agent, ctx.chooser());
-    return { subject: { kind: 'agentIdentity', id: a.id, riskLevel: await riskOf(ctx, client, a.id) }, name: a.displayName ?? a.id };
+    return { subject: { kind: 'agentIdentity', id: a.id, riskLevel: await riskOf(ctx, client, a.id), attributes: await attributesOf(ctx, client, a.id, usesFilter(policies)) }, name: a.displayName ?? a.id };
   }
   const u = await resolveAgentUser(client, o.agentUser!, ctx.chooser());
   return { subject: { kind: 'agentUser', id: u.id, riskLevel: await riskOf(ctx, client, u.id) }, name: String(u.displayName) };
@@ -178,13 +210,22 @@ export function register(program: Command, ctx: CliContext): void {
         if (o.blueprint) {
           const bp = await resolveBlueprint(client, o.blueprint, ctx.chooser());
           const agents = await listAgents(client, { blueprintAppId: bp.appId });
+          // Each agent as it stands (its risk, its attributes), so that the reason says which
+          // condition matched and which agents of the blueprint a policy misses.
+          const filtered = usesFilter(policies);
+          const subjects: ca.CaSubject[] = [];
+          for (const a of agents) subjects.push({ kind: 'agentIdentity', id: a.id, riskLevel: await riskOf(ctx, client, a.id), attributes: await attributesOf(ctx, client, a.id, filtered) });
           const out = policies.map((p) => {
-            const hits = agents.filter((a) => ca.evaluate([p], { kind: 'agentIdentity', id: a.id, riskLevel: 'none' }).verdicts[0]!.matches);
-            return { ...row(p), applies: hits.length > 0, reason: `applies to ${hits.length} of ${agents.length} agents of '${bp.displayName}' (at risk none)` };
+            const verdicts = subjects.map((sub) => ca.evaluate([p], sub).verdicts[0]!);
+            const hits = verdicts.filter((v) => v.matches);
+            const why = [...new Set(hits.map((v) => v.reasons.join('; ')))];
+            const missed = verdicts.filter((v) => !v.matches);
+            const reason = `${hits.length} of ${agents.length} agents of '${bp.displayName}': ${why.join(' | ')}${missed.length ? ` (${missed.length} not: ${missed[0]!.reasons.find((r) => !hits[0]?.reasons.includes(r)) ?? missed[0]!.reasons[0]})` : ''}`;
+            return { ...row(p), applies: hits.length > 0, matched: hits.length, agents: agents.length, reason, reasons: why };
           });
           return ctx.print(out.filter((r) => r.applies), [...COLUMNS.slice(0, 3), { key: 'reason', header: 'Why' }]);
         }
-        const { subject } = await subjectFor(ctx, client, o);
+        const { subject } = await subjectFor(ctx, client, o, policies);
         const verdicts = ca.evaluate(policies, subject).verdicts.filter((v) => v.matches);
         await ctx.print(verdicts.map(verdictRow), VERDICT_COLUMNS);
       }),
@@ -210,7 +251,7 @@ export function register(program: Command, ctx: CliContext): void {
       .command('create')
       .description('Create a Conditional Access policy for agents (report-only unless --state on)')
       .option('--name <name>', 'display name of the policy')
-      .option('--blueprint <blueprint>', "every agent identity of this blueprint (repeatable): their ids go into includeAgentIdServicePrincipals", collect)
+      .option('--blueprint <blueprint>', "every agent identity of this blueprint (repeatable): tagged with the custom security attribute AgentId.Blueprint, which the policy selects by (agentIdServicePrincipalFilter)", collect)
       .option('--agent <agent>', 'this agent identity (repeatable)', collect)
       .option('--all-agents', 'every agent identity (includeAgentIdServicePrincipals ["All"])')
       .option('--agent-users', 'every agent user (includeUsers ["AllAgentIdUsers"])')
@@ -226,18 +267,38 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const state = STATE_OF[o.state]!;
         const client = await ctx.graph();
-        const include = o.allAgents ? ['All'] : o.agentUsers ? [] : await agentIds(ctx, client, o.agent, o.blueprint);
-        const exclude = await agentIds(ctx, client, o.excludeAgent, []);
-        if (!o.agentUsers && !include.length) throw new UsageError('The include list is empty: name at least one agent or blueprint.');
-        const body = ca.agentPolicyBody({ displayName: o.name, state, includeAgents: include, excludeAgents: exclude, agentUsers: !!o.agentUsers, riskLevels: o.riskLevel, grant: o.block ? ['block'] : o.grant });
+        const include = o.allAgents ? ['All'] : o.agentUsers ? [] : await agentIds(ctx, client, o.agent);
+        // "Every agent of a blueprint" the way the docs scale it (ED agent-id.md "Attribute-driven
+        // Conditional Access"): each agent carries AgentId.Blueprint = its blueprint's appId and
+        // the policy selects by that attribute, so agents tagged later are covered without
+        // touching the policy (agentid bulk set-attribute --blueprint B tags new ones).
+        const blueprints = await blueprintsWithAgents(ctx, client, o.blueprint);
+        const agentFilter = blueprints.length ? { mode: 'include' as const, rule: ca.attributeRule(attributeId(BLUEPRINT_ATTRIBUTE), blueprints.map((b) => b.appId)) } : undefined;
+        const exclude = await agentIds(ctx, client, o.excludeAgent);
+        if (!o.agentUsers && !include.length && !agentFilter) throw new UsageError('The include list is empty: name at least one agent or blueprint.');
+        const body = ca.agentPolicyBody({ displayName: o.name, state, includeAgents: include, excludeAgents: exclude, agentUsers: !!o.agentUsers, riskLevels: o.riskLevel, grant: o.block ? ['block'] : o.grant, agentFilter });
         lockOutCheck(body, state);
+        const request = { method: 'POST', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies`, body };
+        const { prepare, scopes, tagAgents } = await import('./bulk.js');
+        const { pacer } = await prepare(ctx);
+        const scoped = blueprints.length ? await scopes(ctx, client, blueprints.map((b) => b.id)) : [];
         if (o.dryRun) {
-          await ctx.print({ dryRun: true, method: 'POST', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies`, body });
+          const tag = scoped.length ? await tagAgents(ctx, { client, pacer, scopes: scoped, o: { dryRun: true }, print: false }) : undefined;
+          const first = tag ? { definitions: tag.definitions.map((d) => ({ method: d.method, url: `${client.baseUrl}/${client.version}${d.path}`, body: d.body })), tag: { attribute: attributeId(BLUEPRINT_ATTRIBUTE), agents: tag.agents, through: 'agentid bulk set-attribute (journaled, undoable)' } } : {};
+          await ctx.print({ dryRun: true, ...request, ...(tag ? { before: first } : {}) });
           return (await ctx.messenger()).info('Dry run: nothing was changed.');
         }
         if (state === 'enabled') await confirm(ctx, o.yes, `Create '${o.name}' enforced (--state on)? Matching agents will be refused tokens at once.`);
-        const policy = await ca.createPolicy(client, body);
-        (await ctx.messenger()).success(`Created policy '${policy.displayName}' (${policy.id}), state ${policy.state}.`);
+        const m = await ctx.messenger();
+        const tagged = scoped.length ? await tagAgents(ctx, { client, pacer, scopes: scoped, o: { yes: true }, print: false }) : undefined;
+        let policy: ca.CaPolicy;
+        try {
+          policy = await ca.createPolicy(client, body);
+        } catch (err) {
+          if (tagged?.journal) m.warn(`The policy was not created; the agents stay tagged with ${attributeId(BLUEPRINT_ATTRIBUTE)} (undo with agentid bulk undo ${tagged.journal}).`);
+          throw err;
+        }
+        m.success(`Created policy '${policy.displayName}' (${policy.id}), state ${policy.state}.`);
         await ctx.print(policy);
       }),
     [
@@ -269,7 +330,7 @@ export function register(program: Command, ctx: CliContext): void {
         const state = o.state ? STATE_OF[o.state]! : p.state;
         if (o.state) patch.state = state;
         if (o.addAgent.length || o.removeAgent.length || o.excludeAgent.length || o.includeExcluded.length) {
-          const [add, remove, exclude, unexclude] = await Promise.all([o.addAgent, o.removeAgent, o.excludeAgent, o.includeExcluded].map((l) => agentIds(ctx, client, l, [])));
+          const [add, remove, exclude, unexclude] = await Promise.all([o.addAgent, o.removeAgent, o.excludeAgent, o.includeExcluded].map((l) => agentIds(ctx, client, l)));
           const apps = { ...(p.conditions.clientApplications ?? {}) };
           const inc = new Set(apps.includeAgentIdServicePrincipals ?? []);
           const exc = new Set(apps.excludeAgentIdServicePrincipals ?? []);
@@ -277,7 +338,7 @@ export function register(program: Command, ctx: CliContext): void {
           for (const id of remove!) inc.delete(id);
           for (const id of exclude!) exc.add(id);
           for (const id of unexclude!) exc.delete(id);
-          if (!inc.size) throw new UsageError('The include list would be empty: a policy must include at least one agent (delete the policy instead).');
+          if (!inc.size && apps.agentIdServicePrincipalFilter?.mode !== 'include') throw new UsageError('The include list would be empty: a policy must include at least one agent (delete the policy instead).');
           apps.includeAgentIdServicePrincipals = [...inc];
           apps.excludeAgentIdServicePrincipals = [...exc];
           patch.conditions = { ...p.conditions, clientApplications: apps };
@@ -330,8 +391,9 @@ export function register(program: Command, ctx: CliContext): void {
         const o = parseOptions(WhatIfSchema, raw);
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
-        const { subject, name } = await subjectFor(ctx, client, o);
-        const result = ca.evaluate(await ca.listPolicies(client), subject);
+        const policies = await ca.listPolicies(client);
+        const { subject, name } = await subjectFor(ctx, client, o, policies);
+        const result = ca.evaluate(policies, subject);
         const m = await ctx.messenger();
         if (result.blockedBy.length) m.warn(`A token request of '${name}' would be refused (AADSTS53003) by: ${result.blockedBy.map((p) => p.displayName).join(', ')}.`);
         else m.info(`A token request of '${name}' would be granted (conditionalAccessStatus ${result.status}).`);

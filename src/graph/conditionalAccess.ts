@@ -101,6 +101,8 @@ export interface AgentPolicySpec {
   riskLevels: string[];
   /** 'block', or built-in grant controls (agent users only: compliantDevice). */
   grant: string[];
+  /** Agents selected by custom security attributes (clientApplications.agentIdServicePrincipalFilter). */
+  agentFilter?: { mode: 'include' | 'exclude'; rule: string } | undefined;
 }
 
 /**
@@ -114,10 +116,13 @@ export function agentPolicyBody(s: AgentPolicySpec): Record<string, unknown> {
     applications: { includeApplications: ['All'] },
     users: s.agentUsers ? { includeUsers: ['AllAgentIdUsers'] } : { includeUsers: ['None'] },
   };
-  if (s.includeAgents.length) {
+  if (s.includeAgents.length || s.agentFilter) {
+    // "Select agent identities based on attributes" is the filter alone, in include mode, with no
+    // includeAgentIdServicePrincipals (as a policy made in the admin center reads back).
     conditions.clientApplications = {
-      includeAgentIdServicePrincipals: s.includeAgents,
+      ...(s.includeAgents.length ? { includeAgentIdServicePrincipals: s.includeAgents } : {}),
       ...(s.excludeAgents.length ? { excludeAgentIdServicePrincipals: s.excludeAgents } : {}),
+      ...(s.agentFilter ? { agentIdServicePrincipalFilter: s.agentFilter } : {}),
     };
   }
   if (s.riskLevels.length) conditions.agentIdRiskLevels = s.riskLevels.join(',');
