@@ -5,8 +5,8 @@ import { NotFoundError, UsageError } from '../errors.js';
 import type { GraphClient } from '../graph/client.js';
 import { listAgents } from '../graph/agents.js';
 import * as ca from '../graph/conditionalAccess.js';
-import { getRiskyAgent } from '../graph/risk.js';
-import { BLUEPRINT_ATTRIBUTE, attributeId, getAgentAttributes, type AttributeValues } from '../graph/attributes.js';
+import { getRiskyAgent, listRiskyAgents } from '../graph/risk.js';
+import { BLUEPRINT_ATTRIBUTE, agentAttributesUrl, attributeId, getAgentAttributes, type AttributeValues } from '../graph/attributes.js';
 import type { Blueprint } from '../graph/models.js';
 import { GraphRequestError } from '../graph/errors.js';
 import { resolveAgent, resolveAgentUser, resolveBlueprint } from '../graph/resolve.js';
@@ -170,6 +170,40 @@ async function attributesOf(ctx: CliContext, client: GraphClient, id: string, ne
   }
 }
 
+/**
+ * Every agent of a blueprint as a sign-in subject, in a few requests: the risky agents in one
+ * list, the attributes (only when a policy selects by them) 20 agents to a $batch.
+ */
+async function blueprintSubjects(ctx: CliContext, client: GraphClient, ids: string[], filtered: boolean): Promise<ca.CaSubject[]> {
+  const denied = (err: unknown) => err instanceof GraphRequestError && (err.status === 403 || err.status === 401);
+  const m = await ctx.messenger();
+  const risk = new Map<string, string>();
+  try {
+    for (const r of await listRiskyAgents(client)) risk.set(r.id.toLowerCase(), r.riskLevel);
+  } catch (err) {
+    if (!denied(err)) throw err;
+    m.warn('Agent risk could not be read (IdentityRiskyAgent.Read.All); evaluated as risk none.');
+  }
+  let attrs: Map<string, unknown> | undefined = new Map();
+  if (filtered && ids.length) {
+    const { prepare } = await import('./bulk.js');
+    const { readMany } = await import('../graph/bulk.js');
+    try {
+      attrs = await readMany(client, ids.map(agentAttributesUrl), { pacer: (await prepare(ctx)).pacer });
+    } catch (err) {
+      if (!denied(err)) throw err;
+      m.warn("The agents' custom security attributes could not be read (CustomSecAttributeAssignment.Read.All, as an Attribute Assignment Reader); policies that select agents by them are evaluated as not matching.");
+      attrs = undefined;
+    }
+  }
+  return ids.map((id) => ({
+    kind: 'agentIdentity' as const,
+    id,
+    riskLevel: risk.get(id.toLowerCase()) ?? 'none',
+    attributes: attrs ? (((attrs.get(agentAttributesUrl(id)) as { customSecurityAttributes?: AttributeValues | null } | undefined)?.customSecurityAttributes ?? {}) as AttributeValues) : undefined,
+  }));
+}
+
 const usesFilter = (policies: ca.CaPolicy[]) => policies.some((p) => !!p.conditions?.clientApplications?.agentIdServicePrincipalFilter?.rule);
 
 async function subjectFor(ctx: CliContext, client: GraphClient, o: { agent?: string | undefined; agentUser?: string | undefined }, policies: ca.CaPolicy[]): Promise<{ subject: ca.CaSubject; name: string }> {
@@ -212,9 +246,7 @@ export function register(program: Command, ctx: CliContext): void {
           const agents = await listAgents(client, { blueprintAppId: bp.appId });
           // Each agent as it stands (its risk, its attributes), so that the reason says which
           // condition matched and which agents of the blueprint a policy misses.
-          const filtered = usesFilter(policies);
-          const subjects: ca.CaSubject[] = [];
-          for (const a of agents) subjects.push({ kind: 'agentIdentity', id: a.id, riskLevel: await riskOf(ctx, client, a.id), attributes: await attributesOf(ctx, client, a.id, filtered) });
+          const subjects = await blueprintSubjects(ctx, client, agents.map((a) => a.id), usesFilter(policies));
           const out = policies.map((p) => {
             const verdicts = subjects.map((sub) => ca.evaluate([p], sub).verdicts[0]!);
             const hits = verdicts.filter((v) => v.matches);
@@ -230,7 +262,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print(verdicts.map(verdictRow), VERDICT_COLUMNS);
       }),
     ['agentid ca list', 'agentid ca list --agent "Sales Agent EMEA"', 'agentid ca list --blueprint "Sales Agent" -o json', 'agentid ca list --all'],
-    'Policy.Read.All',
+    'Policy.Read.All; with a selector also IdentityRiskyAgent.Read.All and, for policies that select agents by attribute, CustomSecAttributeAssignment.Read.All',
   );
 
   helpSections(
@@ -306,7 +338,7 @@ export function register(program: Command, ctx: CliContext): void {
       'agentid ca create --name "Block risky agents" --all-agents --risk-level high --block --state on --yes',
       'agentid ca create --name "Agent users on compliant devices" --agent-users --grant compliantDevice --dry-run',
     ],
-    'Policy.ReadWrite.ConditionalAccess (delegated: as a Conditional Access Administrator)',
+    'Policy.ReadWrite.ConditionalAccess (delegated: as a Conditional Access Administrator); --blueprint also CustomSecAttributeAssignment.ReadWrite.All (as an Attribute Assignment Administrator) and, the first time, CustomSecAttributeDefinition.ReadWrite.All (as an Attribute Definition Administrator)',
   );
 
   helpSections(
@@ -400,6 +432,6 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print(result.verdicts.map(verdictRow), VERDICT_COLUMNS);
       }),
     ['agentid ca what-if --agent "Sales Agent EMEA"', 'agentid ca what-if --agent-user sales-emea@contoso.onmicrosoft.com -o json'],
-    'Policy.Read.All (and IdentityRiskyAgent.Read.All for the agent risk)',
+    'Policy.Read.All (and IdentityRiskyAgent.Read.All for the agent risk, CustomSecAttributeAssignment.Read.All for policies that select agents by attribute)',
   );
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ROOT, baseEnv, parseJson, startServer, tempHome } from './helpers.js';
@@ -80,17 +80,30 @@ async function lastSignIn(agent: string) {
 }
 
 const policyEntry = (s: any, id: string) => s.appliedConditionalAccessPolicies.find((p: any) => p.id === id);
+const ruleFor = (agent: string) => `CustomSecurityAttribute.AgentId_Blueprint -eq "${agents[agent]!.blueprintAppId}"`;
+const journals = () => (existsSync(path.join(home.home, 'journals')) ? readdirSync(path.join(home.home, 'journals')).length : 0);
 
 describe('a block policy for one blueprint, report-only then on', () => {
   let policyId = '';
 
-  test('created report-only by default, with the agent-ID conditions Graph documents', async () => {
+  test('created report-only by default: the agents of the blueprint are tagged (journaled) and the policy selects them by that custom security attribute', async () => {
     const r = ok(await cli(['ca', 'create', '--name', 'Block CA Blueprint', '--blueprint', 'CA Blueprint', '--block', '-o', 'json']));
     const p = r.json();
     policyId = p.id;
     expect(p.state).toBe('enabledForReportingButNotEnforced');
     // As Graph answers: the collections not given come back empty.
-    expect(p.conditions.clientApplications).toEqual({ includeAgentIdServicePrincipals: [agents['CA Agent']!.id], excludeAgentIdServicePrincipals: [], includeServicePrincipals: [], excludeServicePrincipals: [] });
+    expect(p.conditions.clientApplications).toEqual({
+      agentIdServicePrincipalFilter: { mode: 'include', rule: ruleFor('CA Agent') },
+      includeAgentIdServicePrincipals: [],
+      excludeAgentIdServicePrincipals: [],
+      includeServicePrincipals: [],
+      excludeServicePrincipals: [],
+    });
+    expect(r.stderr).toContain('Defined custom security attribute AgentId_Blueprint.');
+    expect(r.stderr).toMatch(/Done: 1 changed, 0 already as asked\. Journal: .*set-attribute/);
+    expect(ok(await cli(['bulk', 'status', '--last', '-o', 'json'])).json()).toMatchObject({ kind: 'set-attribute', total: 1, done: 1 });
+    const defs = ok(await cli(['agent', 'show', 'CA Agent', '-o', 'json']));
+    expect(defs.json().id).toBe(agents['CA Agent']!.id);
     expect(p.conditions.applications).toEqual({ includeApplications: ['All'], excludeApplications: [], includeUserActions: [] });
     expect(p.grantControls).toEqual({ operator: 'OR', builtInControls: ['block'], customAuthenticationFactors: [], termsOfUse: [] });
     expect(r.stderr).toContain("Created policy 'Block CA Blueprint'");
@@ -137,7 +150,7 @@ describe('a block policy for one blueprint, report-only then on', () => {
 
   test('what-if agrees with what happened, for both agents', async () => {
     const blocked = await cli(['ca', 'what-if', '--agent', 'CA Agent', '-o', 'json']);
-    expect(blocked.json().find((v: any) => v.id === policyId)).toMatchObject({ applies: true, blocks: true, result: 'failure', reason: 'includes this agent identity; applies to all resources' });
+    expect(blocked.json().find((v: any) => v.id === policyId)).toMatchObject({ applies: true, blocks: true, result: 'failure', reason: `selects this agent by its custom security attributes (${ruleFor('CA Agent')}); applies to all resources` });
     expect(blocked.stderr).toContain("would be refused (AADSTS53003) by: Block CA Blueprint");
     const other = await cli(['ca', 'what-if', '--agent', 'Other Agent', '-o', 'json']);
     expect(other.json().find((v: any) => v.id === policyId)).toMatchObject({ applies: false, result: 'notApplied' });
@@ -145,6 +158,43 @@ describe('a block policy for one blueprint, report-only then on', () => {
     const list = ok(await cli(['ca', 'list', '--agent', 'CA Agent', '-o', 'json'])).json();
     expect(list.map((v: any) => v.id)).toEqual([policyId]);
     expect(ok(await cli(['ca', 'list', '--agent', 'Other Agent', '-o', 'json'])).json()).toEqual([]);
+    // ca list --blueprint says which condition matched, for how many of the blueprint's agents.
+    const byBlueprint = ok(await cli(['ca', 'list', '--blueprint', 'CA Blueprint', '-o', 'json'])).json();
+    expect(byBlueprint.map((v: any) => [v.id, v.matched, v.agents, v.reasons])).toEqual([[policyId, 1, 1, [`selects this agent by its custom security attributes (${ruleFor('CA Agent')}); applies to all resources`]]]);
+    expect(ok(await cli(['ca', 'list', '--blueprint', 'Other Blueprint', '-o', 'json'])).json()).toEqual([]);
+  });
+
+  test('an agent added to the blueprint later is covered once tagged (bulk set-attribute), and bulk undo takes the tag off again', async () => {
+    const a = ok(await cli(['agent', 'create', '--blueprint', 'CA Blueprint', '--name', 'CA Agent 2', '--sponsor', 'me', '-o', 'json'])).json();
+    agents['CA Agent 2'] = { ...agents['CA Agent']!, id: a.id };
+    expect(await signIn('CA Agent 2')).toEqual({ ok: true });
+    const untagged = ok(await cli(['ca', 'what-if', '--agent', 'CA Agent 2', '-o', 'json'])).json().find((v: any) => v.id === policyId);
+    expect(untagged).toMatchObject({ applies: false, result: 'notApplied', reason: `the agent's custom security attributes do not match ${ruleFor('CA Agent')}; applies to all resources` });
+    const partly = ok(await cli(['ca', 'list', '--blueprint', 'CA Blueprint', '-o', 'json'])).json();
+    expect(partly[0]).toMatchObject({ id: policyId, matched: 1, agents: 2 });
+    expect(partly[0].reason).toContain("(1 not: the agent's custom security attributes do not match");
+
+    const tag = ok(await cli(['bulk', 'set-attribute', '--blueprint', 'CA Blueprint', '--yes', '-o', 'json']));
+    expect(tag.json().map((row: any) => [row.name, row.status])).toEqual([
+      ['CA Agent', 'skipped'],
+      ['CA Agent 2', 'done'],
+    ]);
+    expect(await signIn('CA Agent 2')).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    expect(policyEntry(await lastSignIn('CA Agent 2'), policyId)).toMatchObject({ result: 'failure', conditionsSatisfied: 'servicePrincipals,application' });
+    expect(ok(await cli(['ca', 'what-if', '--agent', 'CA Agent 2', '-o', 'json'])).json().find((v: any) => v.id === policyId)).toMatchObject({ applies: true, result: 'failure' });
+
+    ok(await cli(['bulk', 'undo', '--last', '--yes', '-o', 'none']));
+    expect(await signIn('CA Agent 2')).toEqual({ ok: true });
+    // The agent tagged by ca create keeps its tag: undo put back only what set-attribute changed.
+    expect(await signIn('CA Agent')).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+  });
+
+  test('agent update --attribute sets and removes one attribute; the policy follows', async () => {
+    ok(await cli(['agent', 'update', 'CA Agent 2', '--attribute', `AgentId.Blueprint=${agents['CA Agent']!.blueprintAppId}`, '-o', 'none']));
+    expect(await signIn('CA Agent 2')).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    const r = ok(await cli(['agent', 'update', 'CA Agent 2', '--attribute', 'AgentId.Blueprint=', '-o', 'none']));
+    expect(r.stderr).toContain("Set AgentId.Blueprint (removed) on 'CA Agent 2'.");
+    expect(await signIn('CA Agent 2')).toEqual({ ok: true });
   });
 
   test('excluding the agent lets it sign in again', async () => {
@@ -179,10 +229,14 @@ describe('bad input: one line, exit 2, nothing written', () => {
     ['an MFA grant for agent identities', ['ca', 'create', '--name', 'x', '--agent', 'CA Agent', '--grant', 'mfa'], /can only be blocked/],
     ['no target', ['ca', 'create', '--name', 'x', '--block'], /Say whom the policy targets/],
     ['a bad --state', ['ca', 'create', '--name', 'x', '--agent', 'CA Agent', '--block', '--state', 'maybe'], /--state must be report-only, on or off/],
+    ['an unknown agent to exclude', ['ca', 'create', '--name', 'x', '--all-agents', '--exclude-agent', 'No Such Agent', '--block'], /No agent identity named 'No Such Agent'/],
+    ['an --attribute that is not SET.NAME=VALUE', ['agent', 'update', 'CA Agent', '--attribute', 'Blueprint'], /--attribute 'Blueprint': write SET\.NAME=VALUE/],
   ];
   test.each(cases)('%s', async (_what, args, message) => {
     const before = ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json().length;
+    const journalsBefore = journals();
     const r = await cli(args);
+    expect(journals()).toBe(journalsBefore);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
