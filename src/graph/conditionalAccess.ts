@@ -150,6 +150,7 @@ export interface CaSubject {
 
 /** One entry of signIn.appliedConditionalAccessPolicies (GD beta appliedconditionalaccesspolicy.md). */
 export interface AppliedPolicy {
+  authenticationStrength: null;
   id: string;
   displayName: string;
   enforcedGrantControls: string[];
@@ -159,6 +160,7 @@ export interface AppliedPolicy {
   conditionsNotSatisfied: string;
   includeRulesSatisfied: { conditionalAccessCondition: string; ruleSatisfied: string }[];
   excludeRulesSatisfied: { conditionalAccessCondition: string; ruleSatisfied: string }[];
+  sessionControlsNotSatisfied: string[];
 }
 
 export interface PolicyVerdict {
@@ -210,7 +212,8 @@ export function targetsAgents(p: CaPolicy): boolean {
  * conditionalAccessConditions enum has no agent members, so an agent identity's selection is
  * reported as servicePrincipals, an agent user's as users, and agent risk as servicePrincipalRisk.
  * An agentIdServicePrincipalFilter is evaluated over the agent's custom security attributes
- * (filterMatches above); its ruleSatisfied is reported as servicePrincipalFilter [INFERRED].
+ * (filterMatches above); its ruleSatisfied is reported as appFilter, the conditionalAccessRule
+ * member for a filter over applications (the enum has none for agents) [INFERRED].
  */
 // ---------------------------------------------------------------------------------------------
 // agentIdServicePrincipalFilter rules
@@ -401,7 +404,7 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
       excludeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appId' });
     } else if (filter?.mode === 'exclude' && hit) {
       fail('servicePrincipals', `the agent is excluded by its custom security attributes (${rule})`);
-      excludeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'servicePrincipalFilter' });
+      excludeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appFilter' });
     } else if (has(inc, 'All')) {
       satisfied.push('servicePrincipals');
       reasons.push(`includes all agent identities${filter?.mode === 'exclude' ? `; its custom security attributes do not match the exclusion ${rule}${unread}` : ''}`);
@@ -412,7 +415,7 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
     } else if (filter?.mode === 'include' && hit) {
       satisfied.push('servicePrincipals');
       reasons.push(`selects this agent by its custom security attributes (${rule})`);
-      includeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'servicePrincipalFilter' });
+      includeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appFilter' });
     } else if (filter?.mode === 'include') {
       fail('servicePrincipals', `the agent's custom security attributes do not match ${rule}${unread}`);
     } else fail('servicePrincipals', inc.length ? 'does not include this agent identity' : 'does not target agent identities');
@@ -454,7 +457,9 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
   else if (!ok) result = reportOnly ? 'reportOnlyNotApplied' : 'notApplied';
   else if (blocks) result = reportOnly ? 'reportOnlyFailure' : 'failure';
   else result = reportOnly ? 'reportOnlySuccess' : 'success';
+  // Every property of appliedConditionalAccessPolicy (GD beta resources/appliedconditionalaccesspolicy.md).
   const applied: AppliedPolicy = {
+    authenticationStrength: null,
     id: p.id,
     displayName: p.displayName,
     // Sign-in logs name the controls as the portal does ("Block", "RequireCompliantDevice")
@@ -466,6 +471,7 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
     conditionsNotSatisfied: notSatisfied.length ? notSatisfied.join(',') : 'none',
     includeRulesSatisfied: includeRules,
     excludeRulesSatisfied: excludeRules,
+    sessionControlsNotSatisfied: [],
   };
   return { policy: p, matches: ok, blocks: ok && blocks, reasons, applied };
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { agentPolicyBody, attributeRule, evaluate, filterMatches, parseFilterRule, riskLevelsOf, targetsAgents, type CaPolicy } from '../../src/graph/conditionalAccess.js';
 import { CreateSchema, ListSchema, UpdateSchema, WhatIfSchema } from '../../src/commands/ca.js';
 import { ActionSchema, DetectionsSchema } from '../../src/commands/risk.js';
+import { signInView } from '../../src/mock/handlers/auditLogs.js';
 
 // The evaluator the emulator enforces and `ca what-if` explains with (src/graph/conditionalAccess.ts).
 
@@ -120,4 +121,15 @@ describe('option schemas', () => {
     expect(msg(DetectionsSchema.safeParse({ since: 'yesterday' }))).toMatch(/--since/);
     expect(msg(ActionSchema.safeParse({ agents: [] }))).toMatch(/at least one agent/);
   });
+});
+
+test('a sign-in record carries every appliedConditionalAccessPolicy property; late enum members read unknownFutureValue without Prefer: include-unknown-enum-members', () => {
+  const r = evaluate([policy({ state: 'enabledForReportingButNotEnforced' })], agent(A));
+  const applied = r.verdicts.map((v) => v.applied);
+  expect(Object.keys(applied[0]!).sort()).toEqual(['authenticationStrength', 'conditionsNotSatisfied', 'conditionsSatisfied', 'displayName', 'enforcedGrantControls', 'enforcedSessionControls', 'excludeRulesSatisfied', 'id', 'includeRulesSatisfied', 'result', 'sessionControlsNotSatisfied']);
+  const record = { id: 'r1', conditionalAccessStatus: r.status, appliedConditionalAccessPolicies: applied } as unknown as Parameters<typeof signInView>[0];
+  const plain = signInView(record, 'beta', false).appliedConditionalAccessPolicies as any[];
+  expect(plain[0]).toMatchObject({ result: 'unknownFutureValue', conditionsSatisfied: 'unknownFutureValue,application', includeRulesSatisfied: [{ conditionalAccessCondition: 'unknownFutureValue', ruleSatisfied: 'appId' }, { conditionalAccessCondition: 'application', ruleSatisfied: 'allApps' }] });
+  const opted = signInView(record, 'beta', true).appliedConditionalAccessPolicies as any[];
+  expect(opted[0]).toMatchObject({ result: 'reportOnlyFailure', conditionsSatisfied: 'servicePrincipals,application', authenticationStrength: null, sessionControlsNotSatisfied: [] });
 });
