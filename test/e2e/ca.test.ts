@@ -261,4 +261,42 @@ describe('bad input: one line, exit 2, nothing written', () => {
     });
     expect(ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json()).toHaveLength(before);
   });
+
+  test('--dry-run of a blueprint policy prints the policy body and the tagging it would do first; nothing is tagged or created', async () => {
+    const before = ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json().length;
+    const journalsBefore = journals();
+    const r = ok(await cli(['ca', 'create', '--name', 'Dry BP', '--blueprint', 'Other Blueprint', '--block', '--dry-run', '-o', 'json']));
+    expect(r.json()).toEqual({
+      dryRun: true,
+      method: 'POST',
+      url: `${server.url}/beta/identity/conditionalAccess/policies`,
+      body: {
+        displayName: 'Dry BP',
+        state: 'enabledForReportingButNotEnforced',
+        conditions: { clientAppTypes: ['all'], applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { agentIdServicePrincipalFilter: { mode: 'include', rule: ruleFor('Other Agent') } } },
+        grantControls: { operator: 'OR', builtInControls: ['block'] },
+      },
+      // The attribute is defined already (the first blueprint policy defined it).
+      before: { definitions: [], tag: { attribute: 'AgentId_Blueprint', agents: 1, through: 'agentid bulk set-attribute (journaled, undoable)' } },
+    });
+    expect(journals()).toBe(journalsBefore);
+    expect(ok(await cli(['ca', 'list', '--all', '-o', 'json'])).json()).toHaveLength(before);
+    expect(ok(await cli(['ca', 'what-if', '--agent', 'Other Agent', '-o', 'json'])).json().find((v: any) => v.displayName === 'Block CA Blueprint')).toMatchObject({ applies: false });
+  });
+
+  test('ca update --dry-run prints the exact PATCH; ca delete confirms, then deletes and is audited', async () => {
+    const p = ok(await cli(['ca', 'create', '--name', 'To delete', '--agent', 'Other Agent', '--block', '-o', 'json'])).json();
+    const u = ok(await cli(['ca', 'update', 'To delete', '--state', 'off', '--dry-run', '-o', 'json']));
+    expect(u.json()).toEqual({ dryRun: true, method: 'PATCH', url: `${server.url}/beta/identity/conditionalAccess/policies/${p.id}`, body: { state: 'disabled' } });
+    expect(ok(await cli(['ca', 'show', p.id, '-o', 'json'])).json().state).toBe('enabledForReportingButNotEnforced');
+    const refused = await cli(['ca', 'delete', 'To delete']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain('pass --yes');
+    expect(ok(await cli(['ca', 'show', p.id, '-o', 'json'])).json().id).toBe(p.id);
+    expect(ok(await cli(['ca', 'delete', 'To delete', '--yes', '-o', 'json'])).json()).toEqual({ id: p.id, displayName: 'To delete', deleted: true });
+    expect((await cli(['ca', 'show', p.id])).code).toBe(3);
+    const audits = ok(await cli(['logs', 'audit', '--top', '5', '-o', 'json'])).json();
+    expect(audits.find((a: any) => a.activityDisplayName === 'Delete conditional access policy')).toMatchObject({ category: 'Policy', targetResources: [{ id: p.id, displayName: 'To delete', type: 'Policy' }] });
+  });
 });

@@ -73,6 +73,17 @@ describe('ID Protection actions', () => {
     expect(r.json()).toEqual({ dryRun: true, calls: [{ method: 'POST', url: 'https://graph.microsoft.com/beta/identityProtection/riskyAgents/dismiss', body: { agentIds: [risky[0].id, risky[1].id] } }] });
   });
 
+  test('many agents go out in as few calls as the chunk allows (60 ids a call)', async () => {
+    const ids = ok(await h.run(['agent', 'list', '--blueprint', 'Sales Agent', '-o', 'json'])).json().slice(0, 61).map((a: any) => a.id);
+    expect(ids).toHaveLength(61);
+    const r = ok(await h.run(['risk', 'confirm-safe', ...ids, '--dry-run', '-o', 'json']));
+    expect(r.json().calls.map((c: any) => [c.url, c.body.agentIds.length])).toEqual([
+      ['https://graph.microsoft.com/beta/identityProtection/riskyAgents/confirmSafe', 60],
+      ['https://graph.microsoft.com/beta/identityProtection/riskyAgents/confirmSafe', 1],
+    ]);
+    expect(r.json().calls.flatMap((c: any) => c.body.agentIds)).toEqual(ids);
+  });
+
   test('dismiss, then confirm-compromised an agent that had no risk', async () => {
     ok(await h.run(['risk', 'dismiss', risky[0].id, risky[1].id, '--yes', '-o', 'none']));
     const after = ok(await h.run(['risk', 'list', '--level', 'none', '-o', 'json'])).json();
