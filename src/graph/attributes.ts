@@ -32,13 +32,14 @@ export const BLUEPRINT_ATTRIBUTE: AttributeRef = { set: 'AgentId', name: 'Bluepr
 
 export const attributeId = (a: AttributeRef) => `${a.set}_${a.name}`;
 
-const NAME_RE = /^[A-Za-z0-9]+$/;
+// GD attributeset-post.md / customsecurityattributedefinition-post.md: up to 32 characters, Unicode letters and digits.
+const NAME_RE = /^[\p{L}\p{N}]{1,32}$/u;
 
 /** `Set.Name=value` (the form of --attribute); an empty value removes the attribute. */
 export function parseAttributeArg(arg: string): AttributeRef & { value: string | null } {
   const m = /^([^.=\s]+)\.([^.=\s]+)=(.*)$/s.exec(arg.trim());
   if (!m || !NAME_RE.test(m[1]!) || !NAME_RE.test(m[2]!)) {
-    throw new UsageError(`--attribute '${arg}': write SET.NAME=VALUE, e.g. --attribute AgentId.Blueprint=8f3c… (set and name are letters and digits; an empty value removes it).`);
+    throw new UsageError(`--attribute '${arg}': write SET.NAME=VALUE, e.g. --attribute AgentId.Blueprint=8f3c… (set and name are up to 32 letters and digits; an empty value removes it).`);
   }
   return { set: m[1]!, name: m[2]!, value: m[3] === '' ? null : m[3]! };
 }

@@ -19,10 +19,12 @@ import { collectionResponse } from './handlers/common.js';
 //     serviceprincipal-update.md examples "Assign a custom security attribute with a string
 //     value", "Remove a single-valued custom security attribute": a null removes it), read only
 //     with $select (GD v1.0 resources/agentidentity.md).
-// Each has its own permissions (permissions.ts). Not emulated: allowedValues (so a definition
-// with usePreDefinedValuesOnly accepts no value here), PATCH of a definition or set.
+// Each has its own permissions (permissions.ts). Not emulated:
+// the allowedValues endpoints (values given at creation are kept and enforced), PATCH of a
+// definition or set.
 
-const NAME_RE = /^[A-Za-z0-9]+$/;
+// "Can be up to 32 characters long and include Unicode characters. Cannot contain spaces or special characters."
+const NAME_RE = /^[\p{L}\p{N}]{1,32}$/u;
 const TYPES = ['String', 'Integer', 'Boolean'];
 const VALUE_TYPE = '#Microsoft.DirectoryServices.CustomSecurityAttributeValue';
 
@@ -50,6 +52,8 @@ export function definitionOf(state: TenantState, id: string): Record<string, unk
   return k ? state.customSecurityAttributeDefinitions![k] : undefined;
 }
 
+const shown = (row: Record<string, unknown> | undefined) => (row ? Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('@'))) : undefined);
+
 /** /directory/attributeSets[/{id}] and /directory/customSecurityAttributeDefinitions[/{id}]. */
 export async function customSecurityAttributesRoute(ctx: MockContext, coll: 'attributeSets' | 'customSecurityAttributeDefinitions', rest: string[]): Promise<MockResult> {
   const [id, ...more] = rest;
@@ -57,12 +61,12 @@ export async function customSecurityAttributesRoute(ctx: MockContext, coll: 'att
   const sets = coll === 'attributeSets';
   if (id !== undefined) {
     if (ctx.method !== 'GET') return methodNotAllowed();
-    const row = await ctx.store.read((s) => structuredClone(sets ? attributeSetOf(s, id) : definitionOf(s, id)));
+    const row = await ctx.store.read((s) => shown(sets ? attributeSetOf(s, id) : definitionOf(s, id)));
     if (!row) throw GraphErrors.notFound(id);
     return ok({ '@odata.context': contextUrl(ctx, `directory/${coll}/$entity`), ...row });
   }
   if (ctx.method === 'GET') {
-    const items = await ctx.store.read((s) => Object.values((sets ? s.attributeSets : s.customSecurityAttributeDefinitions) ?? {}).map((r) => structuredClone(r)));
+    const items = await ctx.store.read((s) => Object.values((sets ? s.attributeSets : s.customSecurityAttributeDefinitions) ?? {}).map((r) => shown(r)!));
     items.sort((a, b) => String(a.id).localeCompare(String(b.id)));
     return collectionResponse(ctx, items, sets ? SET_SPEC : DEF_SPEC, `directory/${coll}`);
   }
@@ -75,7 +79,8 @@ export async function customSecurityAttributesRoute(ctx: MockContext, coll: 'att
 function createSet(s: TenantState, body: Record<string, unknown>): Record<string, unknown> {
   const id = body.id;
   if (typeof id !== 'string' || !id) throw GraphErrors.missingProperty('id', 'attributeSet');
-  if (id.length > 32 || !NAME_RE.test(id)) throw GraphErrors.attributeInvalid(`Attribute set name '${id}' is invalid: up to 32 letters and digits, no spaces or special characters.`);
+  if (!NAME_RE.test(id)) throw GraphErrors.attributeInvalid(`Attribute set name '${id}' is invalid: up to 32 letters and digits, no spaces or special characters.`);
+  if (typeof body.description === 'string' && body.description.length > 128) throw GraphErrors.invalidValue('description');
   if (attributeSetOf(s, id)) throw GraphErrors.attributeExists(id);
   const max = body.maxAttributesPerSet ?? null;
   if (max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 500)) throw GraphErrors.invalidValue('maxAttributesPerSet');
@@ -91,9 +96,14 @@ function createDefinition(s: TenantState, body: Record<string, unknown>): Record
   const set = attributeSetOf(s, String(body.attributeSet));
   if (!set) throw GraphErrors.attributeInvalid(`Attribute set '${String(body.attributeSet)}' does not exist.`);
   const name = String(body.name);
-  if (name.length > 128 || !NAME_RE.test(name)) throw GraphErrors.attributeInvalid(`Attribute name '${name}' is invalid: up to 128 letters and digits, no spaces or special characters.`);
+  if (!NAME_RE.test(name)) throw GraphErrors.attributeInvalid(`Attribute name '${name}' is invalid: up to 32 letters and digits, no spaces or special characters.`);
+  if (typeof body.description === 'string' && body.description.length > 128) throw GraphErrors.invalidValue('description');
   if (!TYPES.includes(String(body.type))) throw GraphErrors.invalidValue('type');
   if (body.type === 'Boolean' && body.isCollection === true) throw GraphErrors.attributeInvalid('A Boolean attribute cannot be a collection.');
+  if (body.type === 'Boolean' && body.usePreDefinedValuesOnly === true) throw GraphErrors.attributeInvalid('A Boolean attribute cannot use predefined values only.');
+  // allowedValues may come with the definition (GD customsecurityattributedefinition-post.md example 3).
+  const allowed = body.allowedValues ?? [];
+  if (!Array.isArray(allowed) || allowed.some((v) => !v || typeof v !== 'object' || typeof (v as Record<string, unknown>).id !== 'string')) throw GraphErrors.invalidValue('allowedValues');
   if (!['Available', 'Deprecated'].includes(String(body.status))) throw GraphErrors.invalidValue('status');
   const id = `${String(set.id)}_${name}`;
   if (definitionOf(s, id)) throw GraphErrors.attributeExists(id);
@@ -110,7 +120,8 @@ function createDefinition(s: TenantState, body: Record<string, unknown>): Record
     type: body.type,
     usePreDefinedValuesOnly: body.usePreDefinedValuesOnly === true,
   };
-  (s.customSecurityAttributeDefinitions ??= {})[id] = row;
+  // Kept beside the definition, not in its JSON (allowedValues is a relationship, not a property).
+  (s.customSecurityAttributeDefinitions ??= {})[id] = { ...row, '@allowedValues': (allowed as Record<string, unknown>[]).map((v) => ({ id: String(v.id), isActive: v.isActive !== false })) };
   return { ...row };
 }
 
@@ -119,8 +130,10 @@ function checkValue(def: Record<string, unknown>, attr: string, v: unknown): voi
   const one = (x: unknown) => (def.type === 'String' ? typeof x === 'string' : def.type === 'Integer' ? Number.isInteger(x) : typeof x === 'boolean');
   if (def.isCollection ? !Array.isArray(v) || !v.every(one) : !one(v)) throw bad();
   if (def.status !== 'Available') throw GraphErrors.attributeInvalid(`Custom security attribute '${String(def.id)}' is deprecated: no new values can be assigned.`);
-  // allowedValues are not emulated (see the top): a predefined-only attribute takes no value here.
-  if (def.usePreDefinedValuesOnly) throw GraphErrors.attributeInvalid(`'${attr}' only takes predefined values.`);
+  if (def.usePreDefinedValuesOnly) {
+    const allowed = new Set(((def['@allowedValues'] as { id: string; isActive: boolean }[] | undefined) ?? []).filter((a) => a.isActive).map((a) => a.id));
+    for (const x of Array.isArray(v) ? v : [v]) if (!allowed.has(String(x))) throw GraphErrors.attributeInvalid(`'${String(x)}' is not one of the predefined values of '${attr}'.`);
+  }
 }
 
 /**
