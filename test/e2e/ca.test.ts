@@ -220,6 +220,73 @@ describe('agent risk feeds the evaluation', () => {
   });
 });
 
+describe('agent users: Conditional Access at the agent user token (user_fic)', () => {
+  const UPN = 'other-agent-user@contoso.onmicrosoft.com';
+  let userId = '';
+
+  /** Runs an ES module script with the TLS server's URL and CA; prints one JSON line. */
+  function script(code: string, extra: Record<string, string>): Promise<any> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...baseEnv(home.home), URL: server.url, NODE_EXTRA_CA_CERTS: env.NODE_EXTRA_CA_CERTS, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('close', () => resolve(out ? parseJson(out, `script output (stderr: ${err})`) : { ok: false, error: err }));
+    });
+  }
+
+  /** The three documented legs: the blueprint's T1, the agent's T2, then user_fic for the agent user. */
+  function signInAgentUser(): Promise<{ ok: boolean; error?: string; scope?: string }> {
+    const a = agents['Other Agent']!;
+    return script(
+      `
+      const post = async (form) => (await fetch(process.env.URL + '/${TENANT}/oauth2/v2.0/token', { method: 'POST', body: new URLSearchParams(form) })).json();
+      const JWT = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+      const t1 = await post({ grant_type: 'client_credentials', client_id: process.env.BP, client_secret: process.env.SECRET, scope: 'api://AzureADTokenExchange/.default', fmi_path: process.env.AGENT });
+      const t2 = await post({ grant_type: 'client_credentials', client_id: process.env.AGENT, scope: 'api://AzureADTokenExchange/.default', client_assertion_type: JWT, client_assertion: t1.access_token });
+      if (!t2.access_token) { console.log(JSON.stringify({ ok: false, error: 'T2: ' + t2.error_description })); process.exit(0); }
+      const u = await post({ grant_type: 'user_fic', client_id: process.env.AGENT, scope: 'https://graph.microsoft.com/.default', client_assertion_type: JWT, client_assertion: t1.access_token, user_id: process.env.USER_ID, user_federated_identity_credential: t2.access_token });
+      console.log(JSON.stringify(u.access_token ? { ok: true, scope: u.scope } : { ok: false, error: (u.error_description.match(/AADSTS\\d+: [^.]*\\./) ?? [u.error_description])[0] }));`,
+      { BP: a.blueprintAppId, SECRET: readFileSync(a.secretFile, 'utf8').trim(), AGENT: a.id, USER_ID: userId },
+    );
+  }
+
+  test('the agent user signs in through the three legs once the agent holds a delegated grant for it', async () => {
+    userId = ok(await cli(['agent-user', 'create', '--agent', 'Other Agent', '--upn', UPN, '-o', 'json'])).json().id;
+    expect(await signInAgentUser()).toEqual({ ok: false, error: `AADSTS65001: The user or administrator has not consented to use the application with ID '${agents['Other Agent']!.id}'.` });
+    const token = ok(await cli(['mock', 'token', '--scopes', 'DelegatedPermissionGrant.ReadWrite.All,Application.Read.All'])).stdout.trim();
+    const granted = await script(
+      `
+      const h = { Authorization: 'Bearer ' + process.env.TOKEN, 'Content-Type': 'application/json' };
+      const graph = await (await fetch(process.env.URL + "/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')", { headers: h })).json();
+      const r = await fetch(process.env.URL + '/v1.0/oauth2PermissionGrants', { method: 'POST', headers: h, body: JSON.stringify({ clientId: process.env.AGENT, consentType: 'Principal', principalId: process.env.USER_ID, resourceId: graph.id, scope: 'User.Read' }) });
+      console.log(JSON.stringify({ status: r.status }));`,
+      { TOKEN: token, AGENT: agents['Other Agent']!.id, USER_ID: userId },
+    );
+    expect(granted).toEqual({ status: 201 });
+    expect(await signInAgentUser()).toEqual({ ok: true, scope: 'https://graph.microsoft.com/User.Read' });
+    const s = (await cli(['logs', 'signins', '--agent-user', UPN, '--top', '1', '-o', 'json'])).json()[0];
+    expect(s).toMatchObject({ userId, appId: agents['Other Agent']!.id, status: { errorCode: 0 }, conditionalAccessStatus: 'notApplied', signInEventTypes: ['nonInteractiveUser'] });
+  });
+
+  test('a risk policy for agent users refuses the agent user at high risk (AADSTS53003), the log and what-if agree, and confirm-safe lets it back', async () => {
+    const p = ok(await cli(['ca', 'create', '--name', 'Block risky agent users', '--agent-users', '--risk-level', 'high', '--block', '--state', 'on', '--yes', '-o', 'json'])).json();
+    expect(await signInAgentUser()).toMatchObject({ ok: true });
+    ok(await cli(['risk', 'confirm-compromised', UPN, '--yes', '-o', 'none']));
+    expect(await signInAgentUser()).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    const s = (await cli(['logs', 'signins', '--agent-user', UPN, '--top', '1', '-o', 'json'])).json()[0];
+    expect(s).toMatchObject({ status: { errorCode: 53003 }, conditionalAccessStatus: 'failure' });
+    expect(policyEntry(s, p.id)).toMatchObject({ result: 'failure', enforcedGrantControls: ['Block'], conditionsSatisfied: 'users,application,servicePrincipalRisk' });
+    const w = await cli(['ca', 'what-if', '--agent-user', UPN, '-o', 'json']);
+    expect(w.json().find((v: any) => v.id === p.id)).toMatchObject({ applies: true, result: 'failure' });
+    expect(w.stderr).toContain('would be refused (AADSTS53003) by: Block risky agent users');
+    ok(await cli(['risk', 'confirm-safe', UPN, '--yes', '-o', 'none']));
+    expect(await signInAgentUser()).toMatchObject({ ok: true });
+    ok(await cli(['ca', 'delete', p.id, '--yes', '-o', 'none']));
+  });
+});
+
 describe('bad input: one line, exit 2, nothing written', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown blueprint', ['ca', 'create', '--name', 'x', '--blueprint', 'No Such Blueprint', '--block'], /No blueprint named 'No Such Blueprint'/],
