@@ -281,6 +281,8 @@ describe('agent users: Conditional Access at the agent user token (user_fic)', (
     const w = await cli(['ca', 'what-if', '--agent-user', UPN, '-o', 'json']);
     expect(w.json().find((v: any) => v.id === p.id)).toMatchObject({ applies: true, result: 'failure' });
     expect(w.stderr).toContain('would be refused (AADSTS53003) by: Block risky agent users');
+    // ca list --agent-user: the policies that apply, with the conditions that matched.
+    expect(ok(await cli(['ca', 'list', '--agent-user', UPN, '-o', 'json'])).json().map((v: any) => [v.id, v.reason])).toEqual([[p.id, 'includes all agent users (AllAgentIdUsers); applies to all resources; agent risk high is one of high']]);
     ok(await cli(['risk', 'confirm-safe', UPN, '--yes', '-o', 'none']));
     expect(await signInAgentUser()).toMatchObject({ ok: true });
     ok(await cli(['ca', 'delete', p.id, '--yes', '-o', 'none']));
