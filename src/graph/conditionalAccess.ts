@@ -9,8 +9,10 @@ import { NotFoundError } from '../errors.js';
 // custom-security-attribute rule), conditionalaccessroot-post-policies.md; ED
 // identity/conditional-access/agent-id.md and howto-target-agent-identities.md:
 //   - agent identities are selected with clientApplications.includeAgentIdServicePrincipals
-//     (ids or "All"); agent users with users.includeUsers ["AllAgentIdUsers"] ("Today, you can
-//     target an agent's user account with a single scope");
+//     (ids or "All"), or "at scale" by custom security attributes with
+//     clientApplications.agentIdServicePrincipalFilter (agent-id.md "Attribute-driven Conditional
+//     Access"; `ca create --blueprint` uses it); agent users with users.includeUsers
+//     ["AllAgentIdUsers"] ("Today, you can target an agent's user account with a single scope");
 //   - "When an agent identity is targeted ... the only condition available is Agent risk"
 //     (conditions.agentIdRiskLevels: low, medium, high);
 //   - "Block access: The only available option for agent identities"; agent users may also be
