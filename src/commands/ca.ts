@@ -67,12 +67,30 @@ export const UpdateSchema = z
     removeAgent: z.array(z.string()).default([]),
     excludeAgent: z.array(z.string()).default([]),
     includeExcluded: z.array(z.string()).default([]),
+    addBlueprint: z.array(z.string()).default([]),
+    removeBlueprint: z.array(z.string()).default([]),
     yes: z.boolean().optional(),
     dryRun: z.boolean().optional(),
   })
-  .refine((o) => o.state || o.addAgent.length || o.removeAgent.length || o.excludeAgent.length || o.includeExcluded.length, {
-    message: 'Nothing to update: pass --state, --add-agent, --remove-agent, --exclude-agent or --include-excluded.',
+  .refine((o) => o.state || o.addAgent.length || o.removeAgent.length || o.excludeAgent.length || o.includeExcluded.length || o.addBlueprint.length || o.removeBlueprint.length, {
+    message: 'Nothing to update: pass --state, --add-agent, --remove-agent, --exclude-agent, --include-excluded, --add-blueprint or --remove-blueprint.',
   });
+
+/**
+ * The blueprint appIds of a rule `ca create --blueprint` wrote (attributeRule over
+ * AgentId_Blueprint); undefined when the rule is anything else, which agentid leaves alone.
+ */
+export function blueprintsOfRule(rule: string | undefined): string[] | undefined {
+  if (!rule) return [];
+  const clauses = rule.split(/\s+-or\s+/i);
+  const ids: string[] = [];
+  for (const c of clauses) {
+    const m = new RegExp(`^CustomSecurityAttribute\\.${attributeId(BLUEPRINT_ATTRIBUTE)}\\s+-eq\\s+"([^"\\\\]*)"$`, 'i').exec(c.trim());
+    if (!m) return undefined;
+    ids.push(m[1]!);
+  }
+  return ids;
+}
 
 export const ListSchema = z
   .object({ agent: z.string().optional(), blueprint: z.string().optional(), agentUser: z.string().optional(), all: z.boolean().optional() })
@@ -351,6 +369,8 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--remove-agent <agent>', 'stop including this agent identity (repeatable)', collect)
       .option('--exclude-agent <agent>', 'exclude this agent identity (repeatable)', collect)
       .option('--include-excluded <agent>', 'stop excluding this agent identity (repeatable)', collect)
+      .option('--add-blueprint <blueprint>', "include every agent of this blueprint too: tags them with AgentId.Blueprint and extends the policy's attribute rule (repeatable)", collect)
+      .option('--remove-blueprint <blueprint>', "stop including this blueprint's agents (its term leaves the attribute rule; the tags stay) (repeatable)", collect)
       .addOption(yesOption())
       .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
@@ -375,18 +395,44 @@ export function register(program: Command, ctx: CliContext): void {
           apps.excludeAgentIdServicePrincipals = [...exc];
           patch.conditions = { ...p.conditions, clientApplications: apps };
         }
+        // Blueprints: the terms of the attribute rule `ca create --blueprint` wrote.
+        let added: Blueprint[] = [];
+        if (o.addBlueprint.length || o.removeBlueprint.length) {
+          const conditions = (patch.conditions as ca.CaPolicy['conditions'] | undefined) ?? p.conditions;
+          const apps = { ...(conditions.clientApplications ?? {}) };
+          const filter = apps.agentIdServicePrincipalFilter;
+          const current = filter?.mode === 'exclude' ? undefined : blueprintsOfRule(filter?.rule);
+          if (!current) throw new UsageError(`Policy '${p.displayName}' selects agents by a rule agentid did not write (${filter?.rule}); change it in the Entra admin center, or use --add-agent / --remove-agent.`);
+          added = await blueprintsWithAgents(ctx, client, o.addBlueprint);
+          const removed = await asUsage(async () => {
+            const out: string[] = [];
+            for (const b of o.removeBlueprint) out.push((await resolveBlueprint(client, b, ctx.chooser())).appId.toLowerCase());
+            return out;
+          });
+          const appIds = [...new Set([...current, ...added.map((b) => b.appId)].map((x) => x.toLowerCase()))].filter((x) => !removed.includes(x));
+          if (!appIds.length && !(apps.includeAgentIdServicePrincipals ?? []).length) throw new UsageError('The include list would be empty: a policy must include at least one agent (delete the policy instead).');
+          apps.agentIdServicePrincipalFilter = appIds.length ? { mode: 'include', rule: ca.attributeRule(attributeId(BLUEPRINT_ATTRIBUTE), appIds) } : null;
+          patch.conditions = { ...conditions, clientApplications: apps };
+        }
         lockOutCheck({ ...p, ...patch }, state);
+        const { prepare, scopes, tagAgents } = await import('./bulk.js');
+        const pacer = added.length ? (await prepare(ctx)).pacer : undefined;
+        const scoped = added.length ? await scopes(ctx, client, added.map((b) => b.id)) : [];
         if (o.dryRun) {
-          await ctx.print({ dryRun: true, method: 'PATCH', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies/${p.id}`, body: patch });
+          const tag = scoped.length ? await tagAgents(ctx, { client, pacer: pacer!, scopes: scoped, o: { dryRun: true }, print: false }) : undefined;
+          const before = tag ? { before: { definitions: tag.definitions.map((d) => ({ method: d.method, url: `${client.baseUrl}/${client.version}${d.path}`, body: d.body })), tag: { attribute: attributeId(BLUEPRINT_ATTRIBUTE), agents: tag.agents, through: 'agentid bulk set-attribute (journaled, undoable)' } } } : {};
+          await ctx.print({ dryRun: true, method: 'PATCH', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies/${p.id}`, body: patch, ...before });
           return (await ctx.messenger()).info('Dry run: nothing was changed.');
         }
         if (o.state === 'on' && p.state !== 'enabled') await confirm(ctx, o.yes, `Enforce '${p.displayName}' (--state on)? Matching agents will be refused tokens at once.`);
+        else if (added.length && (o.state ?? (p.state === 'enabled' ? 'on' : '')) === 'on') await confirm(ctx, o.yes, `'${p.displayName}' is enforced: the agents of ${added.map((b) => `'${b.displayName}'`).join(', ')} will be refused tokens at once. Proceed?`);
+        if (scoped.length) await tagAgents(ctx, { client, pacer: pacer!, scopes: scoped, o: { yes: true }, print: false });
         await ca.updatePolicy(client, p.id, patch);
         (await ctx.messenger()).success(`Updated policy '${p.displayName}'.`);
         await ctx.print(await ca.getPolicy(client, p.id));
       }),
-    ['agentid ca update "Block Sales agents" --state on --yes', 'agentid ca update "Block Sales agents" --exclude-agent "Sales Agent EMEA" --dry-run'],
-    'Policy.ReadWrite.ConditionalAccess',
+    ['agentid ca update "Block Sales agents" --state on --yes', 'agentid ca update "Block Sales agents" --exclude-agent "Sales Agent EMEA" --dry-run', 'agentid ca update "Block Sales agents" --add-blueprint "Support Agent" --yes'],
+    'Policy.ReadWrite.ConditionalAccess; --add-blueprint also CustomSecAttributeAssignment.ReadWrite.All (as an Attribute Assignment Administrator)',
   );
 
   helpSections(

@@ -204,6 +204,22 @@ describe('a block policy for one blueprint, report-only then on', () => {
   });
 });
 
+describe('ca update of a blueprint policy', () => {
+  test("--add-blueprint tags that blueprint's agents and extends the attribute rule (confirmed, the policy being on); --remove-blueprint takes its term out", async () => {
+    const refused = await cli(['ca', 'update', 'Block CA Blueprint', '--add-blueprint', 'Other Blueprint']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain('pass --yes');
+    expect(await signIn('Other Agent')).toEqual({ ok: true });
+    const added = ok(await cli(['ca', 'update', 'Block CA Blueprint', '--add-blueprint', 'Other Blueprint', '--yes', '-o', 'json'])).json();
+    expect(added.conditions.clientApplications.agentIdServicePrincipalFilter).toEqual({ mode: 'include', rule: `${ruleFor('CA Agent')} -or ${ruleFor('Other Agent')}` });
+    expect(await signIn('Other Agent')).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    const removed = ok(await cli(['ca', 'update', 'Block CA Blueprint', '--remove-blueprint', 'Other Blueprint', '-o', 'json'])).json();
+    expect(removed.conditions.clientApplications.agentIdServicePrincipalFilter).toEqual({ mode: 'include', rule: ruleFor('CA Agent') });
+    expect(await signIn('Other Agent')).toEqual({ ok: true });
+  });
+});
+
 describe('agent risk feeds the evaluation', () => {
   test('confirm-compromised raises the risk to high, a high-risk block policy then refuses the agent; confirm-safe lets it back', async () => {
     ok(await cli(['ca', 'create', '--name', 'Block high-risk agents', '--all-agents', '--risk-level', 'high', '--block', '--state', 'on', '--yes', '-o', 'none']));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { agentPolicyBody, attributeRule, evaluate, filterMatches, parseFilterRule, riskLevelsOf, targetsAgents, type CaPolicy } from '../../src/graph/conditionalAccess.js';
-import { CreateSchema, ListSchema, UpdateSchema, WhatIfSchema } from '../../src/commands/ca.js';
+import { CreateSchema, ListSchema, UpdateSchema, WhatIfSchema, blueprintsOfRule } from '../../src/commands/ca.js';
 import { ActionSchema, DetectionsSchema } from '../../src/commands/risk.js';
 import { signInView } from '../../src/mock/handlers/auditLogs.js';
 
@@ -132,4 +132,11 @@ test('a sign-in record carries every appliedConditionalAccessPolicy property; la
   expect(plain[0]).toMatchObject({ result: 'unknownFutureValue', conditionsSatisfied: 'unknownFutureValue,application', includeRulesSatisfied: [{ conditionalAccessCondition: 'unknownFutureValue', ruleSatisfied: 'appId' }, { conditionalAccessCondition: 'application', ruleSatisfied: 'allApps' }] });
   const opted = signInView(record, 'beta', true).appliedConditionalAccessPolicies as any[];
   expect(opted[0]).toMatchObject({ result: 'reportOnlyFailure', conditionsSatisfied: 'servicePrincipals,application', authenticationStrength: null, sessionControlsNotSatisfied: [] });
+});
+
+test("blueprintsOfRule reads back the rule ca create --blueprint writes, and nothing else", () => {
+  expect(blueprintsOfRule(attributeRule('AgentId_Blueprint', ['a1', 'b2']))).toEqual(['a1', 'b2']);
+  expect(blueprintsOfRule(undefined)).toEqual([]);
+  expect(blueprintsOfRule('CustomSecurityAttribute.AgentId_Blueprint -eq "a1" -and CustomSecurityAttribute.X_Y -eq "z"')).toBeUndefined();
+  expect(blueprintsOfRule('CustomSecurityAttribute.Other_Attr -eq "a1"')).toBeUndefined();
 });
