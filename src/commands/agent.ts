@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import * as agents from '../graph/agents.js';
+import { assignmentBody, parseAttributeArg, setAgentAttributes } from '../graph/attributes.js';
 import { getPrincipalByAppId } from '../graph/blueprints.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveAgent, resolveBlueprint } from '../graph/resolve.js';
@@ -34,7 +35,9 @@ export const ListSchema = z
   .object({ blueprint: z.string().optional(), enabled: z.boolean().optional(), disabled: z.boolean().optional(), top: z.number().optional(), filter: z.string().optional(), search: z.string().optional() })
   .refine((o) => !(o.enabled && o.disabled), { message: 'Use --enabled or --disabled, not both.' });
 
-export const UpdateSchema = z.object({ name: name.optional() }).refine((o) => o.name !== undefined, { message: 'Nothing to update: pass --name.' });
+export const UpdateSchema = z
+  .object({ name: name.optional(), attribute: z.array(z.string()).default([]) })
+  .refine((o) => o.name !== undefined || o.attribute.length > 0, { message: 'Nothing to update: pass --name or --attribute SET.NAME=VALUE.' });
 
 export function register(program: Command, ctx: CliContext): void {
   const group = helpSections(program.command('agent').description('Create, list, enable, disable and delete agent identities'), [
@@ -124,22 +127,39 @@ export function register(program: Command, ctx: CliContext): void {
   helpSections(
     group
       .command('update')
-      .description("Rename an agent identity")
+      .description('Rename an agent identity, or set its custom security attributes')
       .argument('<agent>', 'object id or exact display name')
       .option('--name <name>', 'new display name')
+      .option('--attribute <set.name=value>', 'set a single-valued string custom security attribute (repeatable; an empty value removes it)', collect)
       .addOption(dryRunOption())
       .action(async (ref: string, raw) => {
         const o = parseOptions(UpdateSchema, raw);
+        const attrs = o.attribute.map(parseAttributeArg);
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const a = await resolveAgent(client, ref, ctx.chooser());
-        if (raw.dryRun) return printPlan(ctx, { action: 'update agent identity', id: a.id, patch: { displayName: o.name } });
-        await agents.updateAgent(client, a.id, { displayName: o.name! });
-        (await ctx.messenger()).success(`Renamed agent '${a.displayName}' to '${o.name}'.`);
+        // Attributes go in a PATCH of their own: they need their own permission (GD serviceprincipal-update.md).
+        if (raw.dryRun) {
+          return printPlan(ctx, {
+            action: 'update agent identity',
+            id: a.id,
+            ...(o.name !== undefined ? { patch: { displayName: o.name } } : {}),
+            ...(attrs.length ? { attributes: assignmentBody(attrs) } : {}),
+          });
+        }
+        const m = await ctx.messenger();
+        if (o.name !== undefined) {
+          await agents.updateAgent(client, a.id, { displayName: o.name });
+          m.success(`Renamed agent '${a.displayName}' to '${o.name}'.`);
+        }
+        if (attrs.length) {
+          await setAgentAttributes(client, a.id, attrs);
+          m.success(`Set ${attrs.map((x) => `${x.set}.${x.name}${x.value === null ? ' (removed)' : ''}`).join(', ')} on '${o.name ?? a.displayName}'.`);
+        }
         await ctx.print(await agents.getAgent(client, a.id));
       }),
-    ['agentid agent update "Sales Agent EMEA" --name "Sales Agent Europe"'],
-    'AgentIdentity.ReadWrite.All',
+    ['agentid agent update "Sales Agent EMEA" --name "Sales Agent Europe"', 'agentid agent update "Sales Agent EMEA" --attribute AgentId.Blueprint=8f3c2e1a-…', 'agentid agent update "Sales Agent EMEA" --attribute AgentId.Blueprint='],
+    'AgentIdentity.ReadWrite.All; --attribute: CustomSecAttributeAssignment.ReadWrite.All (delegated: as an Attribute Assignment Administrator)',
   );
 
   registerEnableDisable(group, ctx, {

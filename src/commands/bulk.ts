@@ -74,6 +74,12 @@ export const CreateSchema = z.object({
   ...common,
 });
 
+export const SetAttributeSchema = z.object({
+  blueprint: z.array(z.string().min(1)).min(1, '--blueprint is required (repeatable): an object id, appId or name.'),
+  attribute: z.string().optional(),
+  ...common,
+});
+
 export const JournalSchema = z.object({ ...common });
 
 /** The revoke set when no flag names one: contain an incident without deleting identities. */
@@ -181,6 +187,20 @@ export function register(program: Command, ctx: CliContext): void {
     'AgentIdentity.Create.All (AgentIdUser.ReadWrite.IdentityParentedBy for agent users)',
   );
 
+  helpSections(
+    journalOptions(
+      group
+        .command('set-attribute')
+        .description(
+          "Set a custom security attribute on every agent identity of blueprints. Without --attribute: AgentId.Blueprint = the blueprint's appId, the attribute `ca create --blueprint` targets (defined first if missing); run it again after adding agents. Undo puts back the values read before",
+        )
+        .option('--blueprint <blueprint>', 'blueprint: object id, appId or name (repeatable)', collect)
+        .option('--attribute <set.name=value>', 'a single-valued string attribute to set (an empty value removes it)'),
+    ).action(async (raw) => setAttribute(ctx, raw)),
+    ['agentid bulk set-attribute --blueprint "Sales Agent" --yes', 'agentid bulk set-attribute --blueprint "Sales Agent" --attribute AgentId.DataSensitivity=Confidential --dry-run'],
+    'CustomSecAttributeAssignment.ReadWrite.All (delegated: as an Attribute Assignment Administrator); CustomSecAttributeDefinition.ReadWrite.All to define AgentId.Blueprint',
+  );
+
   // Issue 12: the journal a verb acts on is named one way, the positional argument, or --last for
   // the newest in $AGENTID_HOME/journals; --journal only names the file a new run writes.
   helpSections(
@@ -225,7 +245,7 @@ export async function prepare(ctx: CliContext): Promise<Prepared> {
   return { client, pacer: new Pacer({ timeScale: timeScaleFromEnv(ctx.env) }) };
 }
 
-async function scopes(ctx: CliContext, client: GraphClient, refs: string[]): Promise<BlueprintScope[]> {
+export async function scopes(ctx: CliContext, client: GraphClient, refs: string[]): Promise<BlueprintScope[]> {
   const { resolveBlueprint } = await import('../graph/resolve.js');
   const { getPrincipalByAppId } = await import('../graph/blueprints.js');
   // Resolved side by side, except on a terminal, where an ambiguous name may prompt: one at a time.
@@ -296,6 +316,51 @@ async function revoke(ctx: CliContext, raw: Record<string, unknown>): Promise<vo
   const items = await bulk.planRevoke(client, await scopes(ctx, client, o.blueprint), what, pacer);
   if (what.credentials) (await ctx.messenger()).warn('Removed secrets, certificates and federated credentials cannot be restored by bulk undo.');
   await execute(ctx, { kind: 'revoke', items, args: { ...o, ...what, target: client.baseUrl }, o, client, pacer });
+}
+
+/**
+ * #13: the custom security attribute on every agent of these blueprints, through the journaled
+ * engine. With no attribute named, each agent gets AgentId.Blueprint = its blueprint's appId, the
+ * attribute `ca create --blueprint` targets; its definition is created first when missing
+ * (definitions cannot be deleted in Entra, only deactivated, so that step is outside the journal).
+ * Returns the journal, or undefined for a dry run or when nothing changed.
+ */
+export async function tagAgents(
+  ctx: CliContext,
+  input: { client: GraphClient; pacer: Pacer; scopes: BlueprintScope[]; attribute?: { set: string; name: string; value: string | null } | undefined; o: ExecuteInput['o']; print?: false },
+): Promise<{ journal?: string | undefined; definitions: { method: 'POST'; path: string; body: Record<string, unknown> }[]; agents: number }> {
+  const attrs = await import('../graph/attributes.js');
+  const bulk = await import('../graph/bulk.js');
+  const { listAgents } = await import('../graph/agents.js');
+  const { client, pacer } = input;
+  const ref = input.attribute ?? attrs.BLUEPRINT_ATTRIBUTE;
+  const definitions = input.attribute ? [] : await attrs.missingDefinitionRequests(client, ref);
+  const items: Item[] = [];
+  let agents = 0;
+  for (const sc of input.scopes) {
+    const list = await listAgents(client, { blueprintAppId: sc.blueprint.appId });
+    agents += list.length;
+    const value = input.attribute ? input.attribute.value : sc.blueprint.appId;
+    items.push(...(await bulk.planSetAttribute(client, list.map((a) => ({ id: a.id, displayName: a.displayName, blueprint: sc.blueprint.displayName ?? sc.blueprint.appId })), ref, value, pacer)));
+  }
+  if (input.o.dryRun) {
+    if (input.print === false) return { definitions, agents };
+    if (definitions.length) await ctx.print({ dryRun: true, definitions: definitions.map((d) => ({ method: d.method, url: `${client.baseUrl}/${client.version}${d.path}`, body: d.body })) });
+  } else for (const d of definitions) await attrs.send(client, d);
+  if (definitions.length && !input.o.dryRun) (await ctx.messenger()).info(`Defined custom security attribute ${attrs.attributeId(ref)}.`);
+  // ca create prints the policy on stdout: with nothing to change there is no report to add to it.
+  if (input.print === false && items.every((i) => i.skip)) return { definitions, agents };
+  const journal = await execute(ctx, { kind: 'set-attribute', items, args: { blueprint: input.scopes.map((s) => s.blueprint.appId), attribute: `${ref.set}.${ref.name}`, target: client.baseUrl }, o: input.o, client, pacer, ...(input.print === false ? { print: false as const } : {}) });
+  return { journal, definitions, agents };
+}
+
+async function setAttribute(ctx: CliContext, raw: Record<string, unknown>): Promise<void> {
+  const o = parseOptions(SetAttributeSchema, raw);
+  const { parseAttributeArg } = await import('../graph/attributes.js');
+  const attribute = o.attribute !== undefined ? parseAttributeArg(o.attribute) : undefined;
+  await ctx.checkOutputOptions();
+  const { client, pacer } = await prepare(ctx);
+  await tagAgents(ctx, { client, pacer, scopes: await scopes(ctx, client, o.blueprint), attribute, o });
 }
 
 const CreateRowSchema = z.object({

@@ -12,6 +12,7 @@ import { getCredentials, orUndefined } from './blueprints.js';
 import { summarizeKeyCredential } from './certificates.js';
 import { getRiskyAgent } from './risk.js';
 import type { PrincipalRef } from './directory.js';
+import { agentAttributesUrl, assignmentBody, getAgentAttributes, valueOf, type AttributeRef, type AttributeValues } from './attributes.js';
 import { fleetAccept, fleetAction, fleetInverse, fleetReconcile, fleetRequest, fleetResult, isFleetOp, type FleetOp } from './fleet/ops.js';
 import { GOVERNANCE_ACTIONS, governanceAccept, governanceInverse, governanceReconcile, governanceRequest, type GovernanceOp } from './bulkGovernance.js';
 
@@ -42,6 +43,8 @@ export type Op =
   | { kind: 'restoreObject'; target: DeletableTarget; id: string }
   /** Sponsors and soft deletes of issue #14: src/graph/bulkGovernance.ts. */
   | GovernanceOp
+  /** #13: one custom security attribute of an agent identity (src/graph/attributes.ts); null removes it. */
+  | { kind: 'setAttribute'; id: string; set: string; name: string; value: string | null }
   /** Incident containment (#15): GD beta riskyagent-confirmcompromised.md, one POST for many agents. */
   | { kind: 'confirmCompromised'; agentIds: string[] }
   /** agentid apply's changes (issue #16), defined and run in fleet/ops.ts. */
@@ -71,6 +74,7 @@ const ACTION: Record<Exclude<Op['kind'], FleetOp['kind']>, string> = {
   restoreObject: 'restore',
   ...GOVERNANCE_ACTIONS,
   confirmCompromised: 'confirm compromised',
+  setAttribute: 'set custom security attribute',
 };
 
 export function actionOf(op: Op): string {
@@ -155,6 +159,9 @@ export function opRequest(client: GraphClient, op: Op, after?: unknown): Req {
     case 'addSponsor':
     case 'removeSponsor':
       return governanceRequest(client, op);
+    case 'setAttribute':
+      // GD serviceprincipal-update.md, custom security attribute examples: PATCH customSecurityAttributes.
+      return { method: 'PATCH', url: paths.agent(op.id), body: assignmentBody([{ set: op.set, name: op.name, value: op.value }]) };
     case 'confirmCompromised':
       // GD beta riskyagent-confirmcompromised.md: POST /identityProtection/riskyAgents/confirmCompromised
       // {agentIds}, 204. Beta only: runJournal sends it in a /beta/$batch (opVersion).
@@ -253,6 +260,10 @@ export async function opReconcile(client: GraphClient, op: Op, intentAt: string 
     case 'addSponsor':
     case 'removeSponsor':
       return governanceReconcile(client, op);
+    case 'setAttribute': {
+      const current = valueOf(await getAgentAttributes(client, op.id), op);
+      return (current ?? null) === op.value ? { done: true } : { done: false };
+    }
     case 'confirmCompromised': {
       // Done when every agent of the request reads confirmedCompromised (GD beta riskyagent-get.md):
       // an answer lost to a kill -9 is not sent again.
@@ -304,6 +315,13 @@ export function opInverse(item: Item, result: unknown): Op | { irreversible: str
     case 'addSponsor':
     case 'removeSponsor':
       return governanceInverse(op);
+    case 'setAttribute': {
+      // The prior value as read at planning time (planSetAttribute); none assigned puts back null.
+      const prior = item.prior as { value?: unknown } | undefined;
+      if (!prior || !('value' in prior)) return { irreversible: 'the journal has no prior value of the attribute' };
+      if (prior.value !== null && typeof prior.value !== 'string') return { irreversible: 'the prior value was not a single string' };
+      return { kind: 'setAttribute', id: op.id, set: op.set, name: op.name, value: prior.value };
+    }
     case 'confirmCompromised':
       return { irreversible: "it is not undone by a release; once the agents are clean, clear it with agentid risk confirm-safe (or dismiss)" };
   }
@@ -760,4 +778,33 @@ export async function skipAlreadyDone(client: GraphClient, items: Item[], pacer:
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, others.length) }, worker));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// #13: a custom security attribute on every agent of some blueprints
+
+/**
+ * Set one attribute on each of these agents. The current values are read first (20 agents to a
+ * $batch): they are the journal's prior values, which undo writes back, and an agent that already
+ * holds the value is planned as skipped.
+ */
+export async function planSetAttribute(client: GraphClient, agents: { id: string; displayName?: string | null | undefined; blueprint?: string | undefined }[], attribute: AttributeRef, value: string | null, pacer: Pacer): Promise<Item[]> {
+  const urls = agents.map((a) => agentAttributesUrl(a.id));
+  const got = await readMany(client, urls, { pacer });
+  return agents.map((a, i) => {
+    const attrs = ((got.get(urls[i]!) as { customSecurityAttributes?: AttributeValues | null } | undefined)?.customSecurityAttributes ?? {}) as AttributeValues;
+    const current = valueOf(attrs, attribute) ?? null;
+    return {
+      t: 'item' as const,
+      key: `attribute:${a.id}:${attribute.set}_${attribute.name}`,
+      phase: 0,
+      op: { kind: 'setAttribute' as const, id: a.id, set: attribute.set, name: attribute.name, value },
+      label: a.displayName ?? a.id,
+      objectType: 'agentIdentity',
+      objectId: a.id,
+      ...(a.blueprint ? { blueprint: a.blueprint } : {}),
+      prior: { value: current },
+      ...(current === value ? { skip: value === null ? 'not assigned' : 'already set' } : {}),
+    };
+  });
 }

@@ -9,8 +9,10 @@ import { NotFoundError } from '../errors.js';
 // custom-security-attribute rule), conditionalaccessroot-post-policies.md; ED
 // identity/conditional-access/agent-id.md and howto-target-agent-identities.md:
 //   - agent identities are selected with clientApplications.includeAgentIdServicePrincipals
-//     (ids or "All"); agent users with users.includeUsers ["AllAgentIdUsers"] ("Today, you can
-//     target an agent's user account with a single scope");
+//     (ids or "All"), or "at scale" by custom security attributes with
+//     clientApplications.agentIdServicePrincipalFilter (agent-id.md "Attribute-driven Conditional
+//     Access"; `ca create --blueprint` uses it); agent users with users.includeUsers
+//     ["AllAgentIdUsers"] ("Today, you can target an agent's user account with a single scope");
 //   - "When an agent identity is targeted ... the only condition available is Agent risk"
 //     (conditions.agentIdRiskLevels: low, medium, high);
 //   - "Block access: The only available option for agent identities"; agent users may also be
@@ -101,6 +103,8 @@ export interface AgentPolicySpec {
   riskLevels: string[];
   /** 'block', or built-in grant controls (agent users only: compliantDevice). */
   grant: string[];
+  /** Agents selected by custom security attributes (clientApplications.agentIdServicePrincipalFilter). */
+  agentFilter?: { mode: 'include' | 'exclude'; rule: string } | undefined;
 }
 
 /**
@@ -114,10 +118,13 @@ export function agentPolicyBody(s: AgentPolicySpec): Record<string, unknown> {
     applications: { includeApplications: ['All'] },
     users: s.agentUsers ? { includeUsers: ['AllAgentIdUsers'] } : { includeUsers: ['None'] },
   };
-  if (s.includeAgents.length) {
+  if (s.includeAgents.length || s.agentFilter) {
+    // "Select agent identities based on attributes" is the filter alone, in include mode, with no
+    // includeAgentIdServicePrincipals (as a policy made in the admin center reads back).
     conditions.clientApplications = {
-      includeAgentIdServicePrincipals: s.includeAgents,
+      ...(s.includeAgents.length ? { includeAgentIdServicePrincipals: s.includeAgents } : {}),
       ...(s.excludeAgents.length ? { excludeAgentIdServicePrincipals: s.excludeAgents } : {}),
+      ...(s.agentFilter ? { agentIdServicePrincipalFilter: s.agentFilter } : {}),
     };
   }
   if (s.riskLevels.length) conditions.agentIdRiskLevels = s.riskLevels.join(',');
@@ -139,10 +146,13 @@ export interface CaSubject {
   id: string;
   /** Agent risk (riskyAgent.riskLevel): none, low, medium, high. */
   riskLevel: string;
+  /** The agent's customSecurityAttributes, for agentIdServicePrincipalFilter; undefined when they could not be read. */
+  attributes?: Record<string, Record<string, unknown>> | undefined;
 }
 
 /** One entry of signIn.appliedConditionalAccessPolicies (GD beta appliedconditionalaccesspolicy.md). */
 export interface AppliedPolicy {
+  authenticationStrength: null;
   id: string;
   displayName: string;
   enforcedGrantControls: string[];
@@ -152,6 +162,7 @@ export interface AppliedPolicy {
   conditionsNotSatisfied: string;
   includeRulesSatisfied: { conditionalAccessCondition: string; ruleSatisfied: string }[];
   excludeRulesSatisfied: { conditionalAccessCondition: string; ruleSatisfied: string }[];
+  sessionControlsNotSatisfied: string[];
 }
 
 export interface PolicyVerdict {
@@ -202,9 +213,162 @@ export function targetsAgents(p: CaPolicy): boolean {
  * the resource, and agent risk. [INFERRED] The conditionsSatisfied values: the
  * conditionalAccessConditions enum has no agent members, so an agent identity's selection is
  * reported as servicePrincipals, an agent user's as users, and agent risk as servicePrincipalRisk.
- * A policy with an agentIdServicePrincipalFilter (custom security attributes) is not evaluated:
- * the emulator stores no custom security attributes, so it never matches (README says so).
+ * An agentIdServicePrincipalFilter is evaluated over the agent's custom security attributes
+ * (filterMatches above); its ruleSatisfied is reported as appFilter, the conditionalAccessRule
+ * member for a filter over applications (the enum has none for agents) [INFERRED].
  */
+// ---------------------------------------------------------------------------------------------
+// agentIdServicePrincipalFilter rules
+
+/**
+ * The rule language of Conditional Access filters over custom security attributes (ED
+ * concept-filter-for-applications.md; conditionalAccessFilter.rule): clauses
+ * `CustomSecurityAttribute.{set}_{attribute} -op value`, joined by -and / -or, with parentheses.
+ * Operators: -eq, -ne, -contains, -notContains, -startsWith, -notStartsWith, -in, -notIn.
+ * Values: "strings" (\" escapes a quote), numbers, true/false, or ["lists"] for -in / -notIn.
+ * "Conditional Access filters ... only work with custom security attributes of type string"
+ * (same page): other values compare as their text. [INFERRED] on a multi-valued attribute -eq
+ * and -contains hold when one of its values equals the operand, as the portal's "Contains".
+ */
+type Clause = { attribute: string; op: string; value: unknown };
+type Node = { or: Node[] } | { and: Node[] } | Clause;
+
+const OPS = ['eq', 'ne', 'contains', 'notcontains', 'startswith', 'notstartswith', 'in', 'notin'];
+
+export class FilterRuleError extends Error {}
+
+export function parseFilterRule(rule: string): Node {
+  const tokens: string[] = [];
+  const re = /\s*(\(|\)|\[|\]|,|"(?:[^"\\]|\\.)*"|-[A-Za-z]+|[^\s()[\],"]+)/gy;
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while (at < rule.length) {
+    re.lastIndex = at;
+    m = re.exec(rule);
+    if (!m) {
+      if (!rule.slice(at).trim()) break;
+      throw new FilterRuleError(`cannot read the rule at '${rule.slice(at).trim().slice(0, 20)}'`);
+    }
+    tokens.push(m[1]!);
+    at = re.lastIndex;
+  }
+  let i = 0;
+  const peek = () => tokens[i];
+  const take = (want?: string) => {
+    const t = tokens[i++];
+    if (t === undefined || (want !== undefined && t.toLowerCase() !== want)) throw new FilterRuleError(want ? `expected '${want}'${t ? ` before '${t}'` : ' at the end'}` : 'the rule ends too early');
+    return t;
+  };
+  const literal = (t: string): unknown => {
+    if (t.startsWith('"')) return t.slice(1, -1).replace(/\\(.)/g, '$1');
+    if (/^(true|false)$/i.test(t)) return t.toLowerCase() === 'true';
+    if (/^-?\d+$/.test(t)) return Number(t);
+    throw new FilterRuleError(`'${t}' is not a value: quote strings ("…")`);
+  };
+  const clause = (): Node => {
+    if (peek() === '(') {
+      take('(');
+      const e = or();
+      take(')');
+      return e;
+    }
+    const name = take();
+    const mm = /^CustomSecurityAttribute\.([A-Za-z0-9]+)_([A-Za-z0-9]+)$/i.exec(name);
+    if (!mm) throw new FilterRuleError(`'${name}' is not a custom security attribute: write CustomSecurityAttribute.{set}_{attribute}`);
+    const opToken = take();
+    const op = opToken.replace(/^-/, '').toLowerCase();
+    if (!opToken.startsWith('-') || !OPS.includes(op)) throw new FilterRuleError(`'${opToken}' is not an operator (-eq, -ne, -contains, -notContains, -startsWith, -notStartsWith, -in, -notIn)`);
+    let value: unknown;
+    if (op === 'in' || op === 'notin') {
+      take('[');
+      const values: unknown[] = [];
+      while (peek() !== ']') {
+        values.push(literal(take()));
+        if (peek() === ',') take(',');
+      }
+      take(']');
+      value = values;
+    } else value = literal(take());
+    return { attribute: `${mm[1]}_${mm[2]}`, op, value };
+  };
+  const and = (): Node => {
+    const parts = [clause()];
+    while (peek()?.toLowerCase() === '-and') {
+      take();
+      parts.push(clause());
+    }
+    return parts.length === 1 ? parts[0]! : { and: parts };
+  };
+  const or = (): Node => {
+    const parts = [and()];
+    while (peek()?.toLowerCase() === '-or') {
+      take();
+      parts.push(and());
+    }
+    return parts.length === 1 ? parts[0]! : { or: parts };
+  };
+  if (!tokens.length) throw new FilterRuleError('the rule is empty');
+  const root = or();
+  if (i < tokens.length) throw new FilterRuleError(`unexpected '${tokens[i]}'`);
+  return root;
+}
+
+/** The values of `{set}_{attribute}` in an object's customSecurityAttributes (none: []). */
+function attributeValues(attrs: Record<string, Record<string, unknown>>, id: string): string[] {
+  const [set, name] = [id.slice(0, id.indexOf('_')), id.slice(id.indexOf('_') + 1)];
+  const setKey = Object.keys(attrs).find((k) => k.toLowerCase() === set.toLowerCase());
+  const values = setKey ? attrs[setKey]! : {};
+  const key = Object.keys(values).find((k) => k.toLowerCase() === name.toLowerCase());
+  const v = key ? values[key] : undefined;
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+function clauseHolds(c: Clause, attrs: Record<string, Record<string, unknown>>): boolean {
+  const have = attributeValues(attrs, c.attribute).map((v) => v.toLowerCase());
+  const want = (Array.isArray(c.value) ? c.value : [c.value]).map((v) => String(v).toLowerCase());
+  const any = (f: (v: string) => boolean) => have.some(f);
+  switch (c.op) {
+    case 'eq':
+      return any((v) => v === want[0]);
+    case 'ne':
+      return !any((v) => v === want[0]);
+    case 'contains':
+      return any((v) => v === want[0] || (have.length === 1 && v.includes(want[0]!)));
+    case 'notcontains':
+      return !any((v) => v === want[0] || (have.length === 1 && v.includes(want[0]!)));
+    case 'startswith':
+      return any((v) => v.startsWith(want[0]!));
+    case 'notstartswith':
+      return !any((v) => v.startsWith(want[0]!));
+    case 'in':
+      return any((v) => want.includes(v));
+    default:
+      return !any((v) => want.includes(v));
+  }
+}
+
+function holds(n: Node, attrs: Record<string, Record<string, unknown>>): boolean {
+  if ('or' in n) return n.or.some((x) => holds(x, attrs));
+  if ('and' in n) return n.and.every((x) => holds(x, attrs));
+  return clauseHolds(n, attrs);
+}
+
+/** Whether an object with these custom security attributes matches the rule; a rule that cannot be read matches nothing. */
+export function filterMatches(rule: string, attrs: Record<string, Record<string, unknown>>): boolean {
+  try {
+    return holds(parseFilterRule(rule), attrs);
+  } catch {
+    return false;
+  }
+}
+
+/** The rule `ca create --blueprint` writes: agents whose attribute holds one of these values. */
+export function attributeRule(attribute: string, values: string[]): string {
+  const q = (v: string) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  return values.map((v) => `CustomSecurityAttribute.${attribute} -eq ${q(v)}`).join(' -or ');
+}
+
 export function evaluate(policies: CaPolicy[], subject: CaSubject, resourceAppId = GRAPH_RESOURCE_APP_ID): CaEvaluation {
   const verdicts = policies.map((p) => verdict(p, subject, resourceAppId));
   const enforced = verdicts.filter((v) => v.policy.state === 'enabled' && v.matches);
@@ -231,18 +395,31 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
   if (s.kind === 'agentIdentity') {
     const inc = list(c.clientApplications?.includeAgentIdServicePrincipals);
     const exc = list(c.clientApplications?.excludeAgentIdServicePrincipals);
+    // "Select agent identities based on attributes" (ED policy-autonomous-agents.md): a rule over
+    // the agent's custom security attributes, in include or exclude mode.
+    const filter = c.clientApplications?.agentIdServicePrincipalFilter;
+    const rule = filter?.rule ?? '';
+    const hit = rule ? filterMatches(rule, s.attributes ?? {}) : false;
+    const unread = rule && !s.attributes ? ' (its attributes could not be read: CustomSecAttributeAssignment.Read.All)' : '';
     if (has(exc, s.id)) {
       fail('servicePrincipals', 'the agent is excluded (excludeAgentIdServicePrincipals)');
       excludeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appId' });
+    } else if (filter?.mode === 'exclude' && hit) {
+      fail('servicePrincipals', `the agent is excluded by its custom security attributes (${rule})`);
+      excludeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appFilter' });
     } else if (has(inc, 'All')) {
       satisfied.push('servicePrincipals');
-      reasons.push('includes all agent identities');
+      reasons.push(`includes all agent identities${filter?.mode === 'exclude' ? `; its custom security attributes do not match the exclusion ${rule}${unread}` : ''}`);
     } else if (has(inc, s.id)) {
       satisfied.push('servicePrincipals');
       reasons.push('includes this agent identity');
       includeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appId' });
-    } else if (c.clientApplications?.agentIdServicePrincipalFilter?.rule) {
-      fail('servicePrincipals', 'selects agents by custom security attributes, which the emulator does not evaluate');
+    } else if (filter?.mode === 'include' && hit) {
+      satisfied.push('servicePrincipals');
+      reasons.push(`selects this agent by its custom security attributes (${rule})`);
+      includeRules.push({ conditionalAccessCondition: 'servicePrincipals', ruleSatisfied: 'appFilter' });
+    } else if (filter?.mode === 'include') {
+      fail('servicePrincipals', `the agent's custom security attributes do not match ${rule}${unread}`);
     } else fail('servicePrincipals', inc.length ? 'does not include this agent identity' : 'does not target agent identities');
   } else {
     const inc = list(c.users?.includeUsers);
@@ -282,7 +459,9 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
   else if (!ok) result = reportOnly ? 'reportOnlyNotApplied' : 'notApplied';
   else if (blocks) result = reportOnly ? 'reportOnlyFailure' : 'failure';
   else result = reportOnly ? 'reportOnlySuccess' : 'success';
+  // Every property of appliedConditionalAccessPolicy (GD beta resources/appliedconditionalaccesspolicy.md).
   const applied: AppliedPolicy = {
+    authenticationStrength: null,
     id: p.id,
     displayName: p.displayName,
     // Sign-in logs name the controls as the portal does ("Block", "RequireCompliantDevice")
@@ -294,6 +473,7 @@ function verdict(p: CaPolicy, s: CaSubject, resourceAppId: string): PolicyVerdic
     conditionsNotSatisfied: notSatisfied.length ? notSatisfied.join(',') : 'none',
     includeRulesSatisfied: includeRules,
     excludeRulesSatisfied: excludeRules,
+    sessionControlsNotSatisfied: [],
   };
   return { policy: p, matches: ok, blocks: ok && blocks, reasons, applied };
 }

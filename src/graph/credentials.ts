@@ -39,6 +39,9 @@ export const DELEGATED_SCOPES = [
   'Policy.ReadWrite.ConditionalAccess',
   'IdentityRiskyAgent.ReadWrite.All',
   'IdentityRiskEvent.Read.All',
+  // ca create --blueprint: the custom security attribute it targets agents by (GD customsecurityattributedefinition-post.md, serviceprincipal-update.md)
+  'CustomSecAttributeDefinition.ReadWrite.All',
+  'CustomSecAttributeAssignment.ReadWrite.All',
   'User.Read',
   'User.ReadBasic.All',
 ];

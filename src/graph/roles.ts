@@ -14,6 +14,11 @@ export const ROLE = {
   // #13: Conditional Access policies and ID Protection for agents.
   conditionalAccessAdministrator: 'b1be1c3e-b65d-4f19-8427-f6fa0d97feb9',
   securityOperator: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
+  // #13: custom security attributes, the at-scale targeting of agents in Conditional Access.
+  attributeAssignmentAdministrator: '58a13ea3-c632-46ae-9ee0-9c0d43cd7f3d',
+  attributeAssignmentReader: 'ffd52fa5-98dc-465c-991d-fc073eb59f8f',
+  attributeDefinitionAdministrator: '8424c6f0-a189-499e-bbd0-26c1753c96d4',
+  attributeDefinitionReader: '1d336d2c-4ae8-42ef-9711-b3604ce3fc2c',
 } as const;
 
 export const ROLE_NAMES: Record<string, string> = {
@@ -28,4 +33,8 @@ export const ROLE_NAMES: Record<string, string> = {
   [ROLE.globalReader]: 'Global Reader',
   [ROLE.conditionalAccessAdministrator]: 'Conditional Access Administrator',
   [ROLE.securityOperator]: 'Security Operator',
+  [ROLE.attributeAssignmentAdministrator]: 'Attribute Assignment Administrator',
+  [ROLE.attributeAssignmentReader]: 'Attribute Assignment Reader',
+  [ROLE.attributeDefinitionAdministrator]: 'Attribute Definition Administrator',
+  [ROLE.attributeDefinitionReader]: 'Attribute Definition Reader',
 };

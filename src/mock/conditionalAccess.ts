@@ -1,7 +1,7 @@
 import { GraphErrors } from './errors.js';
 import { GUID_RE } from './path.js';
 import type { StoredObject, TenantState } from './state.js';
-import { evaluate, type CaEvaluation, type CaPolicy, type CaSubject } from '../graph/conditionalAccess.js';
+import { evaluate, FilterRuleError, parseFilterRule, type CaEvaluation, type CaPolicy, type CaSubject } from '../graph/conditionalAccess.js';
 
 // The emulated tenant's Conditional Access for agents (#13): policy validation for
 // handlers/identity.ts, and the evaluation the token endpoint (handlers/oauth.ts) enforces. The
@@ -49,6 +49,18 @@ export function validatePolicy(state: TenantState, p: Record<string, unknown>): 
     // [INFERRED] Graph checks the ids name agent identities; the docs only say they are "Agent identity object IDs".
     if (!o || o.deletedDateTime || o.type !== 'agentIdentity') throw bad(`'${id}' is not the object id of an agent identity in this tenant.`);
   }
+  const filter = clients?.agentIdServicePrincipalFilter as Record<string, unknown> | null | undefined;
+  if (filter) {
+    // conditionalAccessFilter: mode include or exclude, and a rule over custom security attributes.
+    if (filter.mode !== 'include' && filter.mode !== 'exclude') throw bad(`Invalid value '${String(filter.mode)}' for property 'agentIdServicePrincipalFilter.mode': expected include or exclude.`);
+    if (typeof filter.rule !== 'string' || !filter.rule.trim()) throw bad("A value is required for property 'agentIdServicePrincipalFilter.rule'.");
+    try {
+      parseFilterRule(filter.rule);
+    } catch (err) {
+      if (err instanceof FilterRuleError) throw bad(`Invalid rule in 'agentIdServicePrincipalFilter': ${err.message}.`);
+      throw err;
+    }
+  }
   // "the only available option is blocking access" for agent identities (ED agent-id.md).
   if ((include.length || clients?.agentIdServicePrincipalFilter) && controls.some((ctl) => ctl !== 'block'))
     throw bad('A policy that targets agent identities can only block access: grantControls.builtInControls must be ["block"].');
@@ -94,7 +106,7 @@ export function agentRiskLevel(state: TenantState, id: string): string {
 /** The subject a token request stands for, when Conditional Access governs it. */
 export function caSubjectOf(state: TenantState, o: StoredObject | undefined): CaSubject | undefined {
   if (!o || (o.type !== 'agentIdentity' && o.type !== 'agentUser')) return undefined;
-  return { kind: o.type, id: o.id, riskLevel: agentRiskLevel(state, o.id) };
+  return { kind: o.type, id: o.id, riskLevel: agentRiskLevel(state, o.id), attributes: (o.props.customSecurityAttributes as CaSubject['attributes']) ?? {} };
 }
 
 /** Evaluates the tenant's policies for an agent identity's or agent user's token; undefined for anyone else. */

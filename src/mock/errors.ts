@@ -263,6 +263,11 @@ export const GraphErrors = {
   // agents. The codes follow Graph's non-directory workloads (BadRequest, itemNotFound); the
   // wording of each message is [UNCONFIRMED]: the docs give no error examples for these APIs.
   caPolicyInvalid: (message: string) => make(400, 'BadRequest', message),
+  // Custom security attributes (GD customsecurityattributedefinition-post.md, attributeset-post.md,
+  // serviceprincipal-update.md "Assign a custom security attribute"). The docs give no error
+  // bodies: the codes are the directory's and the wording is [UNCONFIRMED].
+  attributeInvalid: (message: string) => make(400, 'Request_BadRequest', message),
+  attributeExists: (id: string) => make(400, 'Request_BadRequest', `Another object with the same value for property id already exists: '${id}'.`),
   caPolicyNotFound: (id: string) => make(404, 'itemNotFound', `The conditional access policy '${id}' was not found.`),
   riskyAgentNotFound: (id: string) => make(404, 'itemNotFound', `The risky agent '${id}' was not found.`),
 

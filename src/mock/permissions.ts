@@ -37,7 +37,11 @@ type RoleRule =
   | 'caRead' // #13: readers of Conditional Access policies (GD conditionalaccessroot-list-policies.md)
   | 'caAdmin' // #13: Conditional Access Administrator or Security Administrator (GD conditionalaccessroot-post-policies.md)
   | 'riskRead' // #13: ID Protection readers (GD riskyagent-list.md, agentriskdetection-list.md)
-  | 'riskWrite'; // #13: Security Operator or Security Administrator (GD riskyagent-confirmcompromised.md)
+  | 'riskWrite' // #13: Security Operator or Security Administrator (GD riskyagent-confirmcompromised.md)
+  | 'attrDefineRead' // #13: readers of custom security attribute definitions (GD customsecurityattributedefinition-get.md)
+  | 'attrDefine' // #13: Attribute Definition Administrator (GD customsecurityattributedefinition-post.md)
+  | 'attrAssignRead' // #13: Attribute Assignment Reader or Administrator (GD serviceprincipal-get.md, custom security attributes)
+  | 'attrAssign'; // #13: Attribute Assignment Administrator (GD serviceprincipal-update.md, custom security attributes)
 
 export interface Requirement {
   /** A name for messages and tests, e.g. 'agentIdentity.update'. */
@@ -57,6 +61,8 @@ export interface Requirement {
   blueprintSelf?: string;
   /** App-only callers are left to the handler, which answers them with its own error. */
   appAnswersItself?: boolean;
+  /** A second requirement the same request must meet too (custom security attributes with other properties). */
+  also?: Requirement;
 }
 
 const R = (op: string, doc: string, delegated: string[] | null, application: string[] | null, roles: RoleRule, extra: Partial<Requirement> = {}): Requirement => ({ op, doc, delegated, application, roles, ...extra });
@@ -72,7 +78,27 @@ const BPP_READ = ['AgentIdentityBlueprintPrincipal.Read.All', 'AgentIdentityBlue
 const AI_READ = ['AgentIdentity.Read.All', 'AgentIdentity.ReadWrite.All', ...APP_READ];
 
 /** The requirement of one request; undefined for endpoints this table does not govern. */
-export function requirementFor(method: string, path: ParsedPath, state: TenantState, body: Record<string, unknown> | undefined): Requirement | undefined {
+export function requirementFor(method: string, path: ParsedPath, state: TenantState, body: Record<string, unknown> | undefined, select: string[] = []): Requirement | undefined {
+  const req = requirementOf(method, path, state, body);
+  // #13: custom security attributes have permissions of their own, over and above the object's
+  // (GD serviceprincipal-update.md / serviceprincipal-get.md, custom security attribute examples):
+  // assigning needs CustomSecAttributeAssignment.ReadWrite.All and an Attribute Assignment
+  // Administrator; reading ($select only) CustomSecAttributeAssignment.Read.All.
+  if (path.set !== 'servicePrincipals' || !path.key || path.rest.length || !req) return req;
+  const m = method.toUpperCase();
+  if (m === 'PATCH' && body && 'customSecurityAttributes' in body) {
+    const assign = R('customSecurityAttributes.assign', 'serviceprincipal-update-permissions.md (custom security attributes)', ['CustomSecAttributeAssignment.ReadWrite.All'], ['CustomSecAttributeAssignment.ReadWrite.All'], 'attrAssign');
+    const others = Object.keys(body).filter((k) => k !== 'customSecurityAttributes' && !k.startsWith('@odata.'));
+    return others.length ? { ...assign, also: req } : assign;
+  }
+  if (m === 'GET' && select.some((p) => p.toLowerCase() === 'customsecurityattributes')) {
+    const perms = ['CustomSecAttributeAssignment.Read.All', 'CustomSecAttributeAssignment.ReadWrite.All'];
+    return { ...R('customSecurityAttributes.read', 'serviceprincipal-get-permissions.md (custom security attributes)', perms, perms, 'attrAssignRead'), also: req };
+  }
+  return req;
+}
+
+function requirementOf(method: string, path: ParsedPath, state: TenantState, body: Record<string, unknown> | undefined): Requirement | undefined {
   const m = method.toUpperCase();
   const read = m === 'GET';
   const rest = path.rest.map((s) => s.toLowerCase());
@@ -96,6 +122,7 @@ export function requirementFor(method: string, path: ParsedPath, state: TenantSt
     case 'directoryObjects':
       return R('directoryObject.read', 'directoryobject-getbyids-permissions.md', ['Directory.Read.All', 'Directory.ReadWrite.All'], ['Directory.Read.All', 'Directory.ReadWrite.All'], 'member');
     case 'directory':
+      if (rest[0] === 'attributesets' || rest[0] === 'customsecurityattributedefinitions') return attributeDefinitions(read);
       return deletedItems(m, rest, state);
     case 'identity':
       return conditionalAccess(read);
@@ -133,6 +160,16 @@ function identityProtection(read: boolean, rest: string[]): Requirement {
   const rw = ['IdentityRiskyAgent.ReadWrite.All'];
   if (read) return R('riskyAgent.read', 'riskyagent-list-permissions.md', ['IdentityRiskyAgent.Read.All', ...rw], ['IdentityRiskyAgent.Read.All', ...rw], 'riskRead');
   return R(`riskyAgent.${rest[1] ?? 'write'}`, 'riskyagent-confirmcompromised-permissions.md', rw, rw, 'riskWrite');
+}
+
+// #13. GD v1.0 includes/permissions/customsecurityattributedefinition-{get,post}-permissions.md and
+// attributeset-{get,post}-permissions.md: read CustomSecAttributeDefinition.Read.All, write
+// CustomSecAttributeDefinition.ReadWrite.All; delegated, an Attribute Definition Reader or
+// Administrator (Global Administrator holds none of the attribute roles by default).
+function attributeDefinitions(read: boolean): Requirement {
+  const rw = ['CustomSecAttributeDefinition.ReadWrite.All'];
+  if (read) return R('customSecurityAttributeDefinition.read', 'customsecurityattributedefinition-get-permissions.md', ['CustomSecAttributeDefinition.Read.All', ...rw], ['CustomSecAttributeDefinition.Read.All', ...rw], 'attrDefineRead');
+  return R('customSecurityAttributeDefinition.write', 'customsecurityattributedefinition-post-permissions.md', rw, rw, 'attrDefine');
 }
 
 function applications(m: string, read: boolean, rest: string[], type: EntityType | undefined, target: StoredObject | undefined, body: Record<string, unknown> | undefined, path: ParsedPath): Requirement {
@@ -285,6 +322,11 @@ export type Decision = { allowed: true } | { allowed: false; reason: string };
 const hasAny = (held: string[], wanted: string[]) => wanted.some((w) => held.some((h) => h.toLowerCase() === w.toLowerCase()));
 
 export function decide(caller: Caller, req: Requirement, state: TenantState): Decision {
+  const first = decideOne(caller, req, state);
+  return first.allowed && req.also ? decide(caller, req.also, state) : first;
+}
+
+function decideOne(caller: Caller, req: Requirement, state: TenantState): Decision {
   const g = caller.grants;
   if (!g) return { allowed: true }; // a trusted in-test caller, no token involved
   const held = caller.kind === 'app' ? g.roles : g.scopes;
@@ -305,6 +347,18 @@ export function decide(caller: Caller, req: Requirement, state: TenantState): De
 function roleAllows(userId: string, req: Requirement, state: TenantState): boolean {
   if (req.roles === 'member') return true;
   const roles = new Set(state.roleAssignments.filter((r) => r.principalId.toLowerCase() === userId.toLowerCase()).map((r) => r.roleTemplateId));
+  // "By default, Global Administrator and other administrator roles don't have permissions to
+  // read, define, or assign custom security attributes" (ED custom-security-attributes-overview.md).
+  switch (req.roles) {
+    case 'attrDefineRead':
+      return [ROLE.attributeDefinitionReader, ROLE.attributeDefinitionAdministrator, ROLE.attributeAssignmentReader, ROLE.attributeAssignmentAdministrator].some((r) => roles.has(r));
+    case 'attrDefine':
+      return roles.has(ROLE.attributeDefinitionAdministrator);
+    case 'attrAssignRead':
+      return roles.has(ROLE.attributeAssignmentReader) || roles.has(ROLE.attributeAssignmentAdministrator);
+    case 'attrAssign':
+      return roles.has(ROLE.attributeAssignmentAdministrator);
+  }
   if (roles.has(ROLE.globalAdministrator)) return true;
   const owns = (req.ownedBy ?? []).some((o) => (o.owners ?? []).some((id) => id.toLowerCase() === userId.toLowerCase()));
   switch (req.roles) {
@@ -341,7 +395,8 @@ export async function authorizeRequest(ctx: MockContext): Promise<void> {
   // Only writes whose requirement depends on the body read it (cached for the handler).
   if (m === 'POST' || m === 'PATCH') body = await ctx.json().catch(() => undefined);
   const decision = await ctx.store.read((state) => {
-    const req = requirementFor(m, ctx.path, state, body);
+    const select = (ctx.url.searchParams.get('$select') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const req = requirementFor(m, ctx.path, state, body, select);
     return req ? decide(ctx.caller, req, state) : ({ allowed: true } as Decision);
   });
   if (!decision.allowed) {

@@ -176,6 +176,10 @@ export function seedState(): TenantState {
       // Operator (ED howto-target-agent-identities.md; GD riskyagent-confirmcompromised.md).
       { principalId: SEED_IDS.admin, roleTemplateId: 'b1be1c3e-b65d-4f19-8427-f6fa0d97feb9', roleName: 'Conditional Access Administrator' },
       { principalId: SEED_IDS.admin, roleTemplateId: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f', roleName: 'Security Operator' },
+      // #13: `ca create --blueprint` targets agents by a custom security attribute, which it defines
+      // and assigns; no admin role, Global Administrator included, holds those rights by default.
+      { principalId: SEED_IDS.admin, roleTemplateId: '8424c6f0-a189-499e-bbd0-26c1753c96d4', roleName: 'Attribute Definition Administrator' },
+      { principalId: SEED_IDS.admin, roleTemplateId: '58a13ea3-c632-46ae-9ee0-9c0d43cd7f3d', roleName: 'Attribute Assignment Administrator' },
     ],
     objects: Object.fromEntries(objects.map((o) => [o.id, o])),
   };

@@ -49,6 +49,9 @@ const AUTOMATION_PERMISSIONS = [
   'Policy.ReadWrite.ConditionalAccess',
   'IdentityRiskyAgent.ReadWrite.All',
   'IdentityRiskEvent.Read.All',
+  // ca create --blueprint: the custom security attribute it targets agents by (GD customsecurityattributedefinition-post.md, serviceprincipal-update.md)
+  'CustomSecAttributeDefinition.ReadWrite.All',
+  'CustomSecAttributeAssignment.ReadWrite.All',
 ];
 const READER_PERMISSIONS = ['AgentIdentityBlueprint.Read.All', 'AgentIdentityBlueprintPrincipal.Read.All', 'AgentIdentity.Read.All', 'User.ReadBasic.All', 'Group.Read.All', 'Organization.Read.All'];
 

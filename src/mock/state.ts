@@ -119,6 +119,11 @@ export interface TenantState {
    * agent object's id, and agentRiskDetection rows keyed by their own id. */
   riskyAgents?: Record<string, Record<string, unknown>>;
   agentRiskDetections?: Record<string, Record<string, unknown>>;
+  /** Issue #13, the at-scale targeting of agents (src/mock/customSecurityAttributes.ts): attribute
+   * sets keyed by their id (the name), definitions keyed by their id (`{set}_{name}`). The values
+   * assigned to an object live in its props.customSecurityAttributes. */
+  attributeSets?: Record<string, Record<string, unknown>>;
+  customSecurityAttributeDefinitions?: Record<string, Record<string, unknown>>;
 }
 
 export interface AuthState {

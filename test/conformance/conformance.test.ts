@@ -116,7 +116,7 @@ const REF_STEPS: Record<string, [string, string]> = {
   agentSecondSponsor: ['agent', 'sponsors'],
   agentUserSponsor: ['agentUser', 'sponsors'],
 };
-const SETUP_STEPS = ['riskyAgent', 'caPolicy', 'blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', 'deleteAgent', ...Object.keys(REF_STEPS)];
+const SETUP_STEPS = ['riskyAgent', 'caPolicy', 'attributeSet', 'attributeDefinition', 'blueprint', 'uniqueBlueprint', 'inheritablePermission', 'password', 'secondSponsor', 'principal', 'agent', 'agentUser', 'grant', 'appRoleAssignment', 'fic', 'signIns', 'deleteAgent', ...Object.keys(REF_STEPS)];
 
 async function runSetup(t: Tenant, steps: string[]): Promise<void> {
   const v = t.vars;
@@ -189,6 +189,12 @@ async function runSetup(t: Tenant, steps: string[]): Promise<void> {
       const p = await post('/beta/identity/conditionalAccess/policies', { displayName: `agentid conformance ${v.unique}`, state: 'enabledForReportingButNotEnforced', conditions: { clientAppTypes: ['all'], applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { includeAgentIdServicePrincipals: [v['agent.id']] } }, grantControls: { operator: 'OR', builtInControls: ['block'] } });
       v['caPolicy.id'] = p.id!;
       t.cleanup.push(async () => void (await send(t.client, 'DELETE', `/beta/identity/conditionalAccess/policies/${p.id}`)));
+    } else if (step === 'attributeSet' || step === 'attributeDefinition') {
+      // #13: custom security attributes (ca create --blueprint). Entra deletes neither attribute
+      // sets nor definitions (a definition can only be deactivated), so these have no cleanup:
+      // against a real tenant they stay, under a unique name.
+      if (step === 'attributeSet') v['attributeSet.id'] = (await post('/v1.0/directory/attributeSets', { id: `AgentidConf${v.unique}`, description: 'agentid conformance', maxAttributesPerSet: 25 })).id!;
+      else v['attributeDefinition.id'] = (await post('/v1.0/directory/customSecurityAttributeDefinitions', { attributeSet: v['attributeSet.id'], name: 'Blueprint', description: 'agentid conformance', type: 'String', status: 'Available', isCollection: false, isSearchable: true, usePreDefinedValuesOnly: false })).id!;
     } else if (step === 'signIns') {
       await t.addSignIns?.();
     } else {

@@ -73,6 +73,17 @@ describe('ID Protection actions', () => {
     expect(r.json()).toEqual({ dryRun: true, calls: [{ method: 'POST', url: 'https://graph.microsoft.com/beta/identityProtection/riskyAgents/dismiss', body: { agentIds: [risky[0].id, risky[1].id] } }] });
   });
 
+  test('many agents go out in as few calls as the chunk allows (60 ids a call)', async () => {
+    const ids = ok(await h.run(['agent', 'list', '--blueprint', 'Sales Agent', '-o', 'json'])).json().slice(0, 61).map((a: any) => a.id);
+    expect(ids).toHaveLength(61);
+    const r = ok(await h.run(['risk', 'confirm-safe', ...ids, '--dry-run', '-o', 'json']));
+    expect(r.json().calls.map((c: any) => [c.url, c.body.agentIds.length])).toEqual([
+      ['https://graph.microsoft.com/beta/identityProtection/riskyAgents/confirmSafe', 60],
+      ['https://graph.microsoft.com/beta/identityProtection/riskyAgents/confirmSafe', 1],
+    ]);
+    expect(r.json().calls.flatMap((c: any) => c.body.agentIds)).toEqual(ids);
+  });
+
   test('dismiss, then confirm-compromised an agent that had no risk', async () => {
     ok(await h.run(['risk', 'dismiss', risky[0].id, risky[1].id, '--yes', '-o', 'none']));
     const after = ok(await h.run(['risk', 'list', '--level', 'none', '-o', 'json'])).json();
@@ -91,7 +102,7 @@ describe('ID Protection actions', () => {
 });
 
 describe('permissions of the new endpoints (served emulator)', () => {
-  test('Policy.Read.All reads policies but cannot write; a user without a Conditional Access role cannot read; risk needs its own permissions', async () => {
+  test('Policy.Read.All reads policies but cannot write; a user without a Conditional Access role cannot read; risk and custom security attributes need their own permissions and roles', async () => {
     const server = await startServer(h.home);
     try {
       const token = async (args: string[]) => ok(await h.run(['mock', 'token', ...args])).stdout.trim();
@@ -115,6 +126,27 @@ describe('permissions of the new endpoints (served emulator)', () => {
       // App-only: the read-only inventory app holds none of them; the automation app holds them all.
       expect(await call(await token(['--app', 'c0a1b2c3-0002-4d5e-8f90-000000000302']), 'GET', '/identityProtection/riskyAgents')).toBe(403);
       expect(await call(await token(['--app', 'c0a1b2c3-0001-4d5e-8f90-000000000301']), 'GET', '/identityProtection/riskyAgents')).toBe(200);
+      // Custom security attributes (ca create --blueprint) have permissions and roles of their own:
+      // the scope alone is not enough, and no admin role (Megan's included) holds them by default.
+      const agentId = risky[0].id;
+      const read = async (t: string) => call(t, 'GET', `/servicePrincipals/${agentId}?$select=id,customSecurityAttributes`);
+      const assign = async (t: string) => call(t, 'PATCH', `/servicePrincipals/${agentId}`, { customSecurityAttributes: { AgentId: { '@odata.type': '#Microsoft.DirectoryServices.CustomSecurityAttributeValue', Blueprint: 'x' } } });
+      const define = async (t: string, body: unknown) => call(t, 'POST', '/directory/attributeSets', body);
+      const definer = await token(['--scopes', 'CustomSecAttributeDefinition.ReadWrite.All']);
+      const assigner = await token(['--scopes', 'CustomSecAttributeAssignment.ReadWrite.All,AgentIdentity.Read.All']);
+      expect(await define(assigner, { id: 'AgentId' })).toBe(403);
+      expect(await define(definer, { id: 'AgentId' })).toBe(201);
+      expect(await call(definer, 'POST', '/directory/customSecurityAttributeDefinitions', { attributeSet: 'AgentId', name: 'Blueprint', type: 'String', status: 'Available', isCollection: false, isSearchable: true, usePreDefinedValuesOnly: false })).toBe(201);
+      expect(await call(definer, 'GET', '/directory/customSecurityAttributeDefinitions/AgentId_Blueprint')).toBe(200);
+      expect(await assign(definer)).toBe(403);
+      expect(await assign(assigner)).toBe(204);
+      expect(await read(await token(['--scopes', 'AgentIdentity.Read.All']))).toBe(403);
+      expect(await read(assigner)).toBe(200);
+      const meganAttr = await token(['--user', 'meganb@contoso.onmicrosoft.com', '--scopes', 'CustomSecAttributeDefinition.ReadWrite.All,CustomSecAttributeAssignment.ReadWrite.All,AgentIdentity.Read.All']);
+      expect(await define(meganAttr, { id: 'Other' })).toBe(403);
+      expect(await assign(meganAttr)).toBe(403);
+      // Values are checked against the definitions: an undefined attribute is a 400, nothing written.
+      expect(await call(assigner, 'PATCH', `/servicePrincipals/${agentId}`, { customSecurityAttributes: { AgentId: { Nope: 'x' } } })).toBe(400);
       // riskyAgents is beta only.
       expect((await fetch(`${server.url}/v1.0/identityProtection/riskyAgents`, { headers: { Authorization: `Bearer ${riskReader}` } })).status).toBe(400);
     } finally {

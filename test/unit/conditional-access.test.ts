@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { agentPolicyBody, evaluate, riskLevelsOf, targetsAgents, type CaPolicy } from '../../src/graph/conditionalAccess.js';
-import { CreateSchema, ListSchema, UpdateSchema, WhatIfSchema } from '../../src/commands/ca.js';
+import { agentPolicyBody, attributeRule, evaluate, filterMatches, parseFilterRule, riskLevelsOf, targetsAgents, type CaPolicy } from '../../src/graph/conditionalAccess.js';
+import { CreateSchema, ListSchema, UpdateSchema, WhatIfSchema, blueprintsOfRule } from '../../src/commands/ca.js';
 import { ActionSchema, DetectionsSchema } from '../../src/commands/risk.js';
+import { signInView } from '../../src/mock/handlers/auditLogs.js';
 
 // The evaluator the emulator enforces and `ca what-if` explains with (src/graph/conditionalAccess.ts).
 
@@ -66,6 +67,42 @@ test('agentPolicyBody is the documented agent policy', () => {
   });
 });
 
+describe('agentIdServicePrincipalFilter: agents selected by custom security attributes', () => {
+  const tagged = (value: string | string[]) => ({ AgentId: { '@odata.type': '#Microsoft.DirectoryServices.CustomSecurityAttributeValue', Blueprint: value } });
+  const byRule = (mode: 'include' | 'exclude', rule: string, include: string[] = []) =>
+    policy({ conditions: { applications: { includeApplications: ['All'] }, users: { includeUsers: ['None'] }, clientApplications: { includeAgentIdServicePrincipals: include, agentIdServicePrincipalFilter: { mode, rule } } } });
+
+  test('the rule language: operators, -and / -or, parentheses, lists; a bad rule is refused with its reason', () => {
+    const a = tagged('bp-1');
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1"', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.agentid_blueprint -eq "BP-1"', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -ne "bp-1"', a)).toBe(false);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -startsWith "bp"', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -in ["x", "bp-1"]', a)).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -notIn ["x", "bp-1"]', a)).toBe(false);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -eq "x" -or CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1"', a)).toBe(true);
+    expect(filterMatches('(CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1") -and CustomSecurityAttribute.AgentId_Other -eq "y"', a)).toBe(false);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -contains "b"', tagged(['a', 'b']))).toBe(true);
+    expect(filterMatches('CustomSecurityAttribute.AgentId_Blueprint -eq "bp-1"', {})).toBe(false);
+    expect(() => parseFilterRule('AgentId_Blueprint -eq "x"')).toThrow(/not a custom security attribute/);
+    expect(() => parseFilterRule('CustomSecurityAttribute.AgentId_Blueprint -like "x"')).toThrow(/not an operator/);
+    expect(() => parseFilterRule('CustomSecurityAttribute.AgentId_Blueprint -eq x')).toThrow(/quote strings/);
+    expect(attributeRule('AgentId_Blueprint', ['a', 'b'])).toBe('CustomSecurityAttribute.AgentId_Blueprint -eq "a" -or CustomSecurityAttribute.AgentId_Blueprint -eq "b"');
+  });
+
+  test('include mode selects the tagged agents only; exclude mode carves them out of All; ids still count', () => {
+    const rule = attributeRule('AgentId_Blueprint', ['bp-1']);
+    const include = byRule('include', rule);
+    expect(evaluate([include], { ...agent(A), attributes: tagged('bp-1') }).verdicts[0]).toMatchObject({ matches: true, reasons: [`selects this agent by its custom security attributes (${rule})`, 'applies to all resources'] });
+    expect(evaluate([include], { ...agent(B), attributes: tagged('bp-2') }).verdicts[0]).toMatchObject({ matches: false, applied: { conditionsNotSatisfied: 'servicePrincipals' } });
+    expect(evaluate([include], agent(B)).verdicts[0]!.reasons[0]).toContain('could not be read');
+    expect(evaluate([byRule('include', rule, [B])], { ...agent(B), attributes: {} }).verdicts[0]!.matches).toBe(true);
+    const exclude = byRule('exclude', rule, ['All']);
+    expect(evaluate([exclude], { ...agent(A), attributes: tagged('bp-1') }).verdicts[0]).toMatchObject({ matches: false, reasons: [`the agent is excluded by its custom security attributes (${rule})`, 'applies to all resources'] });
+    expect(evaluate([exclude], { ...agent(B), attributes: {} }).verdicts[0]!.matches).toBe(true);
+  });
+});
+
 describe('option schemas', () => {
   const msg = (r: { success: boolean; error?: { issues: { message: string }[] } }) => (r.success ? 'ok' : r.error!.issues[0]!.message);
   test('ca create needs one target and one control, and blocks only for agent identities', () => {
@@ -84,4 +121,22 @@ describe('option schemas', () => {
     expect(msg(DetectionsSchema.safeParse({ since: 'yesterday' }))).toMatch(/--since/);
     expect(msg(ActionSchema.safeParse({ agents: [] }))).toMatch(/at least one agent/);
   });
+});
+
+test('a sign-in record carries every appliedConditionalAccessPolicy property; late enum members read unknownFutureValue without Prefer: include-unknown-enum-members', () => {
+  const r = evaluate([policy({ state: 'enabledForReportingButNotEnforced' })], agent(A));
+  const applied = r.verdicts.map((v) => v.applied);
+  expect(Object.keys(applied[0]!).sort()).toEqual(['authenticationStrength', 'conditionsNotSatisfied', 'conditionsSatisfied', 'displayName', 'enforcedGrantControls', 'enforcedSessionControls', 'excludeRulesSatisfied', 'id', 'includeRulesSatisfied', 'result', 'sessionControlsNotSatisfied']);
+  const record = { id: 'r1', conditionalAccessStatus: r.status, appliedConditionalAccessPolicies: applied } as unknown as Parameters<typeof signInView>[0];
+  const plain = signInView(record, 'beta', false).appliedConditionalAccessPolicies as any[];
+  expect(plain[0]).toMatchObject({ result: 'unknownFutureValue', conditionsSatisfied: 'unknownFutureValue,application', includeRulesSatisfied: [{ conditionalAccessCondition: 'unknownFutureValue', ruleSatisfied: 'appId' }, { conditionalAccessCondition: 'application', ruleSatisfied: 'allApps' }] });
+  const opted = signInView(record, 'beta', true).appliedConditionalAccessPolicies as any[];
+  expect(opted[0]).toMatchObject({ result: 'reportOnlyFailure', conditionsSatisfied: 'servicePrincipals,application', authenticationStrength: null, sessionControlsNotSatisfied: [] });
+});
+
+test("blueprintsOfRule reads back the rule ca create --blueprint writes, and nothing else", () => {
+  expect(blueprintsOfRule(attributeRule('AgentId_Blueprint', ['a1', 'b2']))).toEqual(['a1', 'b2']);
+  expect(blueprintsOfRule(undefined)).toEqual([]);
+  expect(blueprintsOfRule('CustomSecurityAttribute.AgentId_Blueprint -eq "a1" -and CustomSecurityAttribute.X_Y -eq "z"')).toBeUndefined();
+  expect(blueprintsOfRule('CustomSecurityAttribute.Other_Attr -eq "a1"')).toBeUndefined();
 });

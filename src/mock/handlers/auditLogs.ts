@@ -176,6 +176,7 @@ AUDIT_SPEC.properties = ['id', 'category', 'correlationId', 'result', 'resultRea
 // (GD beta resources/agentic-agentsignin.md; best-practices-concept.md, evolvable enums).
 const LATE_AGENT_TYPES = new Set(['agentIdentityBlueprintPrincipal', 'agentIDuser']);
 const LATE_INCOMING_TOKEN_TYPES = new Set(['remoteDesktopToken', 'refreshToken']);
+const LATE_CA_CONDITIONS = new Set(['servicePrincipals', 'servicePrincipalRisk', 'authenticationFlows', 'insiderRisk']);
 
 function wantsUnknownMembers(ctx: MockContext): boolean {
   return /(^|[,;\s])include-unknown-enum-members($|[,;\s])/i.test(ctx.header('Prefer') ?? '');
@@ -199,8 +200,20 @@ export function signInView(record: LogRecord, version: 'v1.0' | 'beta', unknownM
   if (!unknownMembers && LATE_INCOMING_TOKEN_TYPES.has(String(out.incomingTokenType))) out.incomingTokenType = 'unknownFutureValue';
   // #13: appliedConditionalAccessPolicy.result's reportOnly* values are late members too (GD beta
   // resources/appliedconditionalaccesspolicy.md).
+  // So are conditionalAccessConditions' servicePrincipals, servicePrincipalRisk, authenticationFlows
+  // and insiderRisk (beta SDK ConditionalAccessConditionsObject), which agent policies report; the
+  // enum is a flags enum, so each late member of the list reads unknownFutureValue [INFERRED].
   if (!unknownMembers && Array.isArray(out.appliedConditionalAccessPolicies)) {
-    out.appliedConditionalAccessPolicies = (out.appliedConditionalAccessPolicies as Record<string, unknown>[]).map((p) => (String(p.result).startsWith('reportOnly') ? { ...p, result: 'unknownFutureValue' } : p));
+    const flags = (v: unknown) => (typeof v === 'string' ? [...new Set(v.split(',').map((x) => (LATE_CA_CONDITIONS.has(x.trim()) ? 'unknownFutureValue' : x.trim())))].join(',') : v);
+    const rules = (v: unknown) => (Array.isArray(v) ? v.map((r: Record<string, unknown>) => ({ ...r, conditionalAccessCondition: flags(r.conditionalAccessCondition) })) : v);
+    out.appliedConditionalAccessPolicies = (out.appliedConditionalAccessPolicies as Record<string, unknown>[]).map((p) => ({
+      ...p,
+      result: String(p.result).startsWith('reportOnly') ? 'unknownFutureValue' : p.result,
+      conditionsSatisfied: flags(p.conditionsSatisfied),
+      conditionsNotSatisfied: flags(p.conditionsNotSatisfied),
+      includeRulesSatisfied: rules(p.includeRulesSatisfied),
+      excludeRulesSatisfied: rules(p.excludeRulesSatisfied),
+    }));
   }
   if (version === 'v1.0') {
     // v1.0 signIn has neither the agent facet nor signInEventTypes (MD v1.0 type mappings).

@@ -9,6 +9,7 @@ import { APPLICATION_SPEC } from './applications.js';
 import { SERVICE_PRINCIPAL_SPEC } from './servicePrincipals.js';
 import { USER_SPEC, userDefaultSelect, usersCollection } from './users.js';
 import { GROUP_SPEC } from './groups.js';
+import { customSecurityAttributesRoute } from '../customSecurityAttributes.js';
 
 // /directoryObjects (any object by id, getByIds) and /directory/deletedItems, the recycle bin
 // every soft delete in the emulator lands in (GD v1.0 directory-deleteditems-{list,get,restore,
@@ -95,6 +96,9 @@ async function getByIds(ctx: MockContext): Promise<MockResult> {
 export async function directoryRoute(ctx: MockContext): Promise<MockResult> {
   const [first, ...rest] = ctx.path.rest;
   if (first === undefined) throw GraphErrors.methodNotAllowed();
+  // #13: custom security attributes, the at-scale targeting of agents in Conditional Access.
+  if (first.toLowerCase() === 'attributesets') return customSecurityAttributesRoute(ctx, 'attributeSets', rest);
+  if (first.toLowerCase() === 'customsecurityattributedefinitions') return customSecurityAttributesRoute(ctx, 'customSecurityAttributeDefinitions', rest);
   if (first.toLowerCase() !== 'deleteditems') throw GraphErrors.unknownSegment(first);
   return deletedItemsRoute(ctx, rest);
 }

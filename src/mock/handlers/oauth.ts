@@ -20,6 +20,7 @@ import {
 import { verifyCertificateAssertion } from '../clientAssertion.js';
 import { clientInfo, idTokenClaims, mintRefreshToken, readTenantSigned, type RefreshTokenClaims } from '../delegated.js';
 import { evaluateSignIn } from '../conditionalAccess.js';
+import { GRAPH_APP_ID } from '../seed.js';
 
 // The emulated tenant's sign-in endpoints, which live outside /v1.0 and /beta (handler.ts step 0):
 //   GET  /{tenant}/v2.0/.well-known/openid-configuration   OpenID discovery (what MSAL reads first)
@@ -213,6 +214,7 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
   if (!grant) throw OAuthErrors.missingParameter('grant_type');
   if (DEVICE_CODE_GRANTS.has(grant)) return deviceCodeToken(form, t);
   if (grant === 'refresh_token') return refreshTokenGrant(form, t);
+  if (grant === 'user_fic') return agentUserToken(form, t);
   if (grant !== 'client_credentials') throw OAuthErrors.unsupportedGrant();
   const clientId = (form.get('client_id') ?? '').toLowerCase();
   if (!clientId) throw OAuthErrors.missingParameter('client_id');
@@ -226,7 +228,7 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
     const claims = await t.store.read((state) => {
       // #13: an agent identity's own token (second leg of the agent flow), then Conditional Access.
       const agent = state.objects[clientId];
-      if (agent?.type === 'agentIdentity' && !agent.deletedDateTime && !applicationOf(state, clientId)) return agentIdentityClaims(state, agent, form, info, t);
+      if (agent?.type === 'agentIdentity' && !agent.deletedDateTime && !applicationOf(state, clientId)) return agentIdentityClaims(state, agent, form, info, t, exchange);
       const app = applicationOf(state, clientId);
       if (!app) throw OAuthErrors.appNotFound(clientId, t.tenantId);
       const sp = servicePrincipalOfApp(state, clientId);
@@ -278,7 +280,7 @@ function exchangeTokenClaims(state: TenantState, app: TenantState['objects'][str
   return { ...rest, aud: TOKEN_EXCHANGE_AUDIENCE, sub };
 }
 
-function agentIdentityClaims(state: TenantState, agent: TenantState['objects'][string], form: URLSearchParams, info: TokenIssuedInfo, t: TokenContext): Record<string, unknown> {
+function agentIdentityClaims(state: TenantState, agent: TenantState['objects'][string], form: URLSearchParams, info: TokenIssuedInfo, t: TokenContext, exchange = false): Record<string, unknown> {
   info.servicePrincipalId = agent.id;
   info.credentialType = 'federatedIdentityCredential';
   const assertion = form.get('client_assertion');
@@ -300,6 +302,9 @@ function agentIdentityClaims(state: TenantState, agent: TenantState['objects'][s
   // (reference-error-codes.md), naming the blueprint, whose principal is the disabled one.
   const blueprintPrincipal = Object.values(state.objects).find((o) => o.type === 'agentIdentityBlueprintPrincipal' && !o.deletedDateTime && String(o.props.appId ?? '').toLowerCase() === parent);
   if (blueprintPrincipal?.props.accountEnabled === false) throw OAuthErrors.appDisabled(parent);
+  // The agent's own exchange token (T2 of the agent-user flow, agentUserToken below): an
+  // intermediate exchange, which Conditional Access does not govern.
+  if (exchange) return agentExchangeClaims(state, agent, t);
   const ca = evaluateSignIn(state, agent.id);
   if (ca) info.conditionalAccess = { status: ca.status, applied: ca.verdicts.map((x) => x.applied) };
   if (ca?.blockedBy.length) throw OAuthErrors.blockedByConditionalAccess();
@@ -594,4 +599,87 @@ function json(status: number, body: unknown): Response {
     status,
     headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' },
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// #13: the agent user's token (ED agent-id/identity-platform/autonomous-agent-request-agent-user-tokens.md,
+// agent-user-oauth-flow.md), three legs:
+//   1. the blueprint's T1 for api://AzureADTokenExchange/.default with fmi_path = the agent;
+//   2. the agent identity's T2: client_id = the agent, the same scope, client_assertion = T1;
+//   3. grant_type=user_fic: client_id = the agent, client_assertion = T1,
+//      user_federated_identity_credential = T2, user_id (or username) = the agent user, scope
+//      https://graph.microsoft.com/.default: a delegated token for the agent user.
+// Conditional Access governs leg 3, whose subject is the agent user ("policy is evaluated against
+// the agent's user account, not the agent identity", ED identity/conditional-access/agent-id.md).
+// [INFERRED] T2's claims (aud api://AzureADTokenExchange, appid and sub the agent identity); the
+// errors for a user that is not the agent's own (AADSTS50034) and for T2 (as for T1: 70021).
+
+function agentExchangeClaims(state: TenantState, agent: TenantState['objects'][string], t: TokenContext): Record<string, unknown> {
+  const { roles: _roles, ...rest } = appClaims(state, agent.id, { issuerOrigin: t.origin, now: t.now }) as unknown as Record<string, unknown>;
+  return { ...rest, aud: TOKEN_EXCHANGE_AUDIENCE, sub: agent.id };
+}
+
+function exchangeToken(state: TenantState, token: string | null, t: TokenContext): Record<string, unknown> {
+  const key = state.auth?.signingKey;
+  if (token === null) throw OAuthErrors.noCredential();
+  const decoded = decodeJwt(token);
+  if (!decoded || !key) throw OAuthErrors.badAssertion();
+  const v = verifyAccessToken(token, key, state.tenant.id, t.now);
+  if (!v.ok && (v.problem === 'signature' || v.problem === 'malformed')) throw OAuthErrors.badAssertion();
+  if (!v.ok && (v.problem === 'expired' || v.problem === 'notYetValid')) throw OAuthErrors.assertionExpired();
+  if (decoded.payload.aud !== TOKEN_EXCHANGE_AUDIENCE) throw OAuthErrors.noMatchingFic();
+  return decoded.payload;
+}
+
+async function agentUserToken(form: URLSearchParams, t: TokenContext): Promise<Response> {
+  const clientId = (form.get('client_id') ?? '').toLowerCase();
+  if (!clientId) throw OAuthErrors.missingParameter('client_id');
+  const userRef = (form.get('user_id') ?? form.get('username') ?? '').toLowerCase();
+  if (!userRef) throw OAuthErrors.missingParameter('user_id');
+  const info: TokenIssuedInfo = { appId: clientId, tenantId: t.tenantId, grantType: 'user_fic', credentialType: 'federatedIdentityCredential', success: false, correlationId: t.correlationId, time: t.now };
+  try {
+    const scope = form.get('scope') ?? '';
+    if (!scope) throw OAuthErrors.missingParameter('scope');
+    checkGraphDefaultScope(scope);
+    if (form.get('client_assertion_type') !== JWT_BEARER) throw OAuthErrors.missingParameter('client_assertion_type');
+    const key = await signingKey(t.store);
+    const claims = await t.store.read((state) => {
+      const agent = state.objects[clientId];
+      if (!agent || agent.deletedDateTime || agent.type !== 'agentIdentity') throw OAuthErrors.appNotFound(clientId, t.tenantId);
+      const t1 = exchangeToken(state, form.get('client_assertion'), t);
+      const parent = String(agent.props.agentIdentityBlueprintId ?? '').toLowerCase();
+      if (String(t1.appid ?? '').toLowerCase() !== parent || String(t1.sub ?? '').toLowerCase() !== agent.id) throw OAuthErrors.noMatchingFic();
+      const t2 = exchangeToken(state, form.get('user_federated_identity_credential'), t);
+      if (String(t2.appid ?? '').toLowerCase() !== agent.id || String(t2.sub ?? '').toLowerCase() !== agent.id) throw OAuthErrors.noMatchingFic();
+      if (agent.props.accountEnabled === false) throw OAuthErrors.appDisabled(agent.id);
+      const user = Object.values(state.objects).find((o) => o.type === 'agentUser' && !o.deletedDateTime && (o.id === userRef || String(o.props.userPrincipalName ?? '').toLowerCase() === userRef));
+      if (!user || String(user.props.identityParentId ?? '').toLowerCase() !== agent.id) throw OAuthErrors.userNotFound(state.tenant.defaultDomain);
+      info.userId = user.id;
+      if (user.props.accountEnabled === false) throw OAuthErrors.userDisabled();
+      // The delegated permissions the agent holds for this user (its oauth2PermissionGrants to Graph).
+      const graphSp = servicePrincipalOfApp(state, GRAPH_APP_ID);
+      const scopes = [
+        ...new Set(
+          Object.values(state.oauth2PermissionGrants ?? {})
+            .filter((g) => g.clientId.toLowerCase() === agent.id && g.resourceId === graphSp?.id && (g.consentType === 'AllPrincipals' || g.principalId?.toLowerCase() === user.id))
+            .flatMap((g) => g.scope.split(' ').filter(Boolean)),
+        ),
+      ];
+      if (!scopes.length) throw OAuthErrors.notConsented(agent.id);
+      const ca = evaluateSignIn(state, user.id);
+      if (ca) info.conditionalAccess = { status: ca.status, applied: ca.verdicts.map((x) => x.applied) };
+      if (ca?.blockedBy.length) throw OAuthErrors.blockedByConditionalAccess();
+      return userClaims(state, user.id, { issuerOrigin: t.origin, now: t.now, clientAppId: agent.id, scopes });
+    });
+    info.success = true;
+    await emitTokenIssued(info, t.store);
+    return json(200, { token_type: 'Bearer', scope: (claims.scp ?? '').split(' ').map((x) => `${GRAPH_RESOURCE}/${x}`).join(' '), expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: signJwt(claims, key) });
+  } catch (err) {
+    if (err instanceof OAuthError) {
+      info.errorCode = err.aadsts;
+      if (err.aadsts === 53003) info.failureReason = err.message;
+      await emitTokenIssued(info, t.store);
+    }
+    throw err;
+  }
 }

@@ -26,6 +26,7 @@ import {
 import { AGENT_ID_ADMINISTRATOR_ROLE, AGENTID_CLIENT_APP_ID } from '../seed.js';
 import { appRoleAssignmentsRoute, principalGrantsRoute } from './grants.js';
 import { withSelectedKeys } from '../keyCredentials.js';
+import { assignAttributes } from '../customSecurityAttributes.js';
 
 // /servicePrincipals: agent identity blueprint principals (GD v1.0 agentidentityblueprintprincipal-*.md),
 // agent identities (GD v1.0 agentidentity-*.md) and the plain service principals they derive from.
@@ -184,6 +185,9 @@ function entityResult(ctx: MockContext, state: TenantState, obj: StoredObject, c
   const raw = ctx.url.searchParams.get('$select');
   const select = raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   let body = spView(state, obj, ctx);
+  // customSecurityAttributes come back only when selected (GD v1.0 resources/agentidentity.md,
+  // serviceprincipal-get.md "Get the custom security attributes"): {} when none is assigned.
+  if (select?.some((p) => p.toLowerCase() === 'customsecurityattributes')) body.customSecurityAttributes = JSON.parse(JSON.stringify(obj.props.customSecurityAttributes ?? {}));
   if (select) body = selectProperties(body, select);
   return ok({ '@odata.context': entityContext(ctx, 'servicePrincipals', cast, select), ...body });
 }
@@ -456,8 +460,11 @@ async function itemRoute(ctx: MockContext, target: (s: TenantState) => StoredObj
       const next = { ...obj.props };
       if (obj.type === 'agentIdentity') {
         // agentIdentityBlueprintId is annotated Immutable in the v1.0 CSDL.
-        checkAgentIdentityProperties(body, AGENT_IDENTITY_WRITABLE, ['agentIdentityBlueprintId', 'id']);
-        assignWritable(next, body, AGENT_IDENTITY_WRITABLE, obj.type);
+        const { customSecurityAttributes: csa, ...rest } = body;
+        checkAgentIdentityProperties(rest, AGENT_IDENTITY_WRITABLE, ['agentIdentityBlueprintId', 'id']);
+        assignWritable(next, rest, AGENT_IDENTITY_WRITABLE, obj.type);
+        // #13: attribute assignment, validated against the tenant's definitions (customSecurityAttributes.ts).
+        if (csa !== undefined) next.customSecurityAttributes = assignAttributes(state, obj.props.customSecurityAttributes, csa);
       } else {
         if (prop(body, 'passwordCredentials') !== undefined) throw GraphErrors.readOnlyProperty('passwordCredentials');
         if (obj.type === 'agentIdentityBlueprintPrincipal' && prop(body, 'servicePrincipalNames') !== undefined) {
