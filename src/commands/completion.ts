@@ -207,7 +207,13 @@ export function register(program: Command, ctx: CliContext, groups: readonly Gro
         if (!make) throw new UsageError(`completion: '${shell}' is not a supported shell; use bash, zsh or fish.`);
         ctx.io.stdout.write(make(await commandTree(ctx, program, groups)));
       }),
-    ['agentid completion bash > ~/.local/share/bash-completion/completions/agentid', 'agentid completion zsh > "${fpath[1]}/_agentid"', 'agentid completion fish > ~/.config/fish/completions/agentid.fish'],
+    [
+      // Each works on a fresh account: bash-completion reads ~/.bash_completion, zsh gets the line its
+      // script's header asks for, and fish's folder may not exist yet.
+      'agentid completion bash >> ~/.bash_completion',
+      `echo 'eval "$(agentid completion zsh)"' >> ~/.zshrc`,
+      'mkdir -p ~/.config/fish/completions && agentid completion fish > ~/.config/fish/completions/agentid.fish',
+    ],
     'none (no Graph call)',
   );
 }
