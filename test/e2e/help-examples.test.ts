@@ -1,5 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
@@ -73,8 +75,8 @@ const SETUP: string[] = [
   'agentid login --profile automation --emulated --as-app -o none',
   'agentid --profile automation sponsor add --agent "Sales Agent EMEA" --user adelev@contoso.onmicrosoft.com -o none',
   'agentid owner add --agent "Sales Agent EMEA" --user adelev@contoso.onmicrosoft.com -o none',
-  'agentid login --profile contoso --tenant contoso.onmicrosoft.com --device-code --no-verify -o none',
-  'AGENTID_SECRET=x agentid login --profile ci --tenant contoso.onmicrosoft.com --client-id c0a1b2c3-0001-4d5e-8f90-000000000301 --client-secret-env AGENTID_SECRET --no-verify -o none',
+  'agentid login --profile contoso --tenant contoso.onmicrosoft.com --device-code --graph-url "$REAL_URL" --authority-host "$REAL_URL" --no-verify -o none',
+  'agentid login --profile ci --tenant $TENANT --client-id $APP --client-secret-env AGENTID_SECRET --graph-url "$REAL_URL" --authority-host "$REAL_URL" --no-verify -o none',
   'agentid profile use local -o none',
 ];
 
@@ -108,7 +110,7 @@ const PRE: [RegExp, string[]][] = [
   [/journals\/2026-05-01T10-11-12Z-disable-3f2a9c1d\.jsonl/, ['agentid bulk disable --blueprint "Sales Agent" --yes -o none', 'mv "$(ls -t ~/.agentid/journals/*.jsonl | head -1)" ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl']],
   [/-f agentid\.yaml|--plan plan\.json|journals\/2026-05-01T10-11-12Z-apply-3f2a9c1d\.jsonl/, ['agentid export > agentid.yaml']],
   [/--plan plan\.json/, ['agentid plan -f agentid.yaml -o json > plan.json']],
-  [/journals\/2026-05-01T10-11-12Z-apply-3f2a9c1d\.jsonl/, ['sed -i "s/Sales Agent EMEA/Sales Agent Europe/" agentid.yaml', 'agentid apply -f agentid.yaml --yes -o none', 'mv "$(ls -t ~/.agentid/journals/*.jsonl | head -1)" ~/.agentid/journals/2026-05-01T10-11-12Z-apply-3f2a9c1d.jsonl']],
+  [/journals\/2026-05-01T10-11-12Z-apply-3f2a9c1d\.jsonl/, ['sed -i "/Support bot 7:/{n;s/enabled: true/enabled: false/}" agentid.yaml', 'agentid apply -f agentid.yaml --yes -o none', 'mv "$(ls -t ~/.agentid/journals/*.jsonl | head -1)" ~/.agentid/journals/2026-05-01T10-11-12Z-apply-3f2a9c1d.jsonl']],
   [/^agentid incident (release|status) \.\/(inc-[\w-]+)/, ['agentid incident contain --blueprint "Sales Agent" --out "./$INC" --yes -o none']],
   [/\.\/recordings/, ['agentid --record ./recordings agent list -o none']],
 ];
@@ -118,6 +120,20 @@ const APP_ONLY = [/^agentid sponsor (add|remove) --agent\b/, /^agentid bulk spon
 
 /** Examples whose exit code is their answer: the code, and what stderr says with it. */
 const ANSWERS: [RegExp, number, RegExp][] = [[/--fail-on\b/, 1, /finding\(s\) at or above/]];
+
+/**
+ * Examples that sign in to a real tenant. Their "real tenant" is the emulator served over TLS
+ * (trusted through NODE_EXTRA_CA_CERTS), with its Graph and sign-in host given as the flags a
+ * sovereign-cloud or proxy user would pass; $TENANT and $APP are its tenant and seeded app,
+ * AGENTID_SECRET that app's test secret, and a loopback stand-in answers GitHub's OIDC token
+ * request. A device-code sign-in runs on a pseudo-terminal, where the emulated admin approves it.
+ */
+const REAL_LOGIN = /^agentid login (?!.*--emulated)/;
+const TERMINAL = /--device-code|AGENTID_PROFILE=contoso agentid status/;
+const TENANT_ID = '3f2a7c1e-5b8d-4e6f-9a0b-1c2d3e4f5a6b';
+const APP_ID = 'c0a1b2c3-0001-4d5e-8f90-000000000301';
+const APP_SECRET = 'Emulated~Automation.Secret.0001'; // the seeded app's test secret (the emulator keeps a hash)
+const GITHUB_REQUEST_TOKEN = 'ghs_examplesRequestToken0123456789abcdef';
 
 /** Examples that keep running until stopped. */
 const LONG = /^agentid mock serve (?!.*&)|--follow\b/;
@@ -131,12 +147,19 @@ interface Ran {
 
 let shim = '';
 
-function sh(dir: string, line: string, env: Record<string, string> = {}, long = false): Promise<Ran> {
+let realEnv: Record<string, string> = {};
+
+function sh(dir: string, line: string, env: Record<string, string | undefined> = {}, long = false): Promise<Ran> {
+  const merged: NodeJS.ProcessEnv = { ...baseEnv(path.join(dir, '.agentid')), HOME: dir, PATH: `${shim}:${process.env.PATH}`, ...realEnv };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete merged[k];
+    else merged[k] = v;
+  }
   return new Promise((resolve) => {
     const child = spawn('bash', ['-c', line], {
       cwd: dir,
       detached: true,
-      env: { ...baseEnv(path.join(dir, '.agentid')), HOME: dir, PATH: `${shim}:${process.env.PATH}`, ...env },
+      env: merged,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -184,7 +207,36 @@ afterAll(() => {
 
 const ids: Record<string, string> = {};
 
+let real: Awaited<ReturnType<typeof startServer>> | undefined;
+let github: Server | undefined;
+const realHome = mkdtempSync(path.join(os.tmpdir(), 'agentid-examples-real-'));
+afterAll(async () => {
+  await real?.stop();
+  await new Promise<void>((r) => (github ? github.close(() => r()) : r()));
+  rmSync(realHome, { recursive: true, force: true });
+});
+
 beforeAll(async () => {
+  real = await startServer(realHome, ['--tls']);
+  github = createServer((req, res) => {
+    if (req.headers.authorization !== `bearer ${GITHUB_REQUEST_TOKEN}`) return void res.writeHead(401).end('{"message":"Bad credentials"}');
+    const aud = new URL(req.url!, 'http://x').searchParams.get('audience');
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    // GitHub's token for contoso/agents' main branch, which the seeded app trusts (unsigned: the emulator cannot fetch GitHub's keys).
+    const jwt = `${b64({ typ: 'JWT', alg: 'RS256', kid: 'examples' })}.${b64({ iss: 'https://token.actions.githubusercontent.com', sub: 'repo:contoso/agents:ref:refs/heads/main', aud, repository: 'contoso/agents', ref: 'refs/heads/main', iat: now, nbf: now - 5, exp: now + 300 })}.${Buffer.from('not-a-signature').toString('base64url')}`;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ count: jwt.length, value: jwt }));
+  });
+  await new Promise<void>((r) => github!.listen(0, '127.0.0.1', r));
+  realEnv = {
+    REAL_URL: real.url,
+    NODE_EXTRA_CA_CERTS: path.join(realHome, 'mock', 'tls', 'cert.pem'),
+    TENANT: TENANT_ID,
+    APP: APP_ID,
+    AGENTID_SECRET: APP_SECRET,
+    ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${(github.address() as AddressInfo).port}/run/idtoken/job/1?api-version=2.0`,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: GITHUB_REQUEST_TOKEN,
+  };
   shim = path.join(base, '.bin');
   mkdirSync(shim, { recursive: true });
   writeFileSync(path.join(shim, 'agentid'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
@@ -204,7 +256,7 @@ async function runExample(line: string): Promise<{ line: string; ok: boolean; de
   cpSync(base, dir, { recursive: true });
   let cmd = line;
   for (const [abbrev, id] of Object.entries(ids)) cmd = cmd.split(abbrev).join(id);
-  const env: Record<string, string> = {};
+  const env: Record<string, string | undefined> = {};
   const inc = /\.\/(inc-[\w-]+)/.exec(line)?.[1];
   if (inc) env.INC = inc;
   if (APP_ONLY.some((re) => re.test(line))) env.AGENTID_PROFILE = 'automation';
@@ -218,12 +270,19 @@ async function runExample(line: string): Promise<{ line: string; ok: boolean; de
   // An example for a served emulator ($AGENTID_GRAPH_URL set by the reader's `mock serve`).
   const server = /\$AGENTID_GRAPH_URL\b/.test(line) ? await startServer(path.join(dir, '.agentid')) : undefined;
   if (server) env.AGENTID_GRAPH_URL = server.url;
+  if (REAL_LOGIN.test(line)) cmd += ' --graph-url "$REAL_URL" --authority-host "$REAL_URL"';
+  if (TERMINAL.test(line)) {
+    cmd = `script -qec ${shellQuote(cmd)} /dev/null`;
+    Object.assign(env, { CI: undefined, TERM: 'dumb' });
+  }
   const long = LONG.test(line);
   const r = await sh(dir, cmd, env, long).finally(() => server?.stop());
   const answer = ANSWERS.find(([re]) => re.test(line));
   const ok = long ? r.started === true : r.code === 0 || (!!answer && r.code === answer[1] && answer[2].test(r.stderr));
   return { line, ok, detail: ok ? '' : `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` };
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe('help examples', () => {
   test('every example of every command runs on the emulated tenant: 0 failures', async () => {
