@@ -281,8 +281,9 @@ export function register(program: Command, ctx: CliContext): void {
         const m = await ctx.messenger();
         m.success(`Restored blueprint '${item.displayName}'${r.principalRestored ? ' and its principal' : ''}.`);
         if (!r.principal) m.warn(`It has no principal, so its agents cannot authenticate; none was in deleted items.`);
-        if (r.disabledAgents.length) m.warn(`${r.disabledAgents.length} of its agents are disabled: ${r.disabledAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent enable NAME).`);
-        if (r.deletedAgents.length) m.warn(`${r.deletedAgents.length} of its agents are still deleted: ${r.deletedAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent restore NAME).`);
+        const are = (n: number) => (n === 1 ? 'is' : 'are');
+        if (r.disabledAgents.length) m.warn(`${r.disabledAgents.length} of its agents ${are(r.disabledAgents.length)} disabled: ${r.disabledAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent enable NAME).`);
+        if (r.deletedAgents.length) m.warn(`${r.deletedAgents.length} of its agents ${are(r.deletedAgents.length)} still deleted: ${r.deletedAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent restore NAME).`);
         await ctx.print({ ...r.blueprint, principal: r.principal, principalRestored: r.principalRestored, disabledAgents: r.disabledAgents, deletedAgents: r.deletedAgents });
       }),
     ['agentid blueprint restore "Sales Agent"', 'agentid blueprint restore 1d5f… -o json --query principal.accountEnabled'],

@@ -59,7 +59,7 @@ describe('blueprint delete with agents', () => {
     expect(out).toMatchObject({ id: bp.id, appId: bp.appId, principalRestored: true, principal: { appId: bp.appId, accountEnabled: true } });
     expect(out.disabledAgents).toEqual([{ id: bp.agentIds[1], displayName: 'Orphan Two' }]);
     expect(r.stderr).toContain("Restored blueprint 'Orphan Maker' and its principal.");
-    expect(r.stderr).toMatch(/1 of its agents are disabled: Orphan Two/);
+    expect(r.stderr).toMatch(/1 of its agents is disabled: Orphan Two/);
     const show = ok(await h.run(['blueprint', 'show', bp.id])).json();
     expect(show.principal).toMatchObject({ accountEnabled: true });
   });
@@ -83,6 +83,21 @@ describe('blueprint delete with agents', () => {
 
     const again = ok(await h.run(['bulk', 'undo', out.journal, '--yes']));
     expect(again.stderr).toContain('0 changed, 5 already as asked');
+  });
+
+  test('blueprint restore after --with-agents says which agents are still deleted, and restores only the blueprint and principal', async () => {
+    const del = ok(await h.run(['blueprint', 'delete', bp.id, '--with-agents', '--yes']));
+    expect(del.json()).toMatchObject({ deleted: true, agentsAction: 'delete' });
+    const r = ok(await h.run(['blueprint', 'restore', bp.appId]));
+    const out = r.json();
+    expect(out).toMatchObject({ id: bp.id, principalRestored: true, principal: { appId: bp.appId }, disabledAgents: [] });
+    expect(out.deletedAgents.map((a: { id: string }) => a.id).sort()).toEqual([...bp.agentIds].sort());
+    expect(r.stderr).toContain("Restored blueprint 'Orphan Maker' and its principal.");
+    expect(r.stderr).toMatch(/2 of its agents are still deleted: Orphan (One|Two), Orphan (One|Two) \(agentid agent restore NAME\)/);
+    expect(ok(await h.run(['agent', 'list', '--blueprint', bp.id])).json()).toEqual([]);
+    // The next step it names brings one back.
+    ok(await h.run(['agent', 'restore', 'Orphan One']));
+    expect(ok(await h.run(['agent', 'list', '--blueprint', bp.id])).json().map((a: { displayName: string }) => a.displayName)).toEqual(['Orphan One']);
   });
 
   test('a blueprint without agents is deleted with --yes alone', async () => {

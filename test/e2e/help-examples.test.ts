@@ -293,4 +293,17 @@ describe('help examples', () => {
     console.log(`help examples: ${results.length} run, ${failures.length} failed`);
     expect(failures.map((f) => `${f.line}\n    ${f.detail}`)).toEqual([]);
   }, 600_000);
+
+  test("mock serve's background example lists the served tenant's agents and ends", async () => {
+    // Its exit status is kill's, so the run above cannot see whether the list worked: check its output.
+    const help = (await h.run(['mock', 'serve', '--help'])).stdout;
+    const example = /^ {2}\$ (.*AGENTID_GRAPH_URL=.*)$/m.exec(help)?.[1];
+    expect(example).toBeDefined();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agentid-example-'));
+    runs.push(dir);
+    cpSync(base, dir, { recursive: true });
+    const r = await sh(dir, example!);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).map((a: { displayName: string }) => a.displayName).sort()).toEqual(['Sales Agent EMEA', 'Support bot 7']);
+  }, 60_000);
 });
