@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest';
-import { fixture, tempHome, type RunResult } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, ROOT, baseEnv, fixture, tempHome, type RunResult } from './helpers.js';
 
 // Issue 12 points 3 and 4: a blueprint delete that would orphan agents says so and needs a
 // choice; what delete promises ("restorable for 30 days") the deleted group and restore verbs keep.
@@ -12,6 +13,26 @@ afterAll(() => h.remove());
 function ok(r: RunResult): RunResult {
   expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
   return r;
+}
+
+/** agentid on a pseudo-terminal (util-linux `script`, CI unset), typing `answer` once it asks (y/N). */
+function answerOnTerminal(args: string[], answer: string): Promise<{ code: number | null; terminal: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], { cwd: ROOT, env: baseEnv(h.home, { CI: undefined, TERM: 'dumb' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let terminal = '';
+    let answered = false;
+    const onData = (d: string) => {
+      terminal += d;
+      if (!answered && terminal.includes('(y/N)')) {
+        answered = true;
+        child.stdin.write(`${answer}\r`);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    child.on('close', (code) => resolve({ code, terminal }));
+  });
 }
 
 async function blueprintWithAgents(name: string, agents: string[], upn?: string): Promise<{ id: string; appId: string; agentIds: string[] }> {
@@ -40,6 +61,16 @@ describe('blueprint delete with agents', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: Blueprint 'Orphan Maker' has 2 agent identities and 1 agent user \(.*Orphan One.*\).*--with-agents.*--leave-agents/);
     ok(await h.run(['blueprint', 'show', bp.id]));
+  });
+
+  test('on a terminal the confirmation names the agents and agent users; answering no is exit 0 and changes nothing', async () => {
+    const r = await answerOnTerminal(['blueprint', 'delete', bp.id, '--with-agents'], 'n');
+    expect(r.code).toBe(0);
+    const screen = r.terminal.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\s+/g, ' ');
+    expect(screen).toMatch(/Delete blueprint 'Orphan Maker'.*2 agent identities and 1 agent user \(Orphan (One|Two), Orphan (One|Two), orphan-one@contoso\.onmicrosoft\.com\)\?/);
+    expect(screen).toContain('Cancelled: nothing was changed.');
+    ok(await h.run(['blueprint', 'show', bp.id]));
+    expect(ok(await h.run(['agent', 'list', '--blueprint', bp.id])).json()).toHaveLength(2);
   });
 
   test('--leave-agents deletes the blueprint; agent list --blueprint <deleted id> lists the orphans', async () => {
