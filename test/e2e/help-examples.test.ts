@@ -1,12 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { BIN, baseEnv, mapLimit, startServer, tempHome } from './helpers.js';
+import { BIN, ROOT, baseEnv, mapLimit, startServer, tempHome } from './helpers.js';
 
 // Issue 12 #2 and #7: every --help example works on a fresh install. This walks the live command
 // tree (as help.test.ts does), collects every `$ agentid …` line of every --help, and runs each one
@@ -34,22 +36,32 @@ function subcommands(help: string): string[] {
     .filter((n): n is string => !!n && n !== 'help');
 }
 
+/** `agentid ARGS --help`, answered in this process by the built CLI's main() (help needs no tenant). */
+async function helpOf(args: string[]): Promise<string> {
+  const { main } = (await import(pathToFileURL(path.join(ROOT, 'dist', 'bundle', 'main.js')).href)) as { main: (argv: string[], io: unknown) => Promise<number> };
+  let out = '';
+  const stdout = new PassThrough().setEncoding('utf8').on('data', (d: string) => (out += d));
+  const stderr = new PassThrough().setEncoding('utf8').on('data', () => undefined);
+  const code = await main(['node', 'agentid', ...args, '--help'], { stdout, stderr, stdin: Readable.from([]), env: baseEnv(h.home) });
+  if (code !== 0) throw new Error(`agentid ${args.join(' ')} --help exited ${code}`);
+  return out;
+}
+
 /** Every example line of every command's --help, once each, with the first command showing it. */
 async function collectExamples(): Promise<{ cmd: string; line: string }[]> {
   const found = new Map<string, string>();
   let frontier = [''];
   while (frontier.length) {
-    const helps = await mapLimit(frontier, 2, (cmd) => h.run([...cmd.split(' ').filter(Boolean), '--help']));
     const next: string[] = [];
-    frontier.forEach((cmd, i) => {
-      const help = helps[i]!.stdout;
+    for (const cmd of frontier) {
+      const help = await helpOf(cmd.split(' ').filter(Boolean));
       const examples = /\nExamples:\n([\s\S]*?)(?:\n\n|$)/.exec(help)?.[1] ?? '';
       for (const l of examples.split('\n')) {
         const line = /^ {2}\$ (.*)$/.exec(l)?.[1]?.trim();
         if (line && !line.startsWith('#') && !found.has(line)) found.set(line, cmd);
       }
       for (const sub of subcommands(help)) next.push(`${cmd} ${sub}`.trim());
-    });
+    }
     frontier = next;
   }
   return [...found].map(([line, cmd]) => ({ cmd, line }));
@@ -247,7 +259,7 @@ beforeAll(async () => {
     const r = await sh(base, step);
     if (r.code !== 0) throw new Error(`setup step failed (${r.code}): ${step}\n${r.stderr}`);
   }
-  for (const [abbrev, file] of Object.entries(IDS)) ids[abbrev] = JSON.parse(execFileSync('cat', [path.join(base, file)], { encoding: 'utf8' })) as string;
+  for (const [abbrev, file] of Object.entries(IDS)) ids[abbrev] = JSON.parse(readFileSync(path.join(base, file), 'utf8')) as string;
 }, 120_000);
 
 async function runExample(line: string): Promise<{ line: string; ok: boolean; detail: string }> {
@@ -296,7 +308,7 @@ describe('help examples', () => {
 
   test("mock serve's background example lists the served tenant's agents and ends", async () => {
     // Its exit status is kill's, so the run above cannot see whether the list worked: check its output.
-    const help = (await h.run(['mock', 'serve', '--help'])).stdout;
+    const help = await helpOf(['mock', 'serve']);
     const example = /^ {2}\$ (.*AGENTID_GRAPH_URL=.*)$/m.exec(help)?.[1];
     expect(example).toBeDefined();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'agentid-example-'));
