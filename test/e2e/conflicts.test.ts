@@ -49,6 +49,22 @@ describe('sponsors and owners', () => {
   });
 });
 
+describe('inheritable permissions', () => {
+  test('adding scopes of a resource already there merges them; adding them again changes nothing', async () => {
+    const GRAPH = '00000003-0000-0000-c000-000000000000';
+    const scopes = async () => (await h.run(['blueprint', 'permission', 'list', 'Conflict BP', '--query', `[?resourceAppId=='${GRAPH}'].inheritableScopes.scopes | [0]`])).json();
+    expect((await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'User.Read', '-o', 'none'])).code).toBe(0);
+    const more = await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'Mail.Read,User.Read', '-o', 'none']);
+    expect({ code: more.code, stderr: more.stderr }).toEqual({ code: 0, stderr: `Agents of 'Conflict BP' now inherit User.Read, Mail.Read of ${GRAPH}.\n` });
+    expect(await scopes()).toEqual(['User.Read', 'Mail.Read']);
+    const dry = await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'mail.read', '--dry-run']);
+    expect(dry.json()).toMatchObject({ dryRun: true, action: 'none' });
+    const again = await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'Mail.Read', '-o', 'none']);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: `Agents of 'Conflict BP' already inherit User.Read, Mail.Read of ${GRAPH}; nothing changed.\n` });
+    expect(await scopes()).toEqual(['User.Read', 'Mail.Read']);
+  });
+});
+
 describe('agent users', () => {
   test('a UPN on an unverified domain lists the verified domains, exit 2, nothing created', async () => {
     const r = await h.run(['agent-user', 'create', '--agent', 'Conflict Agent', '--upn', 'bot@fabrikam.com']);
