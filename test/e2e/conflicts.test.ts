@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { tempHome } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, ROOT, baseEnv, tempHome } from './helpers.js';
 
 // Issue 12 #5: predictable conflicts answered like a tool, not like raw Graph; and #7's grammar
 // and group sponsors by name.
@@ -86,6 +87,29 @@ describe('names', () => {
     expect(r.stderr).toMatch(/^warning: An agent is already named 'Conflict Agent' in blueprint 'Conflict BP' \([0-9a-f-]{36}\); another makes the name ambiguous, so refer to them by id\.\n/);
     const bp = await h.run(['blueprint', 'create', '--name', 'Conflict BP', '--sponsor', 'me', '--dry-run']);
     expect(bp.stderr).toMatch(/^warning: A blueprint is already named 'Conflict BP' in this tenant/);
+  });
+});
+
+describe('a taken name on a terminal', () => {
+  test('asks before creating a second one; answering no creates nothing, exit 0', async () => {
+    const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const args = ['blueprint', 'create', '--name', 'Conflict BP', '--sponsor', 'me'];
+    const r = await new Promise<{ code: number | null; terminal: string }>((resolve) => {
+      const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], { cwd: ROOT, env: baseEnv(h.home, { CI: undefined, TERM: 'dumb' }), stdio: ['pipe', 'pipe', 'pipe'] });
+      let terminal = '';
+      const onData = (d: string) => {
+        terminal += d;
+        if (terminal.includes('(y/N)') && !child.stdin.writableEnded) child.stdin.end('n\r');
+      };
+      child.stdout.setEncoding('utf8').on('data', onData);
+      child.stderr.setEncoding('utf8').on('data', onData);
+      child.on('close', (code) => resolve({ code, terminal }));
+    });
+    const screen = r.terminal.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\s+/g, ' ');
+    expect(r.code).toBe(0);
+    expect(screen).toMatch(/A blueprint is already named 'Conflict BP' in this tenant .*Create another\? No/);
+    expect(screen).toContain('Cancelled: nothing was created.');
+    expect((await h.run(['blueprint', 'list', '--query', "length([?displayName=='Conflict BP'])"])).json()).toBe(1);
   });
 });
 
