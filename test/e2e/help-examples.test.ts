@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -21,7 +21,9 @@ import { BIN, ROOT, baseEnv, mapLimit, startServer, tempHome } from './helpers.j
 // own id of that object, so the run puts in the real one (IDS below); an app-only operation runs
 // under the emulated tenant's app profile (`agentid login --emulated --as-app`), as its --help and
 // its 403 say. A long-running example (a server, --follow) counts as working when it has started
-// and answers (or keeps running without an error) until it is stopped.
+// and answers (or keeps running without an error) until it is stopped. The only changes to an
+// example's own words: a real-tenant sign-in gets the served emulator's URL as its Graph and
+// sign-in host (REAL_LOGIN), and `--port 8080` becomes `--port 0` if 8080 is taken here.
 
 const h = tempHome('agentid-examples-');
 afterAll(() => h.remove());
@@ -69,7 +71,7 @@ async function collectExamples(): Promise<{ cmd: string; line: string }[]> {
 
 const UPN = 'sales-emea@contoso.onmicrosoft.com';
 
-/** The tenant every example may assume, built with agentid itself; `$X=` captures a value. */
+/** The tenant every example may assume, built with agentid itself; `> .x` keeps an id for IDS. */
 const SETUP: string[] = [
   'agentid blueprint create --name "Sales Agent" --sponsor me --unique-name sales-agent -o json --query id > .bp',
   'agentid blueprint create --name "Support Agent" --sponsor me --unique-name support-agent -o none',
@@ -82,8 +84,8 @@ const SETUP: string[] = [
   'agentid ca create --name "Block Sales agents" --blueprint "Sales Agent" --block -o json --query id > .ca',
   // ID Protection's view of an agent confirmed compromised, for the risk examples that read it.
   `agentid risk confirm-compromised "Sales Agent EMEA" ${UPN} --yes -o none`,
-  // The app profile app-only examples run under, and real-tenant profiles (saved, not signed in)
-  // for the examples that manage profiles.
+  // The app profile app-only examples run under, and two real-tenant profiles (saved, not signed
+  // in; their tenant is the served emulator, see REAL_LOGIN) for the examples that use profiles.
   'agentid login --profile automation --emulated --as-app -o none',
   'agentid --profile automation sponsor add --agent "Sales Agent EMEA" --user adelev@contoso.onmicrosoft.com -o none',
   'agentid owner add --agent "Sales Agent EMEA" --user adelev@contoso.onmicrosoft.com -o none',
@@ -283,6 +285,8 @@ async function runExample(line: string): Promise<{ line: string; ok: boolean; de
   const server = /\$AGENTID_GRAPH_URL\b/.test(line) ? await startServer(path.join(dir, '.agentid')) : undefined;
   if (server) env.AGENTID_GRAPH_URL = server.url;
   if (REAL_LOGIN.test(line)) cmd += ' --graph-url "$REAL_URL" --authority-host "$REAL_URL"';
+  // `mock serve --port 8080` as written, unless something on this machine holds 8080 already.
+  if (/ --port 8080\b/.test(cmd) && !(await portFree(8080))) cmd = cmd.replace(' --port 8080', ' --port 0');
   if (TERMINAL.test(line)) {
     cmd = `script -qec ${shellQuote(cmd)} /dev/null`;
     Object.assign(env, { CI: undefined, TERM: 'dumb' });
@@ -292,6 +296,14 @@ async function runExample(line: string): Promise<{ line: string; ok: boolean; de
   const answer = ANSWERS.find(([re]) => re.test(line));
   const ok = long ? r.started === true : r.code === 0 || (!!answer && r.code === answer[1] && answer[2].test(r.stderr));
   return { line, ok, detail: ok ? '' : `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createNetServer()
+      .once('error', () => resolve(false))
+      .listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
