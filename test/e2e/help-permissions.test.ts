@@ -63,6 +63,17 @@ describe('least-privileged permission in --help', () => {
   });
 });
 
+describe('one name for one thing', () => {
+  test('no command shows --display-name or an id/name variant of --blueprint, --agent or --agent-user', () => {
+    const variants = /^ {2}(?:-\w, )?(--display-name|--(?:blueprint|agent|agent-user)-(?:id|name|app-id))\b/m;
+    expect([...leaves].filter(([, help]) => variants.test(help)).map(([cmd, help]) => `${cmd}: ${variants.exec(help)![1]}`)).toEqual([]);
+    // Every create names its object with --name.
+    const creates = [...leaves].filter(([cmd]) => / create$/.test(cmd) && cmd !== 'bulk create');
+    expect(creates.length).toBeGreaterThan(3);
+    expect(creates.filter(([cmd, help]) => !/^ {2}--name <name>/m.test(help)).map(([cmd]) => cmd)).toEqual([]);
+  });
+});
+
 describe('the read commands run with read permissions alone', () => {
   const ok = (r: RunResult, what: string) => expect({ what, code: r.code, stderr: r.stderr }).toEqual({ what, code: 0, stderr: '' });
 
