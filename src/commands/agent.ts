@@ -195,7 +195,7 @@ export function register(program: Command, ctx: CliContext): void {
         (await ctx.messenger()).success(`Deleted agent '${a.displayName}'.`);
         await ctx.print({ id: a.id, displayName: a.displayName, deleted: true });
       }),
-    ['agentid agent delete "Sales Agent EMEA"', 'agentid agent delete 5b1c… --yes'],
+    ['agentid agent delete "Sales Agent EMEA" --dry-run', 'agentid agent delete 5b1c… --yes'],
     'AgentIdentity.DeleteRestore.All',
   );
 

@@ -89,7 +89,7 @@ export function register(program: Command, ctx: CliContext): void {
         (await ctx.messenger()).success(`Created agent user ${user.userPrincipalName} for agent '${agent.displayName}'.`);
         await ctx.print(user);
       }),
-    ['agentid agent-user create --agent "Sales Agent EMEA" --upn sales-emea@contoso.onmicrosoft.com', 'agentid agent-user create --agent 5b1c… --upn bot7@contoso.onmicrosoft.com --name "Support bot 7"'],
+    ['agentid agent-user create --agent "Sales Agent EMEA" --upn sales-emea@contoso.onmicrosoft.com', 'agentid agent-user create --agent 7d2e… --upn bot7@contoso.onmicrosoft.com --name "Support bot 7"'],
     'AgentIdUser.ReadWrite.IdentityParentedBy',
   );
 

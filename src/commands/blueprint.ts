@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import type { CliContext } from '../context.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import * as bp from '../graph/blueprints.js';
+import type { InheritablePermission } from '../graph/models.js';
 import { createSelfSignedCertificate, readCertificate, summarizeKeyCredential, type CertificateInfo } from '../graph/certificates.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveBlueprint } from '../graph/resolve.js';
@@ -280,8 +281,9 @@ export function register(program: Command, ctx: CliContext): void {
         const m = await ctx.messenger();
         m.success(`Restored blueprint '${item.displayName}'${r.principalRestored ? ' and its principal' : ''}.`);
         if (!r.principal) m.warn(`It has no principal, so its agents cannot authenticate; none was in deleted items.`);
-        if (r.disabledAgents.length) m.warn(`${r.disabledAgents.length} of its agents are disabled: ${r.disabledAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent enable NAME).`);
-        if (r.deletedAgents.length) m.warn(`${r.deletedAgents.length} of its agents are still deleted: ${r.deletedAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent restore NAME).`);
+        const are = (n: number) => (n === 1 ? 'is' : 'are');
+        if (r.disabledAgents.length) m.warn(`${r.disabledAgents.length} of its agents ${are(r.disabledAgents.length)} disabled: ${r.disabledAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent enable NAME).`);
+        if (r.deletedAgents.length) m.warn(`${r.deletedAgents.length} of its agents ${are(r.deletedAgents.length)} still deleted: ${r.deletedAgents.map((a) => a.displayName ?? a.id).join(', ')} (agentid agent restore NAME).`);
         await ctx.print({ ...r.blueprint, principal: r.principal, principalRestored: r.principalRestored, disabledAgents: r.disabledAgents, deletedAgents: r.deletedAgents });
       }),
     ['agentid blueprint restore "Sales Agent"', 'agentid blueprint restore 1d5f… -o json --query principal.accountEnabled'],
@@ -523,10 +525,20 @@ function registerPermissions(group: Command, ctx: CliContext): void {
         await ctx.checkOutputOptions();
         const client = await ctx.graph();
         const b = await resolveBlueprint(client, ref, ctx.chooser());
-        const selection: bp.ScopeSelection = o.all ? { kind: 'allAllowed' } : o.none ? { kind: 'none' } : { kind: 'enumerated', scopes: o.scopes! };
-        if (raw.dryRun) return printPlan(ctx, { action: 'add inheritable permission', blueprintId: b.id, resourceAppId: appId, scopes: selection });
-        const p = await bp.addInheritablePermission(client, b.id, appId, selection);
-        (await ctx.messenger()).success(`Agents of '${b.displayName}' now inherit ${o.all ? 'all allowed scopes' : o.none ? 'no scopes' : o.scopes!.join(', ')} of ${appId}.`);
+        const asked: bp.ScopeSelection = o.all ? { kind: 'allAllowed' } : o.none ? { kind: 'none' } : { kind: 'enumerated', scopes: o.scopes! };
+        // Graph keeps one inheritablePermission per resource and answers a second POST for it with
+        // a duplicate-value 400, so adding scopes to a resource already there merges them.
+        const existing = (await bp.listInheritablePermissions(client, b.id)).find((p) => p.resourceAppId.toLowerCase() === appId.toLowerCase());
+        const selection = mergeScopes(existing, asked);
+        const m = await ctx.messenger();
+        if (existing && sameScopes(existing, selection)) {
+          if (raw.dryRun) return printPlan(ctx, { action: 'none', blueprintId: b.id, resourceAppId: appId, scopes: selection });
+          m.success(`Agents of '${b.displayName}' already inherit ${describeScopes(selection)} of ${appId}; nothing changed.`);
+          return ctx.print(existing);
+        }
+        if (raw.dryRun) return printPlan(ctx, { action: existing ? 'replace inheritable permission' : 'add inheritable permission', blueprintId: b.id, resourceAppId: appId, scopes: selection });
+        const p = existing ? await bp.replaceInheritablePermission(client, b.id, existing, selection) : await bp.addInheritablePermission(client, b.id, appId, selection);
+        m.success(`Agents of '${b.displayName}' now inherit ${describeScopes(selection)} of ${appId}.`);
         await ctx.print(p);
       }),
     ['agentid blueprint permission add "Sales Agent" --resource graph --scopes User.Read,Mail.Read', 'agentid blueprint permission add "Sales Agent" --resource graph --all'],
@@ -575,6 +587,29 @@ function registerPermissions(group: Command, ctx: CliContext): void {
     ['agentid blueprint permission remove "Sales Agent" --resource graph --yes'],
     'AgentIdentityBlueprint.ReadWrite.All',
   );
+}
+
+/** The scopes a blueprint's agents inherit of a resource once `asked` is added to what they had. */
+function mergeScopes(existing: InheritablePermission | undefined, asked: bp.ScopeSelection): bp.ScopeSelection {
+  if (!existing || asked.kind !== 'enumerated') return asked;
+  const kind = existing.inheritableScopes.kind;
+  if (kind === 'allAllowed') return { kind: 'allAllowed' };
+  const had = kind === 'enumerated' ? (existing.inheritableScopes.scopes ?? []) : [];
+  const scopes = [...had];
+  for (const sc of asked.scopes) if (!scopes.some((x) => x.toLowerCase() === sc.toLowerCase())) scopes.push(sc);
+  return { kind: 'enumerated', scopes };
+}
+
+function sameScopes(existing: InheritablePermission, s: bp.ScopeSelection): boolean {
+  if (existing.inheritableScopes.kind !== s.kind) return false;
+  if (s.kind !== 'enumerated') return true;
+  const had = (existing.inheritableScopes.scopes ?? []).map((x) => x.toLowerCase()).sort();
+  const want = s.scopes.map((x) => x.toLowerCase()).sort();
+  return had.length === want.length && had.every((x, i) => x === want[i]);
+}
+
+function describeScopes(s: bp.ScopeSelection): string {
+  return s.kind === 'allAllowed' ? 'all allowed scopes' : s.kind === 'none' ? 'no scopes' : s.scopes.join(', ');
 }
 
 /** Which collection holds a keyId: a certificate (keyCredentials) or a secret (passwordCredentials). */

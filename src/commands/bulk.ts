@@ -226,6 +226,7 @@ export function register(program: Command, ctx: CliContext): void {
       .argument('[journal]', 'journal file'))
       .action(async (file: string | undefined, raw) => status(ctx, await journalArgument(ctx, file, raw))),
     ['agentid bulk status --last', 'agentid bulk status ~/.agentid/journals/2026-05-01T10-11-12Z-disable-3f2a9c1d.jsonl', 'agentid bulk status --last -o json --query items'],
+    'none (it reads the journal; no Graph call)',
   );
 
   // Issue #14: sponsor replace / add --orphaned, delete --stale-days (commands/bulkGovernance.ts).

@@ -49,8 +49,8 @@ function journalOptions(cmd: Command): Command {
 
 export function registerGovernance(group: Command, ctx: CliContext, engine: BulkEngine): void {
   const sponsor = helpSections(group.command('sponsor').description('Replace or add sponsors in bulk (blueprints, agents and agent users), never leaving an object without one'), [
-    'agentid bulk sponsor replace --from hana.sato@contoso.onmicrosoft.com --to lee@contoso.onmicrosoft.com --yes',
-    'agentid bulk sponsor add --user lee@contoso.onmicrosoft.com --orphaned --dry-run',
+    'agentid bulk sponsor replace --from meganb@contoso.onmicrosoft.com --to leeg@contoso.onmicrosoft.com --yes',
+    'agentid bulk sponsor add --user leeg@contoso.onmicrosoft.com --orphaned --dry-run',
   ]);
   helpSections(
     journalOptions(
@@ -62,8 +62,8 @@ export function registerGovernance(group: Command, ctx: CliContext, engine: Bulk
         .option('--blueprint <blueprint>', 'only this blueprint and its agents (repeatable)', collect),
     ).action(async (raw) => replace(ctx, engine, raw)),
     [
-      'agentid bulk sponsor replace --from hana.sato@contoso.onmicrosoft.com --to lee@contoso.onmicrosoft.com --yes',
-      'agentid bulk sponsor replace --from 6e1f0c2a-0107-4a5b-8c9d-000000000107 --to 7a2b0d3c-0001-4b6c-9dae-000000000101 --blueprint "Sales Agent" --dry-run',
+      'agentid bulk sponsor replace --from meganb@contoso.onmicrosoft.com --to leeg@contoso.onmicrosoft.com --yes',
+      'agentid bulk sponsor replace --from 6e1f0c2a-0002-4a5b-8c9d-000000000002 --to 7a2b0d3c-0001-4b6c-9dae-000000000101 --blueprint "Sales Agent" --dry-run',
     ],
     'AgentIdentity.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, User.ReadWrite.All (agent users)',
   );
@@ -77,7 +77,7 @@ export function registerGovernance(group: Command, ctx: CliContext, engine: Bulk
         .option('--orphaned', 'every orphaned blueprint, agent and agent user (required)')
         .option('--blueprint <blueprint>', 'only this blueprint and its agents (repeatable)', collect),
     ).action(async (raw) => addOrphans(ctx, engine, raw)),
-    ['agentid bulk sponsor add --user lee@contoso.onmicrosoft.com --orphaned --yes', 'agentid bulk sponsor add --group 7a2b0d3c-0001-4b6c-9dae-000000000101 --orphaned --dry-run -o json'],
+    ['agentid bulk sponsor add --user leeg@contoso.onmicrosoft.com --orphaned --yes', 'agentid bulk sponsor add --group 7a2b0d3c-0001-4b6c-9dae-000000000101 --orphaned --dry-run -o json'],
     'AgentIdentity.ReadWrite.All, AgentIdentityBlueprint.ReadWrite.All, User.ReadWrite.All (agent users)',
   );
   helpSections(

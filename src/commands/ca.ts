@@ -455,7 +455,7 @@ export function register(program: Command, ctx: CliContext): void {
         (await ctx.messenger()).success(`Deleted policy '${p.displayName}'.`);
         await ctx.print({ id: p.id, displayName: p.displayName, deleted: true });
       }),
-    ['agentid ca delete "Block Sales agents"', 'agentid ca delete 7f0c… --yes'],
+    ['agentid ca delete "Block Sales agents" --dry-run', 'agentid ca delete 7f0c… --yes'],
     'Policy.ReadWrite.ConditionalAccess',
   );
 

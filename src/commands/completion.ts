@@ -2,6 +2,7 @@ import { Command, type Option } from 'commander';
 import type { CliContext } from '../context.js';
 import type { GroupEntry } from '../main.js';
 import { UsageError } from '../errors.js';
+import { OUTPUT_FORMATS } from '../output/format.js';
 import { helpSections } from './shared.js';
 
 // agentid completion bash|zsh|fish: a completion script generated from the real command tree
@@ -26,9 +27,9 @@ export interface Node {
   positional?: NameKind | undefined;
 }
 
-const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'csv', 'tsv', 'ndjson', 'none'];
 const OPTION_NAMES: Record<string, NameKind> = { '--profile': 'profile', '--blueprint': 'blueprint', '--agent': 'agent' };
-const FIXED: Record<string, string[]> = { '--output': OUTPUT_FORMATS, '-o': OUTPUT_FORMATS, '--status': ['success', 'failure'] };
+// -o's values are the formats -o accepts (jsonc and yamlc included), from the one list.
+const FIXED: Record<string, string[]> = { '--output': [...OUTPUT_FORMATS], '-o': [...OUTPUT_FORMATS], '--status': ['success', 'failure'] };
 const ARGUMENT_NAMES: Record<string, NameKind> = { blueprint: 'blueprint', agent: 'agent', name: 'profile' };
 
 /**
@@ -176,13 +177,31 @@ export function fishScript(nodes: Node[]): string {
     '    end',
     '    string join " " -- $out',
     'end',
+    // fish does not substitute (…) inside double quotes (before 3.4 not at all), so the path is
+    // compared in a function rather than in `test "(…)"`, which would always be false.
+    'function __agentid_at',
+    '    set -l p (__agentid_path)',
+    '    test "$p" = "$argv[1]"',
+    'end',
+    // A command's flags also after its positional arguments (`blueprint delete "Sales Agent" --`).
+    'function __agentid_in',
+    '    set -l p (__agentid_path)',
+    '    test "$p" = "$argv[1]"; or string match -q -- "$argv[1] *" "$p"',
+    'end',
     'complete -c agentid -f',
   ];
+  // Command paths are plain words, so a double-quoted path inside a single-quoted condition is safe.
+  const values = (v: string[] | NameKind | undefined) => (v === undefined ? '' : Array.isArray(v) ? ` -x -a '${v.join(' ')}'` : ` -x -a '(agentid completion names ${v})'`);
   for (const n of nodes) {
-    const cond = `test "(__agentid_path)" = "${n.path}"`;
-    if (n.subcommands.length) lines.push(`complete -c agentid -n '${cond}' -a '${n.subcommands.join(' ')}'`);
-    for (const o of n.options.filter((x) => x.startsWith('--'))) {
-      lines.push(`complete -c agentid -n '${cond}' -l ${o.slice(2)}${n.valueOptions.includes(o) ? ' -r' : ''}`);
+    const at = ` -n '__agentid_at "${n.path}"'`;
+    // The root's options are the global ones: offered after any subcommand too; a leaf's, after
+    // its arguments.
+    const cond = n.path === '' ? '' : n.subcommands.length ? at : ` -n '__agentid_in "${n.path}"'`;
+    if (n.subcommands.length) lines.push(`complete -c agentid${at} -a '${n.subcommands.join(' ')}'`);
+    if (n.positional) lines.push(`complete -c agentid${at} -a '(agentid completion names ${n.positional})'`);
+    for (const o of n.options) {
+      const flag = o.startsWith('--') ? `-l ${o.slice(2)}` : `-s ${o.slice(1)}`;
+      lines.push(`complete -c agentid${cond} ${flag}${n.valueOptions.includes(o) ? ' -r' : ''}${values(n.values[o])}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -207,7 +226,13 @@ export function register(program: Command, ctx: CliContext, groups: readonly Gro
         if (!make) throw new UsageError(`completion: '${shell}' is not a supported shell; use bash, zsh or fish.`);
         ctx.io.stdout.write(make(await commandTree(ctx, program, groups)));
       }),
-    ['agentid completion bash > ~/.local/share/bash-completion/completions/agentid', 'agentid completion zsh > "${fpath[1]}/_agentid"', 'agentid completion fish > ~/.config/fish/completions/agentid.fish'],
+    [
+      // Each works on a fresh account: bash-completion reads ~/.bash_completion, zsh gets the line its
+      // script's header asks for, and fish's folder may not exist yet.
+      'agentid completion bash >> ~/.bash_completion',
+      `echo 'eval "$(agentid completion zsh)"' >> ~/.zshrc`,
+      'mkdir -p ~/.config/fish/completions && agentid completion fish > ~/.config/fish/completions/agentid.fish',
+    ],
     'none (no Graph call)',
   );
 }

@@ -12,6 +12,8 @@ async function settingKey(key: string): Promise<'output'> {
   return key as 'output';
 }
 
+const LOCAL_CONFIG = 'none (config is a local file; no Graph call)';
+
 export function register(program: Command, ctx: CliContext): void {
   const group = helpSections(program.command('config').description('Set, show and unset defaults for options (output format), kept in $AGENTID_HOME/config.json'), [
     'agentid config set output json',
@@ -37,6 +39,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print({ key: k, value: parsed.data[k] });
       }),
     ['agentid config set output json', 'agentid config set output yamlc'],
+    LOCAL_CONFIG,
   );
 
   helpSections(
@@ -52,6 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print({ key: k, value });
       }),
     ['agentid config get output', 'agentid config get output --query value'],
+    LOCAL_CONFIG,
   );
 
   helpSections(
@@ -67,6 +71,7 @@ export function register(program: Command, ctx: CliContext): void {
         ]);
       }),
     ['agentid config list', 'agentid config list -o json'],
+    LOCAL_CONFIG,
   );
 
   helpSections(
@@ -89,5 +94,6 @@ export function register(program: Command, ctx: CliContext): void {
         m.success(`Unset ${k}.`);
       }),
     ['agentid config unset output'],
+    LOCAL_CONFIG,
   );
 }

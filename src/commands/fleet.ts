@@ -100,6 +100,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.io.stdout.write(`${JSON.stringify(fleetJsonSchema(), null, 2)}\n`);
       }),
     ['agentid schema > agentid.schema.json', '# in agentid.yaml, for editors: # yaml-language-server: $schema=./agentid.schema.json'],
+    'none (it prints the file format; no Graph call)',
   );
 }
 

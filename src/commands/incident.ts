@@ -101,6 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
       .argument('<dir>', 'the incident folder')
       .action(async (dir: string) => status(ctx, dir)),
     ['agentid incident status ./inc-42', 'agentid incident status ./inc-42 -o json --query steps'],
+    'none (it reads the incident folder; no Graph call)',
   );
 }
 

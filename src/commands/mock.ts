@@ -71,6 +71,7 @@ export function register(program: Command, ctx: CliContext): void {
       'agentid mock serve --replay ./recordings',
       'agentid mock serve --port 0 > serve.url & sleep 2; AGENTID_GRAPH_URL=$(head -1 serve.url) agentid agent list; kill %1',
     ],
+    'none (the emulated tenant only; it serves Graph, it calls none)',
   );
 
   helpSections(
@@ -99,6 +100,7 @@ export function register(program: Command, ctx: CliContext): void {
         (await ctx.messenger()).success('The emulated tenant is back to its seeded state.');
       }),
     ['agentid mock reset --yes', 'agentid mock reset --fixture contoso --yes', 'agentid mock reset --seed ./recordings --yes'],
+    'none (the emulated tenant only; no Graph call)',
   );
 
   helpSections(
@@ -122,6 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.print({ stateFile: file, existedBefore: exists, servedAt: ctx.env.AGENTID_GRAPH_URL ?? served?.url ?? null, serve, ...counts });
       }),
     ['agentid mock status', 'agentid mock status -o json --query objects', 'agentid mock status --query serve.url'],
+    'none (the emulated tenant only; no Graph call)',
   );
 
   registerMockSignins(group, ctx);

@@ -67,8 +67,9 @@ export function registerMockSignins(group: Command, ctx: CliContext): void {
       }),
     [
       'agentid mock signins generate --count 5000',
-      'agentid mock signins generate --count 200000 --days 30 --failure-rate 0.02',
+      'agentid mock signins generate --count 20000 --days 30 --failure-rate 0.02',
       'agentid mock signins generate --count 500 --blueprint "Sales Agent" --days 1',
     ],
+    'none (the emulated tenant only; no Graph call)',
   );
 }

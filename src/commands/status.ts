@@ -163,7 +163,8 @@ export function register(program: Command, ctx: CliContext): void {
           tenant: `${report.tenant.name ?? report.tenant.id} · ${report.emulated ? 'emulated' : `real, ${report.tenant.cloud} cloud`}`,
           graph: report.graph,
           identity: `${report.identity.type} ${report.identity.name}${report.identity.userPrincipalName ? ` <${report.identity.userPrincipalName}>` : ''}`,
-          [report.permissionType]: report.permissions.join(', ') || '(none)',
+          // Row labels are the JSON field names (#12 point 6); the kind of permission leads the value.
+          permissions: `${report.permissionType}: ${report.permissions.join(', ') || '(none)'}`,
           directoryRoles: report.directoryRoles.join(', ') || '(none)',
           tokenExpires: report.tokenExpires,
           tokenCache: tokenCache.persistent ? `persistent: encrypted in ${tokenCache.location}, key in ${tokenCache.store}` : `memory only (${tokenCache.reason})`,

@@ -223,6 +223,23 @@ export async function addInheritablePermission(client: GraphClient, blueprintId:
   );
 }
 
+/**
+ * Changes the scopes inherited of a resource that already has an inheritablePermission. The
+ * reference pages document POST and DELETE only (the PATCH the Agent 365 CLI sends has no page),
+ * so this deletes and re-adds; if the re-add fails, the previous scopes are put back.
+ */
+export async function replaceInheritablePermission(client: GraphClient, blueprintId: string, existing: InheritablePermission, scopes: ScopeSelection): Promise<InheritablePermission> {
+  await removeInheritablePermission(client, blueprintId, existing.resourceAppId);
+  try {
+    return await addInheritablePermission(client, blueprintId, existing.resourceAppId, scopes);
+  } catch (err) {
+    const kind = existing.inheritableScopes.kind;
+    const previous: ScopeSelection = kind === 'allAllowed' ? { kind: 'allAllowed' } : kind === 'enumerated' ? { kind: 'enumerated', scopes: existing.inheritableScopes.scopes ?? [] } : { kind: 'none' };
+    await addInheritablePermission(client, blueprintId, existing.resourceAppId, previous).catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function removeInheritablePermission(client: GraphClient, blueprintId: string, resourceAppId: string): Promise<void> {
   await client.delete(`${paths.blueprint(blueprintId)}/inheritablePermissions/${resourceAppId}`);
 }

@@ -109,8 +109,30 @@ export async function resolvePrincipal(client: GraphClient, ref: string): Promis
     throw new UsageError(`Object '${ref}' is a ${type.replace(/^#microsoft\.graph\./, '') || 'directory object'}; sponsors and owners here must be users or groups.`);
   } catch (err) {
     if (err instanceof GraphRequestError && err.status === 404) throw new NotFoundError(`No user or group '${ref}' in this tenant.`);
+    // GET /directoryObjects/{id} needs Directory.Read.All (directoryobject-get-permissions.md);
+    // a caller with only User.Read.All and Group.Read.All (the least the sponsor and owner
+    // commands name, e.g. an app profile) can still look the id up as a user, then as a group.
+    if (err instanceof GraphRequestError && err.status === 403) return resolveUserOrGroupById(client, trimmed, ref, err);
     throw err;
   }
+}
+
+async function resolveUserOrGroupById(client: GraphClient, id: string, ref: string, denied: GraphRequestError): Promise<PrincipalRef> {
+  const get = async (path: string) => {
+    try {
+      return parseAs(DirectoryObject, await client.get(path, { query: { $select: 'id,displayName' } }), 'directory object');
+    } catch (err) {
+      if (err instanceof GraphRequestError && err.status === 404) return undefined;
+      if (err instanceof GraphRequestError && err.status === 403) return null;
+      throw err;
+    }
+  };
+  const user = await get(paths.user(id));
+  if (user) return { kind: 'user', id: user.id, displayName: user.displayName };
+  const group = await get(paths.group(id));
+  if (group) return { kind: 'group', id: group.id, displayName: group.displayName };
+  if (user === null || group === null) throw denied;
+  throw new NotFoundError(`No user or group '${ref}' in this tenant.`);
 }
 
 export async function getOrganization(client: GraphClient): Promise<Organization | undefined> {

@@ -26,6 +26,15 @@ describe('agent sponsors on a delegated profile', () => {
     });
   });
 
+  test('the real call gets the same answer: Graph\'s 403 explained, exit 4, the command that gets an app profile named', async () => {
+    const r = await h.run(['sponsor', 'add', '--agent', 'Sales Agent EMEA', '--user', U]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 4,
+      stdout: '',
+      stderr: `error: Adding a sponsor of an agent identity is app-only in Graph (no delegated permission exists), and profile 'local' signs in as a user: ${HINT}.\n`,
+    });
+  });
+
   test('login --emulated --as-app makes the seeded automation app a profile, with no secret', async () => {
     const r = await h.run(['login', '--profile', 'automation', '--emulated', '--as-app', '-o', 'json']);
     expect(r.code).toBe(0);

@@ -6,8 +6,7 @@ import { BIN, baseEnv, tempHome } from './helpers.js';
 
 // Issue 12 #7: bash completion driven the way bash drives it (COMP_WORDS / COMP_CWORD and the
 // registered function), against the script `agentid completion bash` prints. zsh runs the same
-// function through bashcompinit; fish is not installed on this machine, so only its script is
-// checked for shape.
+// function through bashcompinit; fish gets its own script. Both run where installed.
 
 const h = tempHome();
 afterAll(() => h.remove());
@@ -54,8 +53,8 @@ describe('bash completion', () => {
   });
 
   test('values of -o, --cloud, --status and --api-version', () => {
-    expect(complete('agent', 'list', '-o', '')).toEqual(['table', 'json', 'yaml', 'csv', 'tsv', 'ndjson', 'none']);
-    expect(complete('agent', 'list', '--output', 'j')).toEqual(['json']);
+    expect(complete('agent', 'list', '-o', '')).toEqual(['table', 'json', 'jsonc', 'yaml', 'yamlc', 'csv', 'tsv', 'ndjson', 'none']);
+    expect(complete('agent', 'list', '--output', 'j')).toEqual(['json', 'jsonc']);
     expect(complete('login', '--cloud', 'us')).toEqual(['usgov', 'usgovdod']);
     expect(complete('logs', 'signins', '--status', '')).toEqual(['success', 'failure']);
   });
@@ -91,5 +90,51 @@ describe('other shells', () => {
     expect(zsh.stdout).toContain('_agentid_complete()');
     const fish = await h.run(['completion', 'fish']);
     expect(fish.stdout).toContain('complete -c agentid');
+  });
+
+  const installed = (shell: string) => {
+    try {
+      execFileSync(shell, ['-c', 'exit 0'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test.skipIf(!installed('zsh'))('zsh (where installed) runs the function as bashcompinit does and gets the same candidates', async () => {
+    const file = path.join(h.home, 'agentid.zsh');
+    writeFileSync(file, (await h.run(['completion', 'zsh'])).stdout);
+    // bashcompinit's compgen calls the function under `emulate -L sh` (0-based arrays); zsh's
+    // compadd, not the function, then keeps the candidates that match the word being typed.
+    const zsh = (...words: string[]) => {
+      const all = ['agentid', ...words].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+      const program = `source ${JSON.stringify(file)}; t() { emulate -L sh; setopt kshglob noshglob braceexpand; COMP_WORDS=(${all}); COMP_CWORD=${words.length}; COMPREPLY=(); _agentid_complete; printf '%s\\n' "\${COMPREPLY[@]}"; }; t`;
+      return execFileSync('zsh', ['-f', '-c', program], { env: { ...baseEnv(h.home), PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' }).split('\n').filter(Boolean);
+    };
+    expect(zsh('')).toContain('blueprint');
+    expect(zsh('blueprint', 'show', '')).toEqual(['Sales\\ Agent']);
+    expect(zsh('agent', 'list', '-o', '')).toEqual(expect.arrayContaining(['json', 'jsonc', 'yamlc']));
+    expect(zsh('blueprint', 'delete', 'Sales Agent', '--')).toContain('--with-agents');
+    expect(zsh('--profile', '')).toEqual(expect.arrayContaining(['automation', 'local']));
+  });
+
+  test.skipIf(!installed('fish'))('fish (where installed): subcommands, flags after arguments, global flags, values and names', async () => {
+    const file = path.join(h.home, 'agentid.fish');
+    writeFileSync(file, (await h.run(['completion', 'fish'])).stdout);
+    const fish = (line: string) =>
+      execFileSync('fish', ['--no-config', '-c', `source ${JSON.stringify(file)}; complete -C ${JSON.stringify(line)}`], { env: { ...baseEnv(h.home), PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]);
+    expect(fish('agentid blu')).toEqual(['blueprint']);
+    expect(fish('agentid blueprint credential ')).toEqual(['add', 'list', 'remove']);
+    expect(fish("agentid blueprint delete 'Sales Agent' --w")).toEqual(['--with-agents']);
+    expect(fish('agentid agent list --prof')).toEqual(['--profile']);
+    expect(fish('agentid agent list -o ')).toEqual(['csv', 'json', 'jsonc', 'ndjson', 'none', 'table', 'tsv', 'yaml', 'yamlc']);
+    expect(fish('agentid login --cloud us')).toEqual(['usgov', 'usgovdod']);
+    expect(fish('agentid --profile ')).toEqual(['automation', 'local']);
+    expect(fish('agentid blueprint show ')).toEqual(['Sales Agent']);
+    expect(fish('agentid agent list --blueprint ')).toEqual(['Sales Agent']);
+    expect(fish('agentid owner add --gr')).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { tempHome } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, ROOT, baseEnv, tempHome } from './helpers.js';
 
 // Issue 12 #5: predictable conflicts answered like a tool, not like raw Graph; and #7's grammar
 // and group sponsors by name.
@@ -49,6 +50,22 @@ describe('sponsors and owners', () => {
   });
 });
 
+describe('inheritable permissions', () => {
+  test('adding scopes of a resource already there merges them; adding them again changes nothing', async () => {
+    const GRAPH = '00000003-0000-0000-c000-000000000000';
+    const scopes = async () => (await h.run(['blueprint', 'permission', 'list', 'Conflict BP', '--query', `[?resourceAppId=='${GRAPH}'].inheritableScopes.scopes | [0]`])).json();
+    expect((await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'User.Read', '-o', 'none'])).code).toBe(0);
+    const more = await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'Mail.Read,User.Read', '-o', 'none']);
+    expect({ code: more.code, stderr: more.stderr }).toEqual({ code: 0, stderr: `Agents of 'Conflict BP' now inherit User.Read, Mail.Read of ${GRAPH}.\n` });
+    expect(await scopes()).toEqual(['User.Read', 'Mail.Read']);
+    const dry = await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'mail.read', '--dry-run']);
+    expect(dry.json()).toMatchObject({ dryRun: true, action: 'none' });
+    const again = await h.run(['blueprint', 'permission', 'add', 'Conflict BP', '--resource', 'graph', '--scopes', 'Mail.Read', '-o', 'none']);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: `Agents of 'Conflict BP' already inherit User.Read, Mail.Read of ${GRAPH}; nothing changed.\n` });
+    expect(await scopes()).toEqual(['User.Read', 'Mail.Read']);
+  });
+});
+
 describe('agent users', () => {
   test('a UPN on an unverified domain lists the verified domains, exit 2, nothing created', async () => {
     const r = await h.run(['agent-user', 'create', '--agent', 'Conflict Agent', '--upn', 'bot@fabrikam.com']);
@@ -70,6 +87,29 @@ describe('names', () => {
     expect(r.stderr).toMatch(/^warning: An agent is already named 'Conflict Agent' in blueprint 'Conflict BP' \([0-9a-f-]{36}\); another makes the name ambiguous, so refer to them by id\.\n/);
     const bp = await h.run(['blueprint', 'create', '--name', 'Conflict BP', '--sponsor', 'me', '--dry-run']);
     expect(bp.stderr).toMatch(/^warning: A blueprint is already named 'Conflict BP' in this tenant/);
+  });
+});
+
+describe('a taken name on a terminal', () => {
+  test('asks before creating a second one; answering no creates nothing, exit 0', async () => {
+    const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const args = ['blueprint', 'create', '--name', 'Conflict BP', '--sponsor', 'me'];
+    const r = await new Promise<{ code: number | null; terminal: string }>((resolve) => {
+      const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], { cwd: ROOT, env: baseEnv(h.home, { CI: undefined, TERM: 'dumb' }), stdio: ['pipe', 'pipe', 'pipe'] });
+      let terminal = '';
+      const onData = (d: string) => {
+        terminal += d;
+        if (terminal.includes('(y/N)') && !child.stdin.writableEnded) child.stdin.end('n\r');
+      };
+      child.stdout.setEncoding('utf8').on('data', onData);
+      child.stderr.setEncoding('utf8').on('data', onData);
+      child.on('close', (code) => resolve({ code, terminal }));
+    });
+    const screen = r.terminal.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\s+/g, ' ');
+    expect(r.code).toBe(0);
+    expect(screen).toMatch(/A blueprint is already named 'Conflict BP' in this tenant .*Create another\? No/);
+    expect(screen).toContain('Cancelled: nothing was created.');
+    expect((await h.run(['blueprint', 'list', '--query', "length([?displayName=='Conflict BP'])"])).json()).toBe(1);
   });
 });
 

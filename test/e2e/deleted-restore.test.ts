@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'vitest';
-import { fixture, tempHome, type RunResult } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, ROOT, baseEnv, fixture, tempHome, type RunResult } from './helpers.js';
 
 // Issue 12 points 3 and 4: a blueprint delete that would orphan agents says so and needs a
 // choice; what delete promises ("restorable for 30 days") the deleted group and restore verbs keep.
@@ -12,6 +13,26 @@ afterAll(() => h.remove());
 function ok(r: RunResult): RunResult {
   expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
   return r;
+}
+
+/** agentid on a pseudo-terminal (util-linux `script`, CI unset), typing `answer` once it asks (y/N). */
+function answerOnTerminal(args: string[], answer: string): Promise<{ code: number | null; terminal: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map(quote).join(' '), '/dev/null'], { cwd: ROOT, env: baseEnv(h.home, { CI: undefined, TERM: 'dumb' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let terminal = '';
+    let answered = false;
+    const onData = (d: string) => {
+      terminal += d;
+      if (!answered && terminal.includes('(y/N)')) {
+        answered = true;
+        child.stdin.write(`${answer}\r`);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    child.on('close', (code) => resolve({ code, terminal }));
+  });
 }
 
 async function blueprintWithAgents(name: string, agents: string[], upn?: string): Promise<{ id: string; appId: string; agentIds: string[] }> {
@@ -42,6 +63,16 @@ describe('blueprint delete with agents', () => {
     ok(await h.run(['blueprint', 'show', bp.id]));
   });
 
+  test('on a terminal the confirmation names the agents and agent users; answering no is exit 0 and changes nothing', async () => {
+    const r = await answerOnTerminal(['blueprint', 'delete', bp.id, '--with-agents'], 'n');
+    expect(r.code).toBe(0);
+    const screen = r.terminal.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\s+/g, ' ');
+    expect(screen).toMatch(/Delete blueprint 'Orphan Maker'.*2 agent identities and 1 agent user \(Orphan (One|Two), Orphan (One|Two), orphan-one@contoso\.onmicrosoft\.com\)\?/);
+    expect(screen).toContain('Cancelled: nothing was changed.');
+    ok(await h.run(['blueprint', 'show', bp.id]));
+    expect(ok(await h.run(['agent', 'list', '--blueprint', bp.id])).json()).toHaveLength(2);
+  });
+
   test('--leave-agents deletes the blueprint; agent list --blueprint <deleted id> lists the orphans', async () => {
     const r = ok(await h.run(['blueprint', 'delete', bp.id, '--leave-agents', '--yes']));
     expect(r.json()).toMatchObject({ deleted: true, agentsAction: 'leave', journal: null });
@@ -59,7 +90,7 @@ describe('blueprint delete with agents', () => {
     expect(out).toMatchObject({ id: bp.id, appId: bp.appId, principalRestored: true, principal: { appId: bp.appId, accountEnabled: true } });
     expect(out.disabledAgents).toEqual([{ id: bp.agentIds[1], displayName: 'Orphan Two' }]);
     expect(r.stderr).toContain("Restored blueprint 'Orphan Maker' and its principal.");
-    expect(r.stderr).toMatch(/1 of its agents are disabled: Orphan Two/);
+    expect(r.stderr).toMatch(/1 of its agents is disabled: Orphan Two/);
     const show = ok(await h.run(['blueprint', 'show', bp.id])).json();
     expect(show.principal).toMatchObject({ accountEnabled: true });
   });
@@ -83,6 +114,21 @@ describe('blueprint delete with agents', () => {
 
     const again = ok(await h.run(['bulk', 'undo', out.journal, '--yes']));
     expect(again.stderr).toContain('0 changed, 5 already as asked');
+  });
+
+  test('blueprint restore after --with-agents says which agents are still deleted, and restores only the blueprint and principal', async () => {
+    const del = ok(await h.run(['blueprint', 'delete', bp.id, '--with-agents', '--yes']));
+    expect(del.json()).toMatchObject({ deleted: true, agentsAction: 'delete' });
+    const r = ok(await h.run(['blueprint', 'restore', bp.appId]));
+    const out = r.json();
+    expect(out).toMatchObject({ id: bp.id, principalRestored: true, principal: { appId: bp.appId }, disabledAgents: [] });
+    expect(out.deletedAgents.map((a: { id: string }) => a.id).sort()).toEqual([...bp.agentIds].sort());
+    expect(r.stderr).toContain("Restored blueprint 'Orphan Maker' and its principal.");
+    expect(r.stderr).toMatch(/2 of its agents are still deleted: Orphan (One|Two), Orphan (One|Two) \(agentid agent restore NAME\)/);
+    expect(ok(await h.run(['agent', 'list', '--blueprint', bp.id])).json()).toEqual([]);
+    // The next step it names brings one back.
+    ok(await h.run(['agent', 'restore', 'Orphan One']));
+    expect(ok(await h.run(['agent', 'list', '--blueprint', bp.id])).json().map((a: { displayName: string }) => a.displayName)).toEqual(['Orphan One']);
   });
 
   test('a blueprint without agents is deleted with --yes alone', async () => {

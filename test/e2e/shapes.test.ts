@@ -29,6 +29,28 @@ describe('one shape in every format', () => {
     expect(yaml).toEqual(json);
   });
 
+  test('single-object commands: every table row is a field path of the JSON, and YAML is the JSON', async () => {
+    const at = (o: unknown, dotted: string) => dotted.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+    const agent = ok(await h.run(['agent', 'list', '--query', '[0].id'])).json();
+    const cases: [string, string[]][] = [
+      ['blueprint create', ['blueprint', 'create', '--name', 'Shape Formats', '--sponsor', 'me']],
+      ['blueprint show', ['blueprint', 'show', created.id]],
+      ['agent show', ['agent', 'show', agent]],
+      ['status', ['status']],
+    ];
+    for (const [what, args] of cases) {
+      // A create makes a new object each run: compare its table with its own JSON's paths only.
+      const json = ok(await h.run(what === 'blueprint create' ? [...args.slice(0, 3), 'Shape Formats JSON', ...args.slice(4)] : args)).json();
+      const table = ok(await h.run([...args, '-o', 'table'])).stdout.split('\n').slice(1).filter(Boolean);
+      const labels = table.map((l) => l.split(/\s{2,}|\s+$/)[0]!.trim());
+      expect({ what, missing: labels.filter((l) => at(json, l) === undefined) }).toEqual({ what, missing: [] });
+      expect(labels.length).toBeGreaterThan(3);
+      // status signs in anew on each run, so only its token's expiry may differ.
+      const fresh = (o: Record<string, unknown>) => ({ ...o, ...(what === 'status' ? { tokenExpires: 'each run' } : {}) });
+      if (what !== 'blueprint create') expect(fresh(parseYaml(ok(await h.run([...args, '-o', 'yaml'])).stdout))).toEqual(fresh(json));
+    }
+  });
+
   test('a --query that matches nothing in one object warns, naming the fields', async () => {
     const r = ok(await h.run(['blueprint', 'show', created.id, '--query', 'appid']));
     expect(r.stdout).toBe('null\n');

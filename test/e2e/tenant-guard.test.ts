@@ -22,6 +22,12 @@ describe('half-set AZURE_* variables', () => {
     expect(r.stderr).toMatch(new RegExp(`^error: ${start}: signing in from the environment needs AZURE_TENANT_ID, AZURE_CLIENT_ID and one of`));
   });
 
+  test('tenant and client id without any credential is exit 2 naming the credential variables', async () => {
+    const r = await h.run(['agent', 'list', '--query', 'length(@)'], { env: { AZURE_TENANT_ID: 'contoso.onmicrosoft.com', AZURE_CLIENT_ID: 'abc', ACTIONS_ID_TOKEN_REQUEST_URL: undefined, ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined } });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^error: AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but none of AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE .*\n$/);
+  });
+
   test('an explicitly chosen profile ignores them', async () => {
     const r = await h.run(['--profile', 'local', 'agent', 'list', '--query', 'length(@)'], { env: { AZURE_CLIENT_ID: 'abc' } });
     expect(r.code).toBe(0);
