@@ -185,7 +185,15 @@ async function compute(ctx: CliContext, file: string, prune: boolean): Promise<C
   // Custom security attributes are read (in the agents' pages) and their definitions listed only
   // when the file names some: both need permissions of their own.
   const attributes = Object.values(loaded.fleet.blueprints).some((b) => Object.values(b.agents).some((a) => Object.keys(a?.attributes ?? {}).length > 0));
-  const [refs, live, defs] = await Promise.all([resolveRefs(client, loaded), readLive(client, { uniqueNames: scope, attributes }, pacer), attributes ? readDefinitions(client) : undefined]);
+  const [refs, live, defs] = await Promise.all([resolveRefs(client, loaded), readLive(client, { uniqueNames: scope, attributes }, pacer), attributes ? readDefinitions(client) : undefined]).catch(async (err: unknown) => {
+    // A refusal of the attribute reads (the agents' list with customSecurityAttributes, or the
+    // definitions) says which permissions they need; the Graph error keeps its code and request-id.
+    const { GraphRequestError } = await import('../graph/errors.js');
+    if (attributes && err instanceof GraphRequestError && err.status === 403 && /\/(servicePrincipals\/microsoft\.graph\.agentIdentity|directory\/customSecurityAttributeDefinitions)$/.test(err.path ?? '')) {
+      throw new GraphRequestError({ ...err, message: `${err.message.replace(/\.?$/, '.')} The file names custom security attributes: plan reads them with CustomSecAttributeAssignment.Read.All and CustomSecAttributeDefinition.Read.All (delegated: an Attribute Assignment Reader or Administrator).` });
+    }
+    throw err;
+  });
   if (ctx.env.AGENTID_FLEET_READS) (await ctx.messenger()).info(`Read the tenant in ${live.requests + (defs?.requests ?? 0)} request(s).`);
   const plan = planFleet(loaded, live, refs, { prune, baseDir: path.dirname(path.resolve(file)), ...(defs ? { definitions: defs.definitions } : {}) });
   return { plan, fingerprint: fingerprint(live), attributes, scope, file, client, pacer };

@@ -88,6 +88,8 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): 
       msg = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')} (see agentid schema)`;
       return fail(where([...path, keys[0]!]) , msg);
     }
+    // A bad map key: zod says "Invalid key in record"; the key's own rule says what is wrong.
+    if (issue.code === 'invalid_key') msg = (issue as { issues?: { message: string }[] }).issues?.[0]?.message ?? msg;
     if (issue.code === 'invalid_value' && path.length === 1 && (path[0] === 'apiVersion' || path[0] === 'kind')) msg = path[0] === 'apiVersion' ? 'apiVersion must be agentid/v1' : 'kind must be AgentFleet';
     return fail(where(path), msg);
   }

@@ -221,6 +221,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
         const ck = `fleet:agent:${u}:${name}`;
         agentKeyOf.set(`${u}\u0000${name}`, ck);
         const set = attributes.filter((x) => x.value !== null);
+        for (const x of set) assignable(x, null);
         changes.push({ action: 'create', type: 'agent', key, id: null, properties: [{ property: 'sponsors', before: null, after: sponsorsRaw }, ...(owners.length ? [{ property: 'owners', before: null, after: a.owners }] : []), { property: 'enabled', before: null, after: a.enabled }, ...set.map((x) => ({ property: `attributes.${x.set}.${x.name}`, before: null, after: x.value }))] });
         push({ key: ck, phase: 2, op: { kind: 'fleet.createAgent', ...(bpAppId ? { blueprintAppId: bpAppId } : {}), displayName: name, sponsors, owners, accountEnabled: a.enabled }, label: name, objectType: 'agentIdentity', blueprint: u, ...(bpAppId ? {} : { after: bpKey }) });
         for (const x of set) push({ key: `${ck}:attribute:${x.set}_${x.name}`, phase: 3, op: { kind: 'fleet.setAttribute', set: x.set, name: x.name, value: x.value }, label: `${name}: ${x.set}.${x.name}`, objectType: 'agentIdentity', blueprint: u, after: ck });
@@ -237,7 +238,7 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
       for (const x of attributes) {
         const before = valueOf(cur.attributes, x) ?? null;
         if (before === x.value) continue;
-        if (x.value !== null && x.status !== 'Available') throw new UsageError(`${loaded.where(x.at)}: custom security attribute ${x.set}_${x.name} is ${x.status}: Graph assigns no new values to it; keep its current value (${before === null ? 'none' : JSON.stringify(before)}) or use another attribute.`);
+        assignable(x, before);
         props.push({ property: `attributes.${x.set}.${x.name}`, before, after: x.value });
         // bulk's own op (as agent update --attribute and bulk set-attribute): undo writes back `prior`.
         push({ key: `fleet:attribute:${cur.id}:${x.set}_${x.name}`, phase: 2, op: { kind: 'setAttribute', id: cur.id, set: x.set, name: x.name, value: x.value }, label: `${name}: ${x.set}.${x.name}`, objectType: 'agentIdentity', objectId: cur.id, blueprint: u, prior: { value: before } });
@@ -301,11 +302,16 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
         const where = [...at, setName, attr];
         const def = opts.definitions?.get(`${setName}_${attr}`.toLowerCase());
         if (!def) throw new UsageError(`${loaded.where(where)}: custom security attribute ${setName}_${attr} is not defined in this tenant (no attribute ${attr} in set ${setName}); define it first (an Attribute Definition Administrator, in the Entra admin center or POST /directory/customSecurityAttributeDefinitions), or remove it from the file.`);
-        if (def.type !== 'String' || def.isCollection) throw new UsageError(`${loaded.where(where)}: custom security attribute ${def.id} is a ${def.isCollection ? 'multi-valued ' : ''}${def.type} attribute; agentid/v1 files set single-valued String attributes only (set this one with Graph or the Entra admin center, and leave it out of the file).`);
+        if (def.type !== 'String' || def.isCollection) throw new UsageError(`${loaded.where(where)}: custom security attribute ${def.id} is ${def.isCollection ? 'a multi-valued' : 'an'} attribute of type ${def.type}; agentid/v1 files set single-valued String attributes only (set this one with Graph or the Entra admin center, and leave it out of the file).`);
         out.push({ set: def.attributeSet, name: def.name, value, status: def.status, at: where });
       }
     }
     return out;
+  }
+
+  /** A deprecated attribute takes no new values (Graph refuses them); removing one is allowed. */
+  function assignable(x: { set: string; name: string; value: string | null; status: string; at: (string | number)[] }, before: unknown): void {
+    if (x.value !== null && x.status !== 'Available') throw new UsageError(`${loaded.where(x.at)}: custom security attribute ${x.set}_${x.name} is ${x.status}: Graph assigns no new values to it; keep its current value (${before === null ? 'none' : JSON.stringify(before)}) or use another attribute.`);
   }
 
   /**
