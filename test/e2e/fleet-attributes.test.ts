@@ -32,7 +32,7 @@ function defineAttributes(h: ReturnType<typeof tempHome>): void {
   const def = (set: string, name: string, o: Record<string, unknown> = {}) => ({ id: `${set}_${name}`, attributeSet: set, description: null, isCollection: false, isSearchable: true, name, status: 'Available', type: 'String', usePreDefinedValuesOnly: false, '@allowedValues': [], ...o });
   s.attributeSets = { Engineering: { id: 'Engineering', description: null, maxAttributesPerSet: 25 }, Compliance: { id: 'Compliance', description: null, maxAttributesPerSet: 25 } };
   s.customSecurityAttributeDefinitions = Object.fromEntries(
-    [def('Engineering', 'Project'), def('Engineering', 'CostCenter'), def('Compliance', 'Tier'), def('Compliance', 'Level', { type: 'Integer' }), def('Compliance', 'Regions', { isCollection: true }), def('Compliance', 'Legacy', { status: 'Deprecated' })].map((d) => [d.id, d]),
+    [def('Engineering', 'Project'), def('Engineering', 'CostCenter'), def('Engineering', 'Key'), def('Compliance', 'Tier'), def('Compliance', 'Level', { type: 'Integer' }), def('Compliance', 'Regions', { isCollection: true }), def('Compliance', 'Legacy', { status: 'Deprecated' })].map((d) => [d.id, d]),
   );
   writeFileSync(h.stateFile, JSON.stringify(s));
 }
@@ -182,6 +182,14 @@ describe('fleet agent attributes: apply, plan, edit, undo, export (in-process em
     const j = await app(['export', '-o', 'json']);
     ok(j);
     expect(JSON.parse(j.stdout).blueprints['attr-bp'].agents['Agent One'].attributes).toEqual(doc.blueprints['attr-bp'].agents['Agent One'].attributes);
+  });
+
+  test("an attribute called Key is a name, not an inline secret: it plans as a change", async () => {
+    const f = path.join(h.home, 'key.yaml');
+    writeFileSync(f, original.replace('Tier: gold }', 'Tier: gold }, Engineering: { Key: abc }').replace('Engineering: { Project: Baker, CostCenter: "42" }, ', ''));
+    const p = await app(['plan', '-f', f, '-o', 'json']);
+    ok(p);
+    expect(p.json().changes.map((c: any) => c.properties)).toEqual([[{ property: 'attributes.Engineering.Key', before: null, after: 'abc' }]]);
   });
 
   test('a caller without the attribute permissions: export leaves them out and says so; plan of a file naming them says which permissions', async () => {
