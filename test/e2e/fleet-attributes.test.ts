@@ -1,9 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { tempHome, type RunResult } from './helpers.js';
+import { BIN, ROOT, baseEnv, startServer, tempHome, type RunResult } from './helpers.js';
 import type { TenantState } from '../../src/mock/state.js';
 
 // Issue #16 × #13: agents in a fleet file declare custom security attributes. Applied through the
@@ -18,7 +19,9 @@ import type { TenantState } from '../../src/mock/state.js';
 // /directory/customSecurityAttributeDefinitions create (src/mock/customSecurityAttributes.ts).
 
 const homes: ReturnType<typeof tempHome>[] = [];
+const servers: ChildProcess[] = [];
 afterAll(() => {
+  for (const s of servers) s.kill('SIGTERM');
   for (const h of homes) h.remove();
 });
 
@@ -242,4 +245,48 @@ describe('fleet attributes the tenant cannot take: exit 2 naming the line, nothi
     expect(directoryHash(h)).toBe(before);
     expect(existsSync(path.join(h.home, 'journals'))).toBe(false);
   });
+});
+
+describe('kill -9 during an apply that sets attributes (served emulator)', () => {
+  test('bulk resume finishes it: every new agent holds its attribute once, and plan shows no changes', async () => {
+    const h = tempHome('agentid-fleet-attr-kill-');
+    homes.push(h);
+    ok(await h.run(['mock', 'status', '-o', 'none']));
+    defineAttributes(h);
+    const server = await startServer(h.home, ['--latency', '60', '--throttle', 'off']);
+    servers.push(server.child);
+    const env = { AGENTID_GRAPH_URL: server.url };
+    const names = Array.from({ length: 30 }, (_, i) => `Kill Agent ${String(i).padStart(2, '0')}`);
+    const file = path.join(h.home, 'agentid.yaml');
+    writeFileSync(file, fleet(names.map((n, i) => `"${n}": { attributes: { Engineering: { Project: P${i} } } }`)));
+    const journal = path.join(h.home, 'apply.jsonl');
+    // Killed once the agents are created (32 items: blueprint, principal, 30 agents) and some
+    // attributes may be on their way.
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'apply', '-f', file, '--yes', '--concurrency', '1', '--journal', journal], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdin.end();
+      let killed = false;
+      const timer = setInterval(() => {
+        if (killed || !existsSync(journal)) return;
+        const done = readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"done"')).length;
+        if (done >= 32) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }, 2);
+      child.on('exit', () => {
+        clearInterval(timer);
+        if (killed) resolve();
+        else reject(new Error('the apply finished before the kill point'));
+      });
+    });
+    const status = await h.run(['bulk', 'status', journal, '-o', 'json'], { env });
+    expect(status.json().state).toBe('unfinished (agentid bulk resume)');
+    ok(await h.run(['bulk', 'resume', journal, '--yes', '-o', 'none'], { env }));
+    const plan = await h.run(['plan', '-f', file, '-o', 'json', '--detailed-exitcode'], { env });
+    ok(plan);
+    expect(plan.json().summary.unchanged).toEqual({ blueprint: 1, agent: 30, agentUser: 0 });
+    await new Promise((r) => setTimeout(r, 300));
+    for (const [i, n] of names.entries()) expect(attributesOf(h, n)).toEqual({ Engineering: { Project: `P${i}` } });
+  }, 60_000);
 });
