@@ -121,23 +121,39 @@ async function exportCommand(ctx: CliContext, raw: Record<string, unknown>): Pro
   const { exportFleet } = await import('../graph/fleet/plan.js');
   const wanted = o.blueprint?.map((b) => b.toLowerCase());
   const matched = new Set<string>();
-  const live = await readLive(
-    client,
-    wanted
-      ? {
-          match: (b) => {
-            const hit = wanted.find((w) => [b.id, b.appId, b.uniqueName ?? '', b.displayName].some((x) => x.toLowerCase() === w));
-            if (hit) matched.add(hit);
-            return !!hit;
-          },
-        }
-      : {},
-    pacer,
-  );
+  const read = (attributes: boolean) =>
+    readLive(
+      client,
+      {
+        attributes,
+        ...(wanted
+          ? {
+              match: (b: { id: string; appId: string; uniqueName: string | null; displayName: string }) => {
+                const hit = wanted.find((w) => [b.id, b.appId, b.uniqueName ?? '', b.displayName].some((x) => x.toLowerCase() === w));
+                if (hit) matched.add(hit);
+                return !!hit;
+              },
+            }
+          : {}),
+      },
+      pacer,
+    );
+  // Agents' custom security attributes are exported when the caller may read them; without
+  // CustomSecAttributeAssignment.Read.All Graph refuses the whole list, so export reads again
+  // without them and says so (a file without attributes leaves them as they are).
+  const m = await ctx.messenger();
+  let live: Awaited<ReturnType<typeof readLive>>;
+  try {
+    live = await read(true);
+  } catch (err) {
+    const { GraphRequestError } = await import('../graph/errors.js');
+    if (!(err instanceof GraphRequestError) || err.status !== 403) throw err;
+    live = await read(false);
+    m.warn('Left out: custom security attributes; reading them needs CustomSecAttributeAssignment.Read.All (delegated: an Attribute Assignment Reader).');
+  }
   const missing = wanted?.find((w) => !matched.has(w));
   if (missing) throw new UsageError(`--blueprint ${missing}: no blueprint with that uniqueName, name, id or appId.`);
   const { fleet, skipped } = exportFleet(live);
-  const m = await ctx.messenger();
   for (const s of skipped) m.warn(`Left out: ${s}.`);
   const { fleetText } = await import('../output/fleet.js');
   ctx.io.stdout.write(fleetText(fleet, format));
@@ -146,6 +162,8 @@ async function exportCommand(ctx: CliContext, raw: Record<string, unknown>): Pro
 interface Computed {
   plan: FleetPlan;
   fingerprint: string;
+  /** Whether the plan read the agents' custom security attributes (part of the fingerprint). */
+  attributes: boolean;
   scope: string[];
   file: string;
   client: GraphClient;
@@ -162,13 +180,24 @@ async function compute(ctx: CliContext, file: string, prune: boolean): Promise<C
   const { parseFleet } = await import('../graph/fleet/file.js');
   const loaded = parseFleet(text, file, ctx.env);
   const { client, pacer } = await prepare(ctx);
-  const { readLive, fingerprint } = await import('../graph/fleet/live.js');
+  const { readLive, readDefinitions, fingerprint } = await import('../graph/fleet/live.js');
   const { resolveRefs, planFleet } = await import('../graph/fleet/plan.js');
   const scope = Object.keys(loaded.fleet.blueprints);
-  const [refs, live] = await Promise.all([resolveRefs(client, loaded), readLive(client, { uniqueNames: scope }, pacer)]);
-  if (ctx.env.AGENTID_FLEET_READS) (await ctx.messenger()).info(`Read the tenant in ${live.requests} request(s).`);
-  const plan = planFleet(loaded, live, refs, { prune, baseDir: path.dirname(path.resolve(file)) });
-  return { plan, fingerprint: fingerprint(live), scope, file, client, pacer };
+  // Custom security attributes are read (in the agents' pages) and their definitions listed only
+  // when the file names some: both need permissions of their own.
+  const attributes = Object.values(loaded.fleet.blueprints).some((b) => Object.values(b.agents).some((a) => Object.keys(a?.attributes ?? {}).length > 0));
+  const [refs, live, defs] = await Promise.all([resolveRefs(client, loaded), readLive(client, { uniqueNames: scope, attributes }, pacer), attributes ? readDefinitions(client) : undefined]).catch(async (err: unknown) => {
+    // A refusal of the attribute reads (the agents' list with customSecurityAttributes, or the
+    // definitions) says which permissions they need; the Graph error keeps its code and request-id.
+    const { GraphRequestError } = await import('../graph/errors.js');
+    if (attributes && err instanceof GraphRequestError && err.status === 403 && /\/(servicePrincipals\/microsoft\.graph\.agentIdentity|directory\/customSecurityAttributeDefinitions)$/.test(err.path ?? '')) {
+      throw new GraphRequestError({ ...err, message: `${err.message.replace(/\.?$/, '.')} The file names custom security attributes: plan reads them with CustomSecAttributeAssignment.Read.All and CustomSecAttributeDefinition.Read.All (delegated: an Attribute Assignment Reader or Administrator).` });
+    }
+    throw err;
+  });
+  if (ctx.env.AGENTID_FLEET_READS) (await ctx.messenger()).info(`Read the tenant in ${live.requests + (defs?.requests ?? 0)} request(s).`);
+  const plan = planFleet(loaded, live, refs, { prune, baseDir: path.dirname(path.resolve(file)), ...(defs ? { definitions: defs.definitions } : {}) });
+  return { plan, fingerprint: fingerprint(live), attributes, scope, file, client, pacer };
 }
 
 function planDocument(c: Computed, prune: boolean) {
@@ -180,6 +209,7 @@ function planDocument(c: Computed, prune: boolean) {
     target: c.client.baseUrl,
     prune,
     fingerprint: c.fingerprint,
+    attributes: c.attributes,
     blueprints: c.scope,
     summary: { create: count('create'), update: count('update'), delete: count('delete'), unchanged: c.plan.unchanged, pending: c.plan.changes.length > 0 },
     changes: c.plan.changes,
@@ -221,6 +251,7 @@ const SavedPlan = z.looseObject({
   target: z.string(),
   prune: z.boolean(),
   fingerprint: z.string(),
+  attributes: z.boolean().optional(),
   blueprints: z.array(z.string()),
   changes: z.array(z.looseObject({ action: z.string() })),
   items: z.array(z.looseObject({ t: z.literal('item'), key: z.string(), phase: z.number() })),
@@ -244,7 +275,7 @@ async function applyCommand(ctx: CliContext, raw: Record<string, unknown>): Prom
     ({ client, pacer } = await prepare(ctx));
     if (saved.target !== client.baseUrl) throw new UsageError(`--plan ${o.plan} was made against ${saved.target}, but agentid now talks to ${client.baseUrl}; point it at the same tenant, or plan again.`);
     const { readLive, fingerprint } = await import('../graph/fleet/live.js');
-    const live = await readLive(client, { uniqueNames: saved.blueprints }, pacer);
+    const live = await readLive(client, { uniqueNames: saved.blueprints, attributes: !!saved.attributes }, pacer);
     if (fingerprint(live) !== saved.fingerprint) throw new UsageError(`--plan ${o.plan} no longer matches the tenant (it changed since the plan was made); run agentid plan again and review the new plan.`);
     plan = { changes: saved.changes as never, items: saved.items as never, secrets: saved.secrets as never, unchanged: { blueprint: 0, agent: 0, agentUser: 0 }, deletes: saved.changes.filter((c) => c.action === 'delete').length };
     file = saved.file;

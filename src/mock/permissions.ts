@@ -84,9 +84,10 @@ export function requirementFor(method: string, path: ParsedPath, state: TenantSt
   // (GD serviceprincipal-update.md / serviceprincipal-get.md, custom security attribute examples):
   // assigning needs CustomSecAttributeAssignment.ReadWrite.All and an Attribute Assignment
   // Administrator; reading ($select only) CustomSecAttributeAssignment.Read.All.
-  if (path.set !== 'servicePrincipals' || !path.key || path.rest.length || !req) return req;
+  // A list selecting them needs the same (GD serviceprincipal-list.md, custom security attribute examples).
+  if (path.set !== 'servicePrincipals' || path.rest.length || !req) return req;
   const m = method.toUpperCase();
-  if (m === 'PATCH' && body && 'customSecurityAttributes' in body) {
+  if (m === 'PATCH' && path.key && body && 'customSecurityAttributes' in body) {
     const assign = R('customSecurityAttributes.assign', 'serviceprincipal-update-permissions.md (custom security attributes)', ['CustomSecAttributeAssignment.ReadWrite.All'], ['CustomSecAttributeAssignment.ReadWrite.All'], 'attrAssign');
     const others = Object.keys(body).filter((k) => k !== 'customSecurityAttributes' && !k.startsWith('@odata.'));
     return others.length ? { ...assign, also: req } : assign;

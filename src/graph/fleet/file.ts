@@ -52,6 +52,9 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): 
       const path = pathOf(ancestors, pair);
       // A key that is a name (an agent called "Password Reset") is not a setting.
       if (NAME_MAPS.has(String(path[path.length - 2]))) return;
+      // Nor is an attribute set's or attribute's name (an attribute may well be called Key).
+      const n = path.length;
+      if ((path[n - 2] === 'attributes' && path[n - 4] === 'agents') || (path[n - 3] === 'attributes' && path[n - 5] === 'agents')) return;
       if (SECRET_KEY.test(key) || (key === 'clientSecret' && isScalar(pair.value))) {
         throw new UsageError(`${fmt(lineAt((pair.key as Node).range?.[0]), path)}: a secret value does not belong in ${file}; reference it instead: clientSecret: { secretFile: PATH } (apply writes a created secret there, mode 0600).`);
       }
@@ -82,10 +85,11 @@ export function parseFleet(text: string, file: string, env: NodeJS.ProcessEnv): 
     let msg = issue.message;
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
-      if (keys.includes('attributes')) msg = "custom security attributes ('attributes') are not supported by agentid/v1 yet; remove the key";
-      else msg = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')} (see agentid schema)`;
+      msg = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')} (see agentid schema)`;
       return fail(where([...path, keys[0]!]) , msg);
     }
+    // A bad map key: zod says "Invalid key in record"; the key's own rule says what is wrong.
+    if (issue.code === 'invalid_key') msg = (issue as { issues?: { message: string }[] }).issues?.[0]?.message ?? msg;
     if (issue.code === 'invalid_value' && path.length === 1 && (path[0] === 'apiVersion' || path[0] === 'kind')) msg = path[0] === 'apiVersion' ? 'apiVersion must be agentid/v1' : 'kind must be AgentFleet';
     return fail(where(path), msg);
   }

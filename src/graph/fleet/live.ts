@@ -5,6 +5,7 @@ import { readMany } from '../bulk.js';
 import { AgentIdentity, Blueprint, BlueprintPrincipal, DirectoryObject, FederatedIdentityCredential, InheritablePermission, User, parseList } from '../models.js';
 import { odataString, paths } from '../paths.js';
 import { AGENT_USER_SELECT } from '../agentUsers.js';
+import type { AttributeValues, Definition } from '../attributes.js';
 
 // What the tenant holds for the blueprints a fleet file manages, read the way a 5,000-agent
 // plan can afford: collections in pages (100 agents, 999 agent users a page), and every
@@ -25,6 +26,8 @@ export interface LiveAgent {
   accountEnabled: boolean;
   sponsors: LiveRef[];
   owners: LiveRef[];
+  /** customSecurityAttributes, when the read asked for them (readLive's `attributes`). */
+  attributes?: AttributeValues;
 }
 
 export interface LiveBlueprint {
@@ -56,6 +59,8 @@ export interface LiveFleet {
   agentUsers: LiveAgentUser[];
   /** Requests sent while reading (a $batch counts once). */
   requests: number;
+  /** Whether the agents' custom security attributes were read. */
+  attributes: boolean;
 }
 
 const BP_SELECT = 'id,appId,displayName,description,uniqueName,tags,passwordCredentials';
@@ -74,7 +79,7 @@ const values = (body: unknown) => ((body as { value?: unknown[] } | undefined)?.
  * Reads the blueprints `want` names by uniqueName (every blueprint when `want` is undefined),
  * with their principals, relationships and agents, and the agent users of those agents.
  */
-export async function readLive(client: GraphClient, want: { uniqueNames?: string[]; match?: (b: { id: string; appId: string; uniqueName: string | null; displayName: string }) => boolean }, pacer: Pacer): Promise<LiveFleet> {
+export async function readLive(client: GraphClient, want: { uniqueNames?: string[]; match?: (b: { id: string; appId: string; uniqueName: string | null; displayName: string }) => boolean; attributes?: boolean }, pacer: Pacer): Promise<LiveFleet> {
   let requests = 0;
   const counted = async <T>(n: number, p: Promise<T>) => {
     requests += n;
@@ -92,10 +97,14 @@ export async function readLive(client: GraphClient, want: { uniqueNames?: string
   const [principals, rels] = await Promise.all([readPrincipals(client, chosen.map((b) => b.appId)), counted(Math.ceil(bpUrls.length / 20), readMany(client, bpUrls, { pacer }))]);
   requests += Math.ceil(chosen.length / 15);
 
-  // Agents: one chain of pages per blueprint, side by side.
+  // Agents: one chain of pages per blueprint, side by side. Their custom security attributes come
+  // in the same pages ($select=customSecurityAttributes on the list: GD serviceprincipal-list.md,
+  // custom security attribute examples), not a read per agent; only when asked, since reading
+  // them needs a permission of its own (CustomSecAttributeAssignment.Read.All).
+  const agentSelect = want.attributes ? `${AGENT_SELECT},customSecurityAttributes` : AGENT_SELECT;
   const agentLists = await Promise.all(
     chosen.map(async (b) => {
-      const list = parseList(AgentIdentity, await client.list(paths.agents(), { query: { $filter: `agentIdentityBlueprintId eq ${odataString(b.appId)}`, $select: AGENT_SELECT } }), 'agent identity');
+      const list = parseList(AgentIdentity, await client.list(paths.agents(), { query: { $filter: `agentIdentityBlueprintId eq ${odataString(b.appId)}`, $select: agentSelect } }), 'agent identity');
       requests += pagesFor(list.length, 100);
       return list;
     }),
@@ -125,6 +134,7 @@ export async function readLive(client: GraphClient, want: { uniqueNames?: string
         accountEnabled: a.accountEnabled !== false,
         sponsors: parseList(DirectoryObject, values(agentRels.get(`${paths.agent(a.id)}/sponsors?$select=id,userPrincipalName`)), 'sponsor').map(liveRef),
         owners: parseList(DirectoryObject, values(agentRels.get(`${paths.agent(a.id)}/owners?$select=id,userPrincipalName`)), 'owner').map(liveRef),
+        ...(want.attributes ? { attributes: ((a as { customSecurityAttributes?: AttributeValues | null }).customSecurityAttributes ?? {}) as AttributeValues } : {}),
       })),
     };
   });
@@ -139,7 +149,17 @@ export async function readLive(client: GraphClient, want: { uniqueNames?: string
       .filter((u) => u.identityParentId && agentIds.has(u.identityParentId.toLowerCase()))
       .map((u) => ({ id: u.id, upn: u.userPrincipalName ?? u.id, displayName: u.displayName ?? '', accountEnabled: u.accountEnabled !== false, parentId: u.identityParentId!.toLowerCase() }));
   }
-  return { blueprints, agentUsers, requests };
+  return { blueprints, agentUsers, requests, attributes: !!want.attributes };
+}
+
+/**
+ * The tenant's custom security attribute definitions, by id (`{set}_{name}`, lower case): one
+ * paged list (GD directory-list-customsecurityattributedefinitions.md), for the plan to check
+ * every attribute a file names before anything is written.
+ */
+export async function readDefinitions(client: GraphClient): Promise<{ definitions: Map<string, Definition>; requests: number }> {
+  const list = await client.list<Definition>('/directory/customSecurityAttributeDefinitions');
+  return { definitions: new Map(list.map((d) => [d.id.toLowerCase(), d])), requests: Math.max(1, Math.ceil(list.length / 100)) };
 }
 
 async function readPrincipals(client: GraphClient, appIds: string[]): Promise<Map<string, BlueprintPrincipal>> {

@@ -5,6 +5,7 @@ import type { PrincipalRef } from '../directory.js';
 import { orUndefined } from '../blueprints.js';
 import { AgentIdentity, DirectoryObject, FederatedIdentityCredential, InheritablePermission, parseList } from '../models.js';
 import { directoryObjectRef, odataString, paths } from '../paths.js';
+import { assignmentBody, getAgentAttributes, valueOf } from '../attributes.js';
 
 // The changes `agentid apply` makes, as bulk-engine operations (issue #16). bulk.ts hands every
 // op whose kind starts with 'fleet.' to the functions here, so apply's journal is an ordinary
@@ -37,6 +38,11 @@ export type FleetOp =
   | { kind: 'fleet.deleteInheritable'; blueprintId: string; resourceAppId: string; prior: Scopes }
   | { kind: 'fleet.putFic'; blueprintId?: string; ficId?: string; fic: FicBody; prior?: FicBody }
   | { kind: 'fleet.deleteFic'; blueprintId: string; ficId: string; prior: FicBody }
+  /**
+   * A custom security attribute of an agent created by the same run (its id comes from the create
+   * item, `after`). An existing agent's attributes go through bulk's own setAttribute op.
+   */
+  | { kind: 'fleet.setAttribute'; id?: string; set: string; name: string; value: string | null }
   /** A soft delete: the object goes to /directory/deletedItems for 30 days, and undo restores it. */
   | { kind: 'fleet.delete'; target: 'agent' | 'agentUser'; id: string }
   | { kind: 'fleet.restore'; id: string }
@@ -65,6 +71,7 @@ const ACTIONS: Record<FleetOp['kind'], string> = {
   'fleet.deleteInheritable': 'delete inheritable permission',
   'fleet.putFic': 'set federated credential',
   'fleet.deleteFic': 'delete federated credential',
+  'fleet.setAttribute': 'set custom security attribute',
   'fleet.delete': 'delete (soft)',
   'fleet.restore': 'restore deleted',
   'fleet.deleteCreated': 'delete created',
@@ -147,6 +154,9 @@ export function fleetRequest(client: GraphClient, op: FleetOp, afterResult?: unk
     }
     case 'fleet.deleteFic':
       return { method: 'DELETE', url: ficPath(op.blueprintId, op.ficId) };
+    case 'fleet.setAttribute':
+      // GD serviceprincipal-update.md, custom security attribute examples (as bulk's setAttribute).
+      return { method: 'PATCH', url: paths.agent(need(op.id ?? after?.id, 'agent identity id')), body: assignmentBody([{ set: op.set, name: op.name, value: op.value }]) };
     case 'fleet.delete':
       return { method: 'DELETE', url: deletePath(op.target, op.id) };
     case 'fleet.restore':
@@ -219,6 +229,11 @@ export async function fleetReconcile(client: GraphClient, op: FleetOp, afterResu
     }
     case 'fleet.deleteFic':
       return { done: !(await exists(ficPath(op.blueprintId, op.ficId))) };
+    case 'fleet.setAttribute': {
+      const id = op.id ?? after?.id;
+      if (!id) return { done: false };
+      return { done: (valueOf(await getAgentAttributes(client, id), op) ?? null) === op.value };
+    }
     case 'fleet.delete':
     case 'fleet.deleteCreated':
       return { done: !(await exists(deletePath(op.target, op.id))) };
@@ -263,6 +278,8 @@ export function fleetInverse(item: ItemRecord<FleetOp>, result: unknown): FleetO
     }
     case 'fleet.deleteFic':
       return { kind: 'fleet.putFic', blueprintId: op.blueprintId, fic: op.prior };
+    case 'fleet.setAttribute':
+      return { irreversible: 'the agent was created by the same run; undo deletes it' };
     case 'fleet.delete':
       return { kind: 'fleet.restore', id: op.id };
     case 'fleet.restore':

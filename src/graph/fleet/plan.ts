@@ -7,6 +7,7 @@ import { API_VERSION, KIND, type FleetFile } from './schema.js';
 import type { LoadedFleet } from './file.js';
 import type { LiveAgent, LiveBlueprint, LiveFleet, LiveRef } from './live.js';
 import { ficOf, sameFic, sameScopes, scopesOf, type FicBody, type FleetOp, type Scopes } from './ops.js';
+import { valueOf, type AttributeValues, type Definition } from '../attributes.js';
 
 // The diff between a fleet file and the tenant (issue #16): per object, created, updated (each
 // property before → after), deleted (only with --prune) or unchanged; and the same changes as
@@ -14,8 +15,10 @@ import { ficOf, sameFic, sameScopes, scopesOf, type FicBody, type FleetOp, type 
 //   0 blueprints created (upsert by uniqueName)
 //   1 their principals; blueprint properties; sponsors and owners added; inheritable
 //     permissions and federated credentials set or removed
-//   2 agent identities created; agents and principals enabled or disabled; agent sponsors/owners added
-//   3 agent users created or enabled/disabled; sponsors and owners removed (after the adds, so
+//   2 agent identities created; agents and principals enabled or disabled; agent sponsors/owners
+//     added; existing agents' custom security attributes set (bulk's setAttribute, journaled with
+//     the prior value, which undo puts back)
+//   3 agent users created or enabled/disabled; new agents' attributes set; sponsors and owners removed (after the adds, so
 //     that an object never falls to no sponsor, which Graph refuses)
 //   4 agent users deleted, 5 agent identities deleted (--prune: last, soft, restorable)
 
@@ -97,7 +100,7 @@ export async function resolveRefs(client: GraphClient, loaded: LoadedFleet): Pro
 const fmtRefs = (list: { ref: string }[]) => list.map((r) => r.ref).sort((a, b) => a.localeCompare(b));
 
 /** Builds the plan. `baseDir` is where relative secretFile paths start (the file's directory). */
-export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string, PrincipalRef>, opts: { prune: boolean; baseDir: string }): FleetPlan {
+export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string, PrincipalRef>, opts: { prune: boolean; baseDir: string; definitions?: Map<string, Definition> }): FleetPlan {
   const fleet = loaded.fleet;
   const changes: Change[] = [];
   const items: Item[] = [];
@@ -213,11 +216,15 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
       const cur = liveAgents.get(name);
       noSponsors(['blueprints', u, 'agents', name, ...(a.sponsors ? ['sponsors'] : [])], sponsorsRaw, cur ? cur.sponsors.length : null, 'agent identity');
       const key = `${u}/${name}`;
+      const attributes = 'attributes' in a && a.attributes ? wantedAttributes(['blueprints', u, 'agents', name, 'attributes'], a.attributes) : [];
       if (!cur) {
         const ck = `fleet:agent:${u}:${name}`;
         agentKeyOf.set(`${u}\u0000${name}`, ck);
-        changes.push({ action: 'create', type: 'agent', key, id: null, properties: [{ property: 'sponsors', before: null, after: sponsorsRaw }, ...(owners.length ? [{ property: 'owners', before: null, after: a.owners }] : []), { property: 'enabled', before: null, after: a.enabled }] });
+        const set = attributes.filter((x) => x.value !== null);
+        for (const x of set) assignable(x, null);
+        changes.push({ action: 'create', type: 'agent', key, id: null, properties: [{ property: 'sponsors', before: null, after: sponsorsRaw }, ...(owners.length ? [{ property: 'owners', before: null, after: a.owners }] : []), { property: 'enabled', before: null, after: a.enabled }, ...set.map((x) => ({ property: `attributes.${x.set}.${x.name}`, before: null, after: x.value }))] });
         push({ key: ck, phase: 2, op: { kind: 'fleet.createAgent', ...(bpAppId ? { blueprintAppId: bpAppId } : {}), displayName: name, sponsors, owners, accountEnabled: a.enabled }, label: name, objectType: 'agentIdentity', blueprint: u, ...(bpAppId ? {} : { after: bpKey }) });
+        for (const x of set) push({ key: `${ck}:attribute:${x.set}_${x.name}`, phase: 3, op: { kind: 'fleet.setAttribute', set: x.set, name: x.name, value: x.value }, label: `${name}: ${x.set}.${x.name}`, objectType: 'agentIdentity', blueprint: u, after: ck });
         continue;
       }
       agentIdOf.set(`${u}\u0000${name}`, cur.id);
@@ -228,6 +235,14 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
       }
       refDiff(props, items, 'agent', cur.id, u, name, 'sponsors', cur.sponsors, sponsors, sponsorsRaw, true, 2);
       if (a.owners) refDiff(props, items, 'agent', cur.id, u, name, 'owners', cur.owners.filter((o) => o.kind === 'user'), owners, a.owners, opts.prune, 2);
+      for (const x of attributes) {
+        const before = valueOf(cur.attributes, x) ?? null;
+        if (before === x.value) continue;
+        assignable(x, before);
+        props.push({ property: `attributes.${x.set}.${x.name}`, before, after: x.value });
+        // bulk's own op (as agent update --attribute and bulk set-attribute): undo writes back `prior`.
+        push({ key: `fleet:attribute:${cur.id}:${x.set}_${x.name}`, phase: 2, op: { kind: 'setAttribute', id: cur.id, set: x.set, name: x.name, value: x.value }, label: `${name}: ${x.set}.${x.name}`, objectType: 'agentIdentity', objectId: cur.id, blueprint: u, prior: { value: before } });
+      }
       if (props.length) changes.push({ action: 'update', type: 'agent', key, id: cur.id, properties: props });
       else unchanged.agent++;
     }
@@ -275,6 +290,31 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
   return { changes, unchanged, items, secrets, deletes: changes.filter((c) => c.action === 'delete').length };
 
   /**
+   * An agent's attributes, each checked against the tenant's definitions before anything is
+   * written: defined, and a single-valued String (the values a v1 file holds). Named as the
+   * definition spells them. Predefined-values-only attributes are left to Graph to check: their
+   * allowed values are a relationship of the definition this plan does not read.
+   */
+  function wantedAttributes(at: (string | number)[], attrs: Record<string, Record<string, string | null>>) {
+    const out: { set: string; name: string; value: string | null; status: string; at: (string | number)[] }[] = [];
+    for (const [setName, values] of Object.entries(attrs)) {
+      for (const [attr, value] of Object.entries(values)) {
+        const where = [...at, setName, attr];
+        const def = opts.definitions?.get(`${setName}_${attr}`.toLowerCase());
+        if (!def) throw new UsageError(`${loaded.where(where)}: custom security attribute ${setName}_${attr} is not defined in this tenant (no attribute ${attr} in set ${setName}); define it first (an Attribute Definition Administrator, in the Entra admin center or POST /directory/customSecurityAttributeDefinitions), or remove it from the file.`);
+        if (def.type !== 'String' || def.isCollection) throw new UsageError(`${loaded.where(where)}: custom security attribute ${def.id} is ${def.isCollection ? 'a multi-valued' : 'an'} attribute of type ${def.type}; agentid/v1 files set single-valued String attributes only (set this one with Graph or the Entra admin center, and leave it out of the file).`);
+        out.push({ set: def.attributeSet, name: def.name, value, status: def.status, at: where });
+      }
+    }
+    return out;
+  }
+
+  /** A deprecated attribute takes no new values (Graph refuses them); removing one is allowed. */
+  function assignable(x: { set: string; name: string; value: string | null; status: string; at: (string | number)[] }, before: unknown): void {
+    if (x.value !== null && x.status !== 'Available') throw new UsageError(`${loaded.where(x.at)}: custom security attribute ${x.set}_${x.name} is ${x.status}: Graph assigns no new values to it; keep its current value (${before === null ? 'none' : JSON.stringify(before)}) or use another attribute.`);
+  }
+
+  /**
    * `sponsors: []` describes an orphan as it is (export writes it). Graph requires a sponsor to
    * create an object and keeps at least one on it, so [] cannot create or empty anything.
    */
@@ -310,6 +350,20 @@ function ficText(f: FicBody): string {
 // ---------------------------------------------------------------------------------------------
 // Export: the file for what the tenant holds (plan on it shows no changes)
 
+/** An agent's string-valued attributes as a file writes them; the others are noted in `skipped`. */
+function exportAttributes(attrs: AttributeValues | undefined, agent: string, skipped: string[]): Record<string, Record<string, string>> | undefined {
+  const out: Record<string, Record<string, string>> = {};
+  for (const setName of Object.keys(attrs ?? {}).sort((a, b) => a.localeCompare(b))) {
+    const set = attrs![setName]!;
+    for (const name of Object.keys(set).filter((k) => !k.includes('@')).sort((a, b) => a.localeCompare(b))) {
+      const v = set[name];
+      if (typeof v === 'string') (out[setName] ??= {})[name] = v;
+      else skipped.push(`agent '${agent}': custom security attribute ${setName}_${name} holds ${Array.isArray(v) ? 'several values' : `a ${typeof v} value`}; agentid/v1 files hold single String values, and plan leaves unlisted attributes as they are`);
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 export function exportFleet(live: LiveFleet): { fleet: FleetFile; skipped: string[] } {
   const skipped: string[] = [];
   const blueprints: FleetFile['blueprints'] = {};
@@ -331,10 +385,12 @@ export function exportFleet(live: LiveFleet): { fleet: FleetFile; skipped: strin
       nameOfAgent.set(a.id.toLowerCase(), { bp: b.uniqueName, name: a.displayName });
       const as = fmtRefs(a.sponsors.filter((s) => s.kind !== 'other'));
       const ao = fmtRefs(a.owners.filter((s) => s.kind === 'user'));
+      const attributes = exportAttributes(a.attributes, `${b.uniqueName}/${a.displayName}`, skipped);
       agents[a.displayName] = {
         ...(JSON.stringify(as) !== JSON.stringify(sponsors) ? { sponsors: as } : {}),
         ...(ao.length ? { owners: ao } : {}),
         enabled: a.accountEnabled,
+        ...(attributes ? { attributes } : {}),
       };
     }
     const owners = fmtRefs(b.owners.filter((s) => s.kind === 'user'));

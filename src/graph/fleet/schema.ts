@@ -5,7 +5,9 @@ import { z } from 'zod';
 // and the stable keys are the map keys: a blueprint's uniqueName, an agent's display name within
 // its blueprint, an agent user's UPN. The JSON Schema for editors is generated from this file
 // (z.toJSONSchema; schema/agentid.schema.json, checked by test/unit/fleet-schema.test.ts).
-// Custom security attributes are not part of v1 yet (another branch builds them).
+// Agents carry custom security attributes (issue #13's assignment, written through the bulk
+// engine's setAttribute op) in Graph's customSecurityAttributes shape without the @odata.type
+// annotations: { SetName: { AttributeName: value } }.
 
 export const API_VERSION = 'agentid/v1';
 export const KIND = 'AgentFleet';
@@ -47,11 +49,30 @@ export const ClientSecret = z
   })
   .describe('A client secret the blueprint must have. Created once by apply and written to secretFile; never inline.');
 
+// GD attributeset-post.md / customsecurityattributedefinition-post.md: a set or attribute name is
+// up to 32 characters, letters and digits (no spaces or special characters).
+const AttributeName = z.string().regex(/^[\p{L}\p{N}]{1,32}$/u, 'up to 32 letters and digits (no spaces or special characters)');
+
+export const Attributes = z
+  .record(
+    AttributeName.describe('An attribute set (its id, e.g. Engineering).'),
+    z
+      .record(
+        AttributeName.describe('An attribute of that set (e.g. Project).'),
+        z.string().min(1, 'an attribute value is a non-empty string; null removes the attribute').nullable().describe('The value, a string; null: the attribute must not be assigned.'),
+      )
+      .describe('Attributes of one set: name → value.'),
+  )
+  .describe(
+    "Custom security attributes of the agent identity, as Graph's customSecurityAttributes without the @odata.type annotations: { SetName: { AttributeName: value } }. Supported: single-valued String attributes (free text or predefined values) that are defined in the tenant and Available; a null value removes the attribute. Listed attributes are set; attributes the file does not list are left as they are. Assigning needs CustomSecAttributeAssignment.ReadWrite.All (delegated: Attribute Assignment Administrator); plan reads the definitions (CustomSecAttributeDefinition.Read.All).",
+  );
+
 export const Agent = z
   .strictObject({
     sponsors: Sponsors.optional().describe("Default: the blueprint's sponsors."),
     owners: Owners.optional(),
     enabled: z.boolean().default(true).describe('accountEnabled of the agent identity.'),
+    attributes: Attributes.optional(),
   })
   .describe('An agent identity; its key is its display name, unique within the blueprint.');
 

@@ -228,7 +228,17 @@ async function collectionRoute(ctx: MockContext): Promise<MockResult> {
   if (seg !== undefined) throw GraphErrors.unknownSegment(seg);
   if (method === 'GET') {
     const fragment = cast ? `servicePrincipals/microsoft.graph.${cast}` : 'servicePrincipals';
-    return ctx.store.read((s) => collectionResponse(ctx, members(s), spec, fragment));
+    // customSecurityAttributes only when selected, as on a single object (entityResult): a list
+    // of agents with their attributes in one page (GD serviceprincipal-list.md, custom security
+    // attribute examples, $select=id,displayName,customSecurityAttributes).
+    const withAttributes = (ctx.url.searchParams.get('$select') ?? '').split(',').some((p) => p.trim().toLowerCase() === 'customsecurityattributes');
+    const rows = (s: TenantState) => {
+      const list = members(s);
+      if (!withAttributes) return list;
+      const byId = new Map(liveObjects(s).map((o) => [o.id, o]));
+      return list.map((r) => ({ ...r, customSecurityAttributes: JSON.parse(JSON.stringify(byId.get(String(r.id))?.props.customSecurityAttributes ?? {})) as unknown }));
+    };
+    return ctx.store.read((s) => collectionResponse(ctx, rows(s), spec, fragment));
   }
   if (method === 'POST') return create(ctx);
   throw GraphErrors.methodNotAllowed();
