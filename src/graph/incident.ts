@@ -369,19 +369,23 @@ export function appendTimeline(dir: string, ev: TimelineEvent): void {
   appendFileSync(path.join(dir, FILES.timeline), JSON.stringify(ev) + '\n', { mode: 0o600 });
 }
 
-export function readTimeline(dir: string): TimelineEvent[] {
-  const f = path.join(dir, FILES.timeline);
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8')
+/** The records of an ndjson file of the folder, a torn last line of a killed run left out. */
+function readNdjson<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .flatMap((l) => {
       try {
-        return [JSON.parse(l) as TimelineEvent];
+        return [JSON.parse(l) as T];
       } catch {
-        return []; // a torn last line of a killed run
+        return [];
       }
     });
+}
+
+export function readTimeline(dir: string): TimelineEvent[] {
+  return readNdjson<TimelineEvent>(path.join(dir, FILES.timeline));
 }
 
 /** When each item's outcome was written (the moment its answer was in): time to containment. */
@@ -410,18 +414,7 @@ export interface RequestRecord {
 
 /** DIR/requests.ndjson, a torn last line (kill -9) left out. */
 export function readRequests(dir: string): RequestRecord[] {
-  const f = path.join(dir, FILES.requests);
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as RequestRecord];
-      } catch {
-        return [];
-      }
-    });
+  return readNdjson<RequestRecord>(path.join(dir, FILES.requests));
 }
 
 /**

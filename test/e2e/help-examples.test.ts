@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { BIN, ROOT, baseEnv, mapLimit, startServer, tempHome } from './helpers.js';
+import { BIN, ROOT, baseEnv, mapLimit, startServer, subcommands, tempHome } from './helpers.js';
 
 // Issue 12 #2 and #7: every --help example works on a fresh install. This walks the live command
 // tree (as help.test.ts does), collects every `$ agentid …` line of every --help, and runs each one
@@ -28,15 +28,6 @@ import { BIN, ROOT, baseEnv, mapLimit, startServer, tempHome } from './helpers.j
 const h = tempHome('agentid-examples-');
 afterAll(() => h.remove());
 
-/** Subcommand names from a help text's "Commands:" section (commander's layout). */
-function subcommands(help: string): string[] {
-  const section = /(?:^|\n)Commands:\n([\s\S]*?)(?:\n\n|$)/.exec(help);
-  if (!section) return [];
-  return section[1]!
-    .split('\n')
-    .map((l) => /^  (\S+)/.exec(l)?.[1])
-    .filter((n): n is string => !!n && n !== 'help');
-}
 
 /** `agentid ARGS --help`, answered in this process by the built CLI's main() (help needs no tenant). */
 async function helpOf(args: string[]): Promise<string> {

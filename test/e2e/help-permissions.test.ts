@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mapLimit, tempHome, type RunResult } from './helpers.js';
+import { mapLimit, subcommands, tempHome, type RunResult } from './helpers.js';
 
 // Issue 12 #7: every command's help names its least-privileged permission, and a read names a read
 // permission. The emulator's permission table is taken from the Graph reference pages (each entry
@@ -12,14 +12,6 @@ import { mapLimit, tempHome, type RunResult } from './helpers.js';
 const h = tempHome();
 afterAll(() => h.remove());
 
-function subcommands(help: string): string[] {
-  const section = /(?:^|\n)Commands:\n([\s\S]*?)(?:\n\n|$)/.exec(help);
-  if (!section) return [];
-  return section[1]!
-    .split('\n')
-    .map((l) => /^  (\S+)/.exec(l)?.[1])
-    .filter((n): n is string => !!n && n !== 'help');
-}
 
 /** Every leaf command (no subcommands of its own) and its --help. */
 const leaves = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ROOT, fixture, mapLimit, tempHome, type RunResult } from './helpers.js';
+import { ROOT, fixture, mapLimit, subcommands, tempHome, type RunResult } from './helpers.js';
 
 // --help is the documentation people read first: every group and every leaf has examples, the
 // root lists every group and the exit codes, and none of it needs a tenant.
@@ -12,15 +12,6 @@ afterAll(() => h.remove());
 const tree: Record<string, string[]> = fixture('command-tree.json');
 delete (tree as Record<string, unknown>)['@comment'];
 
-/** Subcommand names from a help text's "Commands:" section (commander's layout). */
-function subcommands(help: string): string[] {
-  const section = /(?:^|\n)Commands:\n([\s\S]*?)(?:\n\n|$)/.exec(help);
-  if (!section) return [];
-  return section[1]!
-    .split('\n')
-    .map((l) => /^  (\S+)/.exec(l)?.[1])
-    .filter((n): n is string => !!n && n !== 'help');
-}
 
 describe('--help', () => {
   test('lists every command group and the exit codes at the root', async () => {

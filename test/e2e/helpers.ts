@@ -166,3 +166,13 @@ export function runOnTerminal(home: string, args: string[], stdoutFile: string, 
     child.on('close', (c) => resolve({ code: c, terminal, stdout: readFileSync(stdoutFile, 'utf8') }));
   });
 }
+
+/** Subcommand names from a help text's "Commands:" section (commander's layout). */
+export function subcommands(help: string): string[] {
+  const section = /(?:^|\n)Commands:\n([\s\S]*?)(?:\n\n|$)/.exec(help);
+  if (!section) return [];
+  return section[1]!
+    .split('\n')
+    .map((l) => /^  (\S+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n && n !== 'help');
+}
