@@ -83,6 +83,8 @@ export interface CollectOptions {
 
 const AGENT_SELECT = 'id,displayName,accountEnabled,agentIdentityBlueprintId,createdDateTime';
 const SPONSOR_SELECT = 'id,displayName,accountEnabled,userPrincipalName';
+/** Sign-ins per page ($top; GD signin-list.md: at most 1,000). bench/report.mjs: 20,000 sign-ins cost 40 pages instead of 20. */
+const SIGNIN_PAGE = 500;
 
 type Rows = (rows: unknown[]) => void;
 
@@ -308,7 +310,10 @@ export async function collect(client: GraphClient, o: CollectOptions): Promise<S
   let signInError: GraphRequestError | undefined;
   try {
     const filter = signInFilter({ since, agentTypes: ['agenticAppInstance', 'agentIDuser', 'agentIdentityBlueprintPrincipal'] });
-    for await (const page of streamLog<Record<string, unknown>>(client, '/auditLogs/signIns', { filter, all: true, ...(o.signal ? { signal: o.signal } : {}) })) {
+    // Pages of SIGNIN_PAGE rows, not Graph's default 1,000: a 1,000-row page is about 3 MB of
+    // JSON, held several times over (socket chunks, body, text, parsed rows) until the next GC,
+    // which made this phase the report's peak. Each page is folded into the counts at once.
+    for await (const page of streamLog<Record<string, unknown>>(client, '/auditLogs/signIns', { filter, all: true, pageSize: SIGNIN_PAGE, ...(o.signal ? { signal: o.signal } : {}) })) {
       for (const r of page.rows) {
         const time = String(r.createdDateTime ?? '');
         const ok = Number((r.status as { errorCode?: number } | undefined)?.errorCode ?? 0) === 0;
