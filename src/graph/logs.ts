@@ -136,6 +136,8 @@ export interface StreamOptions {
   top?: number | undefined;
   /** Follow @odata.nextLink to the end; otherwise one page. */
   all?: boolean;
+  /** Rows per page ($top, at most 1,000) when `top` does not set it: a smaller page holds less in memory at once. */
+  pageSize?: number | undefined;
   /** Rows Graph cannot filter are dropped here (audit category/result). */
   keep?: ((row: Record<string, unknown>) => boolean) | undefined;
   signal?: AbortSignal | undefined;
@@ -156,6 +158,7 @@ export async function* streamLog<T extends Record<string, unknown>>(client: Grap
   const query: Record<string, string | number | undefined> = { $filter: o.filter };
   // $top is the page size here; with a local filter a page may keep fewer rows, so ask for full pages.
   if (o.top !== undefined && !o.keep) query.$top = Math.min(o.top, LOG_PAGE_SIZE);
+  else if (o.pageSize !== undefined) query.$top = Math.min(o.pageSize, LOG_PAGE_SIZE);
   let remaining = o.top ?? Infinity;
   const pages = client.pages<T>(path, { query, version: 'beta', headers: { ...PREFER_UNKNOWN_ENUMS }, ...(o.signal ? { signal: o.signal } : {}) });
   for await (const page of pages) {
