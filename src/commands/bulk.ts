@@ -192,7 +192,7 @@ export function register(program: Command, ctx: CliContext): void {
       group
         .command('set-attribute')
         .description(
-          "Set a custom security attribute on every agent identity of blueprints. Without --attribute: AgentId.Blueprint = the blueprint's appId, the attribute `ca create --blueprint` targets (defined first if missing); run it again after adding agents. Undo puts back the values read before",
+          "Set a custom security attribute on every agent identity of blueprints. Without --attribute: AgentId.Blueprint = the blueprint's appId, the attribute `ca create --blueprint` targets (defined first if missing); agents agentid creates later (agent create, bulk create, apply) are tagged as they are created. Undo puts back the values read before",
         )
         .option('--blueprint <blueprint>', 'blueprint: object id, appId or name (repeatable)', collect)
         .option('--attribute <set.name=value>', 'a single-valued string attribute to set (an empty value removes it)'),
@@ -427,7 +427,16 @@ async function create(ctx: CliContext, raw: Record<string, unknown>): Promise<vo
     if (owners.some((w) => w.kind === 'group')) throw new UsageError(`--file ${o.file}, agent '${r.name}': owners must be users, not groups.`);
     resolved.push({ name: r.name, sponsors, owners, agentUserUpn: r.agentUserUpn });
   }
-  const items = await bulk.planCreate(client, scope!, resolved);
+  // #13: agents are tagged AgentId.Blueprint when the tenant defines it (one read), as agent create does.
+  const attrs = await import('../graph/attributes.js');
+  const tagging = await attrs.blueprintTagging(client);
+  const items = await bulk.planCreate(client, scope!, resolved, tagging.tag ? { tag: attrs.BLUEPRINT_ATTRIBUTE } : {});
+  if (!tagging.tag && tagging.denied && items.some((i) => i.op.kind === 'createAgent' && !i.skip)) {
+    const bp = scope!.blueprint;
+    (await ctx.messenger()).warn(
+      `The agents this run creates are not tagged ${attrs.attributeId(attrs.BLUEPRINT_ATTRIBUTE)} (reading its definition was refused: ${tagging.denied.code}; that needs CustomSecAttributeDefinition.Read.All): Conditional Access policies that target blueprint '${bp.displayName ?? bp.appId}' by that attribute do not cover them; tag them with 'agentid bulk set-attribute --blueprint ${bp.appId} --yes' (needs CustomSecAttributeAssignment.ReadWrite.All; delegated: an Attribute Assignment Administrator).`,
+    );
+  }
   await execute(ctx, { kind: 'create', items, args: { ...o, target: client.baseUrl }, o, client, pacer, destructive: false });
 }
 
