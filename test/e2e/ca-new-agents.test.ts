@@ -32,6 +32,7 @@ describe('agents created after a blueprint-scoped policy are tagged (in-process 
   homes.push(h);
   let bpAppId = '';
   let policyId = '';
+  let untaggedKeys: string[] = [];
   const whatIf = async (agent: string) => ok(await h.run(['--profile', 'local', 'ca', 'what-if', '--agent', agent, '-o', 'json'])).json<any[]>().find((v) => v.id === policyId);
 
   test('without the AgentId.Blueprint attribute, agent create costs one definition read (404) and nothing more', async () => {
@@ -44,6 +45,7 @@ describe('agents created after a blueprint-scoped policy are tagged (in-process 
     // After the definition read: the create, and no PATCH.
     expect(sent.slice(sent.indexOf(DEFINITION) + 1)).toEqual(['POST /v1.0/servicePrincipals/microsoft.graph.agentIdentity']);
     expect(r.stderr).not.toMatch(/^warning:/m);
+    untaggedKeys = Object.keys(r.json()).sort();
     ok(await h.run(['agent', 'create', '--blueprint', 'Tag BP', '--name', 'Old Agent', '--sponsor', 'me', '-o', 'none']));
   });
 
@@ -57,6 +59,8 @@ describe('agents created after a blueprint-scoped policy are tagged (in-process 
     const sent = requests(r);
     const created = r.json();
     expect(sent.slice(sent.indexOf(DEFINITION))).toEqual([DEFINITION, 'POST /v1.0/servicePrincipals/microsoft.graph.agentIdentity', `PATCH /v1.0/servicePrincipals/${created.id}/microsoft.graph.agentIdentity`]);
+    // -o json keeps agent create's documented shape (the agent as Graph's POST returns it): nothing added.
+    expect(Object.keys(created).sort()).toEqual(untaggedKeys);
     expect(created.customSecurityAttributes).toBeUndefined();
     expect(await whatIf('New Agent')).toMatchObject({ applies: true, blocks: true, result: 'failure' });
     // The agent of the other blueprint is tagged with its own appId, so the policy does not apply to it.
