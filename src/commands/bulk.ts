@@ -611,10 +611,22 @@ async function runAndReport(ctx: CliContext, file: string, writer: import('../gr
   }
   const rows: RowReport[] = result.rows;
   if (print !== false) await ctx.print(rows, REPORT_COLUMNS);
-  const failed = rows.filter((r) => r.status === 'failed').length;
+  let failed = rows.filter((r) => r.status === 'failed').length;
   const done = rows.filter((r) => r.status === 'done').length;
   const m = await ctx.messenger();
   if (result.interrupted) throw new CancelledError(`Interrupted after ${done} of ${rows.length} item(s). Continue with: agentid bulk resume ${file}`);
+  // #13: agentid's own AgentId.Blueprint tag of new agents, refused (403): the agents stand, so
+  // it is one warning, as in agent create, unless something else failed too. The journal keeps
+  // the tags as failed: a resume by someone who may assign the attribute sets them.
+  const refusedTags = result.journal.items.filter((st) => st.status === 'failed' && st.error?.status === 403 && st.item.op.kind === 'fleet.setAttribute' && st.item.op.blueprintTag);
+  if (refusedTags.length && refusedTags.length === failed) {
+    const { attributeId, BLUEPRINT_ATTRIBUTE } = await import('../graph/attributes.js');
+    const names = refusedTags.map((st) => st.item.label.replace(/: [^:]*$/, ''));
+    m.warn(
+      `${refusedTags.length} new agent(s) (${names.slice(0, 3).map((n) => `'${n}'`).join(', ')}${names.length > 3 ? ', …' : ''}) are not tagged ${attributeId(BLUEPRINT_ATTRIBUTE)} (assigning it was refused: ${refusedTags[0]!.error!.code}): Conditional Access policies that target their blueprint by that attribute do not cover them; tag them with 'agentid bulk resume ${file}' (needs CustomSecAttributeAssignment.ReadWrite.All; delegated: an Attribute Assignment Administrator).`,
+    );
+    failed = 0;
+  }
   if (failed) throw new OperationError(`${failed} of ${rows.length} item(s) failed (listed in the report). Fix the cause, then: agentid bulk resume ${file}`);
   m.success(`Done: ${done} changed, ${rows.filter((r) => r.status === 'skipped').length} already as asked. Journal: ${file} (undo with agentid bulk undo ${file})`);
 }

@@ -566,7 +566,7 @@ export async function planCreate(client: GraphClient, scope: BlueprintScope, row
         t: 'item',
         key: `${agentKey}:attribute:${opts.tag.set}_${opts.tag.name}`,
         phase: 1,
-        op: { kind: 'fleet.setAttribute', set: opts.tag.set, name: opts.tag.name, value: scope.blueprint.appId },
+        op: { kind: 'fleet.setAttribute', set: opts.tag.set, name: opts.tag.name, value: scope.blueprint.appId, blueprintTag: true },
         label: `${r.name}: ${opts.tag.set}.${opts.tag.name}`,
         objectType: 'agentIdentity',
         blueprint: bpName,

@@ -132,6 +132,28 @@ describe('agents created after a blueprint-scoped policy are tagged (in-process 
     ok(await h.run(['--profile', 'local', ...command.split(' ').slice(1), '-o', 'none']));
     expect(await whatIf('App Agent')).toMatchObject({ applies: true, result: 'failure' });
 
+    // bulk create: the agents stand and the refused tags are one warning, exit 0; they stay in the
+    // journal as failed, so a resume by someone who may assign the attribute sets them.
+    const file = path.join(h.home, 'app-agents.csv');
+    writeFileSync(file, `name,sponsors\nApp Bulk One,${MEGAN}\nApp Bulk Two,${MEGAN}\n`);
+    const b = await app(['bulk', 'create', '--blueprint', 'Tag BP', '--file', file, '--yes', '-o', 'json']);
+    expect(b.code).toBe(0);
+    expect(b.json<any[]>().map((x) => [x.name, x.status])).toEqual([
+      ['App Bulk One', 'done'],
+      ['App Bulk One: AgentId.Blueprint', 'failed'],
+      ['App Bulk Two', 'done'],
+      ['App Bulk Two: AgentId.Blueprint', 'failed'],
+    ]);
+    const bw = stderrLines(b).filter((l) => l.startsWith('warning:') || l.startsWith('error:'));
+    expect(bw).toHaveLength(1);
+    const journal = /tag them with 'agentid bulk resume (\S+)'/.exec(bw[0]!)?.[1];
+    expect(bw[0]).toMatch(/^warning: 2 new agent\(s\) \('App Bulk One', 'App Bulk Two'\) are not tagged AgentId_Blueprint \(assigning it was refused: Authorization_RequestDenied\): Conditional Access policies that target their blueprint by that attribute do not cover them; /);
+    expect(await whatIf('App Bulk One')).toMatchObject({ applies: false });
+    const resumed = ok(await h.run(['--profile', 'local', 'bulk', 'resume', journal!, '--yes', '-o', 'json'])).json<any[]>();
+    expect(resumed.map((x) => x.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(await whatIf('App Bulk One')).toMatchObject({ applies: true, result: 'failure' });
+    expect(await whatIf('App Bulk Two')).toMatchObject({ applies: true, result: 'failure' });
+
     // Not even the definition may be read: the create still stands, with one warning line.
     s.auth.appPermissions[AUTOMATION] = s.auth.appPermissions[AUTOMATION]!.filter((p) => !p.startsWith('CustomSecAttribute'));
     writeFileSync(h.stateFile, JSON.stringify(s));
