@@ -737,11 +737,14 @@ export async function runJournal(file: string, writer: JournalWriter, opts: RunO
 }
 
 export function report(journal: BulkJournal): RowReport[] {
+  const idOf = (st: { result?: unknown } | undefined) => (st?.result as { id?: string } | undefined)?.id;
+  const byKey = new Map(journal.items.map((st) => [st.item.key, st]));
   return journal.items.map((st) => ({
     key: st.item.key,
     action: actionOf(st.item.op),
     objectType: st.item.objectType,
-    objectId: st.item.objectId ?? ((st.result as { id?: string } | undefined)?.id ?? null),
+    // An attribute of an agent the run created names that agent (the create's result).
+    objectId: st.item.objectId ?? idOf(st) ?? (st.item.op.kind === 'fleet.setAttribute' && !st.item.op.id && st.item.after ? idOf(byKey.get(st.item.after)) : undefined) ?? null,
     name: st.item.label,
     blueprint: st.item.blueprint ?? null,
     status: st.status === 'uncertain' ? 'pending' : st.status,

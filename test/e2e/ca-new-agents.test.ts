@@ -84,6 +84,9 @@ describe('agents created after a blueprint-scoped policy are tagged (in-process 
       ['create agent identity', 'Bulk Two', 'done'],
       ['set custom security attribute', 'Bulk Two: AgentId.Blueprint', 'done'],
     ]);
+    // Each tag row names the agent its create made.
+    expect(rows[1].objectId).toBe(rows[0].objectId);
+    expect(rows[3].objectId).toBe(rows[2].objectId);
     expect(await whatIf('Bulk One')).toMatchObject({ applies: true, result: 'failure' });
     expect(await whatIf('Bulk Two')).toMatchObject({ applies: true, result: 'failure' });
     const undo = ok(await h.run(['bulk', 'undo', '--last', '--yes', '-o', 'json']));
