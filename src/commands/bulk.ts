@@ -184,7 +184,7 @@ export function register(program: Command, ctx: CliContext): void {
         .option('--file <file>', 'agents.csv (columns name, sponsors, owners, agentUserUpn; lists split on ;) or agents.yaml (a list of the same keys)'),
     ).action(async (raw) => create(ctx, raw)),
     ['agentid bulk create --blueprint "Sales Agent" --file agents.csv --yes', 'agentid bulk create --blueprint 2c9e… --file agents.yaml --dry-run -o json'],
-    'AgentIdentity.Create.All (AgentIdUser.ReadWrite.IdentityParentedBy for agent users)',
+    'AgentIdentity.Create.All (AgentIdUser.ReadWrite.IdentityParentedBy for agent users; CustomSecAttributeDefinition.Read.All and CustomSecAttributeAssignment.ReadWrite.All to tag new agents AgentId.Blueprint when the tenant defines it)',
   );
 
   helpSections(

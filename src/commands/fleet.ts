@@ -88,7 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(yesOption())
       .action(async (raw) => applyCommand(ctx, raw)),
     ['agentid apply -f agentid.yaml --yes', 'agentid apply -f agentid.yaml --prune --max-deletes 50 --yes', 'agentid apply --plan plan.json --yes', 'agentid bulk undo ~/.agentid/journals/2026-05-01T10-11-12Z-apply-3f2a9c1d.jsonl --yes'],
-    'AgentIdentityBlueprint.ReadWrite.All, AgentIdentity.ReadWrite.All, AgentIdUser.ReadWrite.All (AgentIdentityBlueprint.AddRemoveCreds.All for clientSecret)',
+    'AgentIdentityBlueprint.ReadWrite.All, AgentIdentity.ReadWrite.All, AgentIdUser.ReadWrite.All (AgentIdentityBlueprint.AddRemoveCreds.All for clientSecret; CustomSecAttributeDefinition.Read.All and CustomSecAttributeAssignment.ReadWrite.All to tag new agents AgentId.Blueprint when the tenant defines it)',
   );
 
   helpSections(
