@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import * as agents from '../graph/agents.js';
-import { assignmentBody, parseAttributeArg, setAgentAttributes } from '../graph/attributes.js';
+import { BLUEPRINT_ATTRIBUTE, assignmentBody, blueprintTagging, parseAttributeArg, setAgentAttributes, untaggedWarning } from '../graph/attributes.js';
+import { GraphRequestError } from '../graph/errors.js';
 import { getPrincipalByAppId } from '../graph/blueprints.js';
 import { resolvePrincipal } from '../graph/directory.js';
 import { resolveAgent, resolveBlueprint } from '../graph/resolve.js';
@@ -67,16 +68,32 @@ export function register(program: Command, ctx: CliContext): void {
         if (owners.some((w) => w.kind === 'group')) throw new UsageError('Owners must be users (or service principals), not groups.');
         const { checkNameFree } = await import('./duplicates.js');
         await checkNameFree(ctx, 'agent', o.name, `in blueprint '${b.displayName}'`, await agents.listAgents(client, { blueprintAppId: b.appId, displayName: o.name }));
-        if (o.dryRun) return printPlan(ctx, { action: 'create agent identity', displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
+        // #13: a tenant that defines AgentId.Blueprint targets blueprints by it in Conditional
+        // Access, so the new agent gets its blueprint's appId there too (one read of the definition;
+        // without it nothing more is sent).
+        const tagging = await blueprintTagging(client);
+        const tag = [{ ...BLUEPRINT_ATTRIBUTE, value: b.appId }];
+        if (o.dryRun) return printPlan(ctx, { action: 'create agent identity', displayName: o.name, blueprintAppId: b.appId, sponsors, owners, ...(tagging.tag ? { then: { action: 'set custom security attribute', attributes: assignmentBody(tag) } } : {}) });
         const agent = await agents.createAgent(client, { displayName: o.name, blueprintAppId: b.appId, sponsors, owners });
-        (await ctx.messenger()).success(`Created agent '${agent.displayName}' (${agent.id}) from blueprint '${b.displayName}'.`);
+        const m = await ctx.messenger();
+        m.success(`Created agent '${agent.displayName}' (${agent.id}) from blueprint '${b.displayName}'.`);
+        if (tagging.tag) {
+          try {
+            await setAgentAttributes(client, agent.id, tag);
+            m.info(`Set ${BLUEPRINT_ATTRIBUTE.set}.${BLUEPRINT_ATTRIBUTE.name}=${b.appId} on it, for Conditional Access policies that target its blueprint.`);
+          } catch (err) {
+            // The agent exists: a refused tag is a warning, not a failed create.
+            if (!(err instanceof GraphRequestError)) throw err;
+            m.warn(untaggedWarning(agent, b, `assigning it was refused: ${err.code}${err.requestId ? `, request-id ${err.requestId}` : ''}`));
+          }
+        } else if (tagging.denied) m.warn(untaggedWarning(agent, b, `reading its definition was refused: ${tagging.denied.code}; that needs CustomSecAttributeDefinition.Read.All`));
         await ctx.print(agent);
       }),
     [
       'agentid agent create --blueprint "Sales Agent" --name "Sales Agent EMEA" --sponsor meganb@contoso.onmicrosoft.com',
       'agentid agent create --blueprint 2c9e… --name "Support bot 7" --sponsor me --owner adelev@contoso.onmicrosoft.com -o json --query id',
     ],
-    'AgentIdentity.Create.All',
+    'AgentIdentity.Create.All; tagging it for Conditional Access (when the tenant defines AgentId.Blueprint): CustomSecAttributeDefinition.Read.All and CustomSecAttributeAssignment.ReadWrite.All',
   );
 
   helpSections(

@@ -88,7 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(yesOption())
       .action(async (raw) => applyCommand(ctx, raw)),
     ['agentid apply -f agentid.yaml --yes', 'agentid apply -f agentid.yaml --prune --max-deletes 50 --yes', 'agentid apply --plan plan.json --yes', 'agentid bulk undo ~/.agentid/journals/2026-05-01T10-11-12Z-apply-3f2a9c1d.jsonl --yes'],
-    'AgentIdentityBlueprint.ReadWrite.All, AgentIdentity.ReadWrite.All, AgentIdUser.ReadWrite.All (AgentIdentityBlueprint.AddRemoveCreds.All for clientSecret)',
+    'AgentIdentityBlueprint.ReadWrite.All, AgentIdentity.ReadWrite.All, AgentIdUser.ReadWrite.All (AgentIdentityBlueprint.AddRemoveCreds.All for clientSecret; CustomSecAttributeDefinition.Read.All and CustomSecAttributeAssignment.ReadWrite.All to tag new agents AgentId.Blueprint when the tenant defines it)',
   );
 
   helpSections(
@@ -186,7 +186,9 @@ async function compute(ctx: CliContext, file: string, prune: boolean): Promise<C
   // Custom security attributes are read (in the agents' pages) and their definitions listed only
   // when the file names some: both need permissions of their own.
   const attributes = Object.values(loaded.fleet.blueprints).some((b) => Object.values(b.agents).some((a) => Object.keys(a?.attributes ?? {}).length > 0));
-  const [refs, live, defs] = await Promise.all([resolveRefs(client, loaded), readLive(client, { uniqueNames: scope, attributes }, pacer), attributes ? readDefinitions(client) : undefined]).catch(async (err: unknown) => {
+  const attrs = await import('../graph/attributes.js');
+  // #13: new agents are tagged AgentId.Blueprint when the tenant defines it (one read, as agent create).
+  const [refs, live, defs, tagging] = await Promise.all([resolveRefs(client, loaded), readLive(client, { uniqueNames: scope, attributes }, pacer), attributes ? readDefinitions(client) : undefined, attrs.blueprintTagging(client)]).catch(async (err: unknown) => {
     // A refusal of the attribute reads (the agents' list with customSecurityAttributes, or the
     // definitions) says which permissions they need; the Graph error keeps its code and request-id.
     const { GraphRequestError } = await import('../graph/errors.js');
@@ -196,7 +198,12 @@ async function compute(ctx: CliContext, file: string, prune: boolean): Promise<C
     throw err;
   });
   if (ctx.env.AGENTID_FLEET_READS) (await ctx.messenger()).info(`Read the tenant in ${live.requests + (defs?.requests ?? 0)} request(s).`);
-  const plan = planFleet(loaded, live, refs, { prune, baseDir: path.dirname(path.resolve(file)), ...(defs ? { definitions: defs.definitions } : {}) });
+  const plan = planFleet(loaded, live, refs, { prune, baseDir: path.dirname(path.resolve(file)), ...(defs ? { definitions: defs.definitions } : {}), ...(tagging.tag ? { tagBlueprint: attrs.BLUEPRINT_ATTRIBUTE } : {}) });
+  if (!tagging.tag && tagging.denied && plan.items.some((i) => i.op.kind === 'fleet.createAgent')) {
+    (await ctx.messenger()).warn(
+      `The agents this run creates are not tagged ${attrs.attributeId(attrs.BLUEPRINT_ATTRIBUTE)} (reading its definition was refused: ${tagging.denied.code}; that needs CustomSecAttributeDefinition.Read.All): Conditional Access policies that target their blueprints by that attribute do not cover them; after the apply, tag them with 'agentid bulk set-attribute --blueprint <blueprint> --yes' (needs CustomSecAttributeAssignment.ReadWrite.All; delegated: an Attribute Assignment Administrator).`,
+    );
+  }
   return { plan, fingerprint: fingerprint(live), attributes, scope, file, client, pacer };
 }
 

@@ -115,3 +115,35 @@ export async function missingDefinitionRequests(client: GraphClient, a: Attribut
 export async function send(client: GraphClient, r: { method: 'POST'; path: string; body: Record<string, unknown> }): Promise<void> {
   await client.post(r.path, r.body);
 }
+
+// ---------------------------------------------------------------------------------------------
+// #13 follow-up: agents created after a blueprint-scoped policy join its targeting
+
+/**
+ * Whether agents agentid creates are tagged with AgentId.Blueprint: one read of the definition
+ * per command (GD customsecurityattributedefinition-get.md). 404: the tenant has no blueprint
+ * attribute, so no policy targets blueprints by it and nothing more is sent. 403: the caller may
+ * not read definitions (CustomSecAttributeDefinition.Read.All), so the new agents are not tagged
+ * and the command warns. A definition that cannot take the value (deprecated, not a free-text
+ * single String) is left alone, as `ca create` would refuse it.
+ */
+export type BlueprintTagging = { tag: true } | { tag: false; denied?: { code: string } };
+
+export async function blueprintTagging(client: GraphClient): Promise<BlueprintTagging> {
+  try {
+    const def = await getDefinition(client, BLUEPRINT_ATTRIBUTE);
+    if (!def || def.type !== 'String' || def.isCollection || def.usePreDefinedValuesOnly || def.status !== 'Available') return { tag: false };
+    return { tag: true };
+  } catch (err) {
+    if (err instanceof GraphRequestError && err.status === 403) return { tag: false, denied: { code: err.code } };
+    throw err;
+  }
+}
+
+/** The one warning line for an agent agentid created but could not tag. */
+export function untaggedWarning(agent: { id: string; displayName?: string | null | undefined }, blueprint: { appId: string; displayName?: string | null | undefined }, why: string): string {
+  return (
+    `Agent '${agent.displayName ?? agent.id}' is not tagged ${attributeId(BLUEPRINT_ATTRIBUTE)} (${why}): Conditional Access policies that target blueprint '${blueprint.displayName ?? blueprint.appId}' by that attribute do not cover it; ` +
+    `tag it with 'agentid agent update ${agent.id} --attribute ${BLUEPRINT_ATTRIBUTE.set}.${BLUEPRINT_ATTRIBUTE.name}=${blueprint.appId}' (needs CustomSecAttributeAssignment.ReadWrite.All; delegated: an Attribute Assignment Administrator).`
+  );
+}

@@ -535,7 +535,7 @@ export interface CreateRow {
  * already exists in the blueprint (same display name) are skipped, and so are agent users whose
  * UPN exists: a pipeline can run the same file on every deploy.
  */
-export async function planCreate(client: GraphClient, scope: BlueprintScope, rows: CreateRow[]): Promise<Item[]> {
+export async function planCreate(client: GraphClient, scope: BlueprintScope, rows: CreateRow[], opts: { tag?: AttributeRef } = {}): Promise<Item[]> {
   const existing = new Map((await listAgentsOf(client, scope.blueprint.appId)).map((a) => [a.displayName ?? '', a]));
   const upns = rows.filter((r) => r.agentUserUpn).map((r) => r.agentUserUpn!.toLowerCase());
   const existingUsers = new Set<string>();
@@ -559,6 +559,20 @@ export async function planCreate(client: GraphClient, scope: BlueprintScope, row
       ...(have ? { objectId: have.id, skip: 'already exists' } : {}),
       blueprint: bpName,
     });
+    // #13: the new agent joins Conditional Access targeting of its blueprint (attribute = appId).
+    // Same engine as the create: journaled, resumed, and undone by the create's undo (planUndo).
+    if (opts.tag && !have) {
+      items.push({
+        t: 'item',
+        key: `${agentKey}:attribute:${opts.tag.set}_${opts.tag.name}`,
+        phase: 1,
+        op: { kind: 'fleet.setAttribute', set: opts.tag.set, name: opts.tag.name, value: scope.blueprint.appId, blueprintTag: true },
+        label: `${r.name}: ${opts.tag.set}.${opts.tag.name}`,
+        objectType: 'agentIdentity',
+        blueprint: bpName,
+        after: agentKey,
+      });
+    }
     if (r.agentUserUpn) {
       const upn = r.agentUserUpn;
       const exists = existingUsers.has(upn.toLowerCase());
@@ -585,6 +599,8 @@ export function planUndo(journal: BulkJournal): { items: Item[]; irreversible: {
   const maxPhase = Math.max(0, ...journal.items.map((s) => s.item.phase));
   for (const st of journal.items) {
     if (st.status !== 'done') continue;
+    // An attribute set on an agent the same run created: undoing the create deletes that agent.
+    if (st.item.op.kind === 'fleet.setAttribute' && st.item.after && journal.items.some((x) => x.item.key === st.item.after && x.status === 'done')) continue;
     const inv = opInverse(st.item, st.result);
     if ('irreversible' in inv) {
       irreversible.push({ item: st.item, reason: inv.irreversible });
@@ -721,11 +737,14 @@ export async function runJournal(file: string, writer: JournalWriter, opts: RunO
 }
 
 export function report(journal: BulkJournal): RowReport[] {
+  const idOf = (st: { result?: unknown } | undefined) => (st?.result as { id?: string } | undefined)?.id;
+  const byKey = new Map(journal.items.map((st) => [st.item.key, st]));
   return journal.items.map((st) => ({
     key: st.item.key,
     action: actionOf(st.item.op),
     objectType: st.item.objectType,
-    objectId: st.item.objectId ?? ((st.result as { id?: string } | undefined)?.id ?? null),
+    // An attribute of an agent the run created names that agent (the create's result).
+    objectId: st.item.objectId ?? idOf(st) ?? (st.item.op.kind === 'fleet.setAttribute' && !st.item.op.id && st.item.after ? idOf(byKey.get(st.item.after)) : undefined) ?? null,
     name: st.item.label,
     blueprint: st.item.blueprint ?? null,
     status: st.status === 'uncertain' ? 'pending' : st.status,

@@ -164,9 +164,18 @@ describe('a block policy for one blueprint, report-only then on', () => {
     expect(ok(await cli(['ca', 'list', '--blueprint', 'Other Blueprint', '-o', 'json'])).json()).toEqual([]);
   });
 
-  test('an agent added to the blueprint later is covered once tagged (bulk set-attribute), and bulk undo takes the tag off again', async () => {
-    const a = ok(await cli(['agent', 'create', '--blueprint', 'CA Blueprint', '--name', 'CA Agent 2', '--sponsor', 'me', '-o', 'json'])).json();
+  test('an agent created after the policy is tagged by agent create, so the policy covers it at once (what-if and sign-in agree)', async () => {
+    const r = ok(await cli(['agent', 'create', '--blueprint', 'CA Blueprint', '--name', 'CA Agent 2', '--sponsor', 'me', '-o', 'json']));
+    const a = r.json();
     agents['CA Agent 2'] = { ...agents['CA Agent']!, id: a.id };
+    expect(r.stderr).toContain(`Set AgentId.Blueprint=${agents['CA Agent']!.blueprintAppId} on it`);
+    expect(ok(await cli(['ca', 'what-if', '--agent', 'CA Agent 2', '-o', 'json'])).json().find((v: any) => v.id === policyId)).toMatchObject({ applies: true, blocks: true, result: 'failure', reason: `selects this agent by its custom security attributes (${ruleFor('CA Agent')}); applies to all resources` });
+    expect(await signIn('CA Agent 2')).toEqual({ ok: false, error: 'AADSTS53003: Access has been blocked by Conditional Access policies.' });
+    expect(policyEntry(await lastSignIn('CA Agent 2'), policyId)).toMatchObject({ result: 'failure', conditionsSatisfied: 'servicePrincipals,application' });
+  });
+
+  test('an agent whose tag was taken off is covered again once tagged (bulk set-attribute), and bulk undo takes the tag off again', async () => {
+    ok(await cli(['agent', 'update', 'CA Agent 2', '--attribute', 'AgentId.Blueprint=', '-o', 'none']));
     expect(await signIn('CA Agent 2')).toEqual({ ok: true });
     const untagged = ok(await cli(['ca', 'what-if', '--agent', 'CA Agent 2', '-o', 'json'])).json().find((v: any) => v.id === policyId);
     expect(untagged).toMatchObject({ applies: false, result: 'notApplied', reason: `the agent's custom security attributes do not match ${ruleFor('CA Agent')}; applies to all resources` });

@@ -42,7 +42,15 @@ export type FleetOp =
    * A custom security attribute of an agent created by the same run (its id comes from the create
    * item, `after`). An existing agent's attributes go through bulk's own setAttribute op.
    */
-  | { kind: 'fleet.setAttribute'; id?: string; set: string; name: string; value: string | null }
+  | {
+      kind: 'fleet.setAttribute';
+      id?: string;
+      set: string;
+      name: string;
+      value: string | null;
+      /** #13: agentid's own AgentId.Blueprint tag of a new agent (not asked for by a file): a 403 on it warns, as agent create does. */
+      blueprintTag?: true;
+    }
   /** A soft delete: the object goes to /directory/deletedItems for 30 days, and undo restores it. */
   | { kind: 'fleet.delete'; target: 'agent' | 'agentUser'; id: string }
   | { kind: 'fleet.restore'; id: string }

@@ -7,7 +7,7 @@ import { API_VERSION, KIND, type FleetFile } from './schema.js';
 import type { LoadedFleet } from './file.js';
 import type { LiveAgent, LiveBlueprint, LiveFleet, LiveRef } from './live.js';
 import { ficOf, sameFic, sameScopes, scopesOf, type FicBody, type FleetOp, type Scopes } from './ops.js';
-import { valueOf, type AttributeValues, type Definition } from '../attributes.js';
+import { valueOf, type AttributeRef, type AttributeValues, type Definition } from '../attributes.js';
 
 // The diff between a fleet file and the tenant (issue #16): per object, created, updated (each
 // property before → after), deleted (only with --prune) or unchanged; and the same changes as
@@ -100,7 +100,7 @@ export async function resolveRefs(client: GraphClient, loaded: LoadedFleet): Pro
 const fmtRefs = (list: { ref: string }[]) => list.map((r) => r.ref).sort((a, b) => a.localeCompare(b));
 
 /** Builds the plan. `baseDir` is where relative secretFile paths start (the file's directory). */
-export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string, PrincipalRef>, opts: { prune: boolean; baseDir: string; definitions?: Map<string, Definition> }): FleetPlan {
+export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string, PrincipalRef>, opts: { prune: boolean; baseDir: string; definitions?: Map<string, Definition>; tagBlueprint?: AttributeRef }): FleetPlan {
   const fleet = loaded.fleet;
   const changes: Change[] = [];
   const items: Item[] = [];
@@ -220,11 +220,17 @@ export function planFleet(loaded: LoadedFleet, live: LiveFleet, refs: Map<string
       if (!cur) {
         const ck = `fleet:agent:${u}:${name}`;
         agentKeyOf.set(`${u}\u0000${name}`, ck);
-        const set = attributes.filter((x) => x.value !== null);
-        for (const x of set) assignable(x, null);
+        const set: { set: string; name: string; value: string | null; blueprintTag?: true }[] = attributes.filter((x) => x.value !== null);
+        for (const x of attributes.filter((x) => x.value !== null)) assignable(x, null);
+        // #13: a new agent of an existing blueprint joins the Conditional Access targeting of its
+        // blueprint (AgentId.Blueprint = appId) unless the file sets that attribute itself. A
+        // blueprint created by this run has no policy on its appId yet, so its agents are not tagged.
+        const tb = opts.tagBlueprint;
+        const tag = tb && bpAppId && !set.some((x) => x.set.toLowerCase() === tb.set.toLowerCase() && x.name.toLowerCase() === tb.name.toLowerCase()) ? { set: tb.set, name: tb.name, value: bpAppId, blueprintTag: true as const } : undefined;
+        if (tag) set.push(tag);
         changes.push({ action: 'create', type: 'agent', key, id: null, properties: [{ property: 'sponsors', before: null, after: sponsorsRaw }, ...(owners.length ? [{ property: 'owners', before: null, after: a.owners }] : []), { property: 'enabled', before: null, after: a.enabled }, ...set.map((x) => ({ property: `attributes.${x.set}.${x.name}`, before: null, after: x.value }))] });
         push({ key: ck, phase: 2, op: { kind: 'fleet.createAgent', ...(bpAppId ? { blueprintAppId: bpAppId } : {}), displayName: name, sponsors, owners, accountEnabled: a.enabled }, label: name, objectType: 'agentIdentity', blueprint: u, ...(bpAppId ? {} : { after: bpKey }) });
-        for (const x of set) push({ key: `${ck}:attribute:${x.set}_${x.name}`, phase: 3, op: { kind: 'fleet.setAttribute', set: x.set, name: x.name, value: x.value }, label: `${name}: ${x.set}.${x.name}`, objectType: 'agentIdentity', blueprint: u, after: ck });
+        for (const x of set) push({ key: `${ck}:attribute:${x.set}_${x.name}`, phase: 3, op: { kind: 'fleet.setAttribute', set: x.set, name: x.name, value: x.value, ...(x === tag ? { blueprintTag: true as const } : {}) }, label: `${name}: ${x.set}.${x.name}`, objectType: 'agentIdentity', blueprint: u, after: ck });
         continue;
       }
       agentIdOf.set(`${u}\u0000${name}`, cur.id);
