@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { BIN, ROOT, baseEnv, startServer, tempHome, type RunResult } from './helpers.js';
+import { journalRecords, killWhen, startServer, tempHome, type RunResult } from './helpers.js';
 import type { TenantState } from '../../src/mock/state.js';
 
 // The bulk fixes of issue #14 on the contoso fixture: sponsor replace (add before remove, undo),
@@ -31,46 +30,10 @@ async function fixtureHome() {
   return { h, asApp, state };
 }
 
-function journalRecords(file: string): any[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l)];
-      } catch {
-        return []; // the line a kill cut short
-      }
-    });
-}
-
 /** The served emulator's state as it holds it now (it flushes to disk every 100 ms). */
 async function servedState(h: ReturnType<typeof tempHome>): Promise<TenantState> {
   await new Promise((r) => setTimeout(r, 300));
   return JSON.parse(readFileSync(h.stateFile, 'utf8')) as TenantState;
-}
-
-/** Runs agentid and SIGKILLs it as soon as `when` holds for its journal; fails if it finished first. */
-function killWhen(h: ReturnType<typeof tempHome>, args: string[], env: Record<string, string>, journal: string, when: (recs: any[]) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.end();
-    let killed = false;
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setInterval(() => {
-      if (killed || !existsSync(journal)) return;
-      if (when(journalRecords(journal))) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    }, 2);
-    child.on('exit', () => {
-      clearInterval(timer);
-      if (killed) resolve();
-      else reject(new Error(`the run finished before the kill point; stderr: ${stderr}`));
-    });
-  });
 }
 
 const sponsorsOf = (s: TenantState, ids: string[]) => Object.fromEntries(ids.map((id) => [id, [...(s.objects[id]!.sponsors ?? [])].sort()]));
@@ -124,7 +87,7 @@ describe('agentid bulk sponsor replace', () => {
       try {
         const env = { AGENTID_GRAPH_URL: server.url, APP_SECRET };
         const journal = path.join(h.home, 'replace.jsonl');
-        await killWhen(h, ['--profile', 'app', 'bulk', 'sponsor', 'replace', '--from', HANA, '--to', LEE, '--yes', '--concurrency', '1', '--journal', journal], env, journal, when);
+        await killWhen(h.home, ['--profile', 'app', 'bulk', 'sponsor', 'replace', '--from', HANA, '--to', LEE, '--yes', '--concurrency', '1', '--journal', journal], env, journal, when);
         const mid = await servedState(h);
         for (const id of sponsored) {
           const now = mid.objects[id]!.sponsors ?? [];

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { BIN, ROOT, baseEnv, tempHome, type RunResult } from './helpers.js';
+import { baseEnv, BIN, journalRecords, killWhen, ROOT, tempHome, type RunResult } from './helpers.js';
 import { createFileStore } from '../../src/mock/inprocess.js';
 import { seedState } from '../../src/mock/seed.js';
 import { addBulkAgents, type BulkSeedOptions, type SeededBlueprint } from '../../src/mock/bulkSeed.js';
@@ -64,42 +64,6 @@ async function serve(h: ReturnType<typeof tempHome>, args: string[]): Promise<st
 async function servedState(h: ReturnType<typeof tempHome>): Promise<TenantState> {
   await new Promise((r) => setTimeout(r, 300));
   return readState(h);
-}
-
-function journalRecords(file: string): any[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l)];
-      } catch {
-        return [];
-      }
-    });
-}
-
-/** Spawns a bulk run and SIGKILLs it as soon as `when` holds for its journal. */
-function runUntil(h: ReturnType<typeof tempHome>, args: string[], env: Record<string, string>, journal: string, when: (recs: any[]) => boolean): Promise<{ killed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.end();
-    let killed = false;
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setInterval(() => {
-      if (killed || !existsSync(journal)) return;
-      if (when(journalRecords(journal))) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    }, 2);
-    child.on('exit', () => {
-      clearInterval(timer);
-      if (!killed) reject(new Error(`the run finished before the kill point; stderr: ${stderr}`));
-      else resolve({ killed });
-    });
-  });
 }
 
 const ok = (r: RunResult) => expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -205,7 +169,7 @@ describe('bulk against a served emulator with faults', () => {
       const url = await serve(h, ['--latency', '60', '--throttle', 'off']);
       const env = { AGENTID_GRAPH_URL: url };
       const journal = path.join(h.home, 'run.jsonl');
-      await runUntil(h, ['bulk', 'disable', '--blueprint', seeded[0]!.appId, '--yes', '--concurrency', '1', '--journal', journal], env, journal, when);
+      await killWhen(h.home, ['bulk', 'disable', '--blueprint', seeded[0]!.appId, '--yes', '--concurrency', '1', '--journal', journal], env, journal, when);
       const beforeResume = journalRecords(journal);
       const doneBefore = new Set(beforeResume.filter((x) => x.t === 'done').map((x) => x.key));
       const r = await h.run(['bulk', 'resume', journal, '--yes', '-o', 'json'], { env });
@@ -229,7 +193,7 @@ describe('bulk against a served emulator with faults', () => {
     const rows = Array.from({ length: 45 }, (_, i) => `Agent ${i},meganb@contoso.onmicrosoft.com,,${i % 3 === 0 ? `agent-${i}@contoso.onmicrosoft.com` : ''}`);
     writeFileSync(file, `name,sponsors,owners,agentUserUpn\n${rows.join('\n')}\n`);
     const journal = path.join(h.home, 'create.jsonl');
-    await runUntil(h, ['bulk', 'create', '--blueprint', seeded[0]!.appId, '--file', file, '--yes', '--concurrency', '1', '--journal', journal], env, journal, (r) => r.filter((x) => x.t === 'intent').length >= 2);
+    await killWhen(h.home, ['bulk', 'create', '--blueprint', seeded[0]!.appId, '--file', file, '--yes', '--concurrency', '1', '--journal', journal], env, journal, (r) => r.filter((x) => x.t === 'intent').length >= 2);
     const r = await h.run(['bulk', 'resume', journal, '--yes', '-o', 'json'], { env });
     ok(r);
     const state = await servedState(h);

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { BIN, ROOT, baseEnv, startServer, tempHome, type RunResult } from './helpers.js';
+import { killWhen, startServer, tempHome, type RunResult } from './helpers.js';
 import type { TenantState } from '../../src/mock/state.js';
 
 // Issue #16 × #13: agents in a fleet file declare custom security attributes. Applied through the
@@ -262,24 +262,7 @@ describe('kill -9 during an apply that sets attributes (served emulator)', () =>
     const journal = path.join(h.home, 'apply.jsonl');
     // Killed once the agents are created (32 items: blueprint, principal, 30 agents) and some
     // attributes may be on their way.
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'apply', '-f', file, '--yes', '--concurrency', '1', '--journal', journal], { cwd: ROOT, env: baseEnv(h.home, env), stdio: ['pipe', 'pipe', 'pipe'] });
-      child.stdin.end();
-      let killed = false;
-      const timer = setInterval(() => {
-        if (killed || !existsSync(journal)) return;
-        const done = readFileSync(journal, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"done"')).length;
-        if (done >= 32) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      }, 2);
-      child.on('exit', () => {
-        clearInterval(timer);
-        if (killed) resolve();
-        else reject(new Error('the apply finished before the kill point'));
-      });
-    });
+    await killWhen(h.home, ['apply', '-f', file, '--yes', '--concurrency', '1', '--journal', journal], env, journal, (recs) => recs.filter((r) => r.t === 'done').length >= 32);
     const status = await h.run(['bulk', 'status', journal, '-o', 'json'], { env });
     expect(status.json().state).toBe('unfinished (agentid bulk resume)');
     ok(await h.run(['bulk', 'resume', journal, '--yes', '-o', 'none'], { env }));

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,4 +175,44 @@ export function subcommands(help: string): string[] {
     .split('\n')
     .map((l) => /^  (\S+)/.exec(l)?.[1])
     .filter((n): n is string => !!n && n !== 'help');
+}
+
+/** The records of a bulk journal, the line a kill cut short left out. */
+export function journalRecords(file: string): any[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * Runs agentid with `args` on `home` and SIGKILLs it as soon as `when` holds for the records of
+ * its journal (kill -9 at a chosen point of a journaled run); rejects if the run finished first.
+ */
+export function killWhen(home: string, args: string[], env: Record<string, string>, journal: string, when: (recs: any[]) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: baseEnv(home, env), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end();
+    let killed = false;
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setInterval(() => {
+      if (killed || !existsSync(journal)) return;
+      if (when(journalRecords(journal))) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }, 2);
+    child.on('exit', () => {
+      clearInterval(timer);
+      if (killed) resolve();
+      else reject(new Error(`the run finished before the kill point; stderr: ${stderr}`));
+    });
+  });
 }
