@@ -346,7 +346,7 @@ export async function tagAgents(
   }
   if (input.o.dryRun) {
     if (input.print === false) return { definitions, agents };
-    if (definitions.length) await ctx.print({ dryRun: true, definitions: definitions.map((d) => ({ method: d.method, url: `${client.baseUrl}/${client.version}${d.path}`, body: d.body })) });
+    if (definitions.length) await ctx.print({ dryRun: true, definitions: attrs.definitionPreview(client, definitions) });
   } else for (const d of definitions) await attrs.send(client, d);
   if (definitions.length && !input.o.dryRun) (await ctx.messenger()).info(`Defined custom security attribute ${attrs.attributeId(ref)}.`);
   // ca create prints the policy on stdout: with nothing to change there is no report to add to it.

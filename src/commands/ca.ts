@@ -6,7 +6,7 @@ import type { GraphClient } from '../graph/client.js';
 import { listAgents } from '../graph/agents.js';
 import * as ca from '../graph/conditionalAccess.js';
 import { getRiskyAgent, listRiskyAgents } from '../graph/risk.js';
-import { BLUEPRINT_ATTRIBUTE, agentAttributesUrl, attributeId, getAgentAttributes, type AttributeValues } from '../graph/attributes.js';
+import { BLUEPRINT_ATTRIBUTE, agentAttributesUrl, attributeId, definitionPreview, getAgentAttributes, type AttributeValues } from '../graph/attributes.js';
 import type { Blueprint } from '../graph/models.js';
 import { GraphRequestError } from '../graph/errors.js';
 import { resolveAgent, resolveAgentUser, resolveBlueprint } from '../graph/resolve.js';
@@ -128,6 +128,12 @@ async function asUsage<T>(f: () => Promise<T>): Promise<T> {
 }
 
 /** Names → agent identity ids. */
+/** What --dry-run shows before a blueprint policy's own request: the definitions to create and the agents to tag. */
+function taggingPreview(client: GraphClient, tag: { definitions: Parameters<typeof definitionPreview>[1]; agents: number } | undefined): { before?: Record<string, unknown> } {
+  if (!tag) return {};
+  return { before: { definitions: definitionPreview(client, tag.definitions), tag: { attribute: attributeId(BLUEPRINT_ATTRIBUTE), agents: tag.agents, through: 'agentid bulk set-attribute (journaled, undoable)' } } };
+}
+
 async function agentIds(ctx: CliContext, client: GraphClient, refs: string[]): Promise<string[]> {
   const ids: string[] = [];
   await asUsage(async () => {
@@ -328,14 +334,13 @@ export function register(program: Command, ctx: CliContext): void {
         if (!o.agentUsers && !include.length && !agentFilter) throw new UsageError('The include list is empty: name at least one agent or blueprint.');
         const body = ca.agentPolicyBody({ displayName: o.name, state, includeAgents: include, excludeAgents: exclude, agentUsers: !!o.agentUsers, riskLevels: o.riskLevel, grant: o.block ? ['block'] : o.grant, agentFilter });
         lockOutCheck(body, state);
-        const request = { method: 'POST', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies`, body };
+        const request = ca.policyRequest(client, 'POST', undefined, body);
         const { prepare, scopes, tagAgents } = await import('./bulk.js');
         const { pacer } = await prepare(ctx);
         const scoped = blueprints.length ? await scopes(ctx, client, blueprints.map((b) => b.id)) : [];
         if (o.dryRun) {
           const tag = scoped.length ? await tagAgents(ctx, { client, pacer, scopes: scoped, o: { dryRun: true }, print: false }) : undefined;
-          const first = tag ? { definitions: tag.definitions.map((d) => ({ method: d.method, url: `${client.baseUrl}/${client.version}${d.path}`, body: d.body })), tag: { attribute: attributeId(BLUEPRINT_ATTRIBUTE), agents: tag.agents, through: 'agentid bulk set-attribute (journaled, undoable)' } } : {};
-          await ctx.print({ dryRun: true, ...request, ...(tag ? { before: first } : {}) });
+          await ctx.print({ dryRun: true, ...request, ...taggingPreview(client, tag) });
           return (await ctx.messenger()).info('Dry run: nothing was changed.');
         }
         if (state === 'enabled') await confirm(ctx, o.yes, `Create '${o.name}' enforced (--state on)? Matching agents will be refused tokens at once.`);
@@ -420,8 +425,7 @@ export function register(program: Command, ctx: CliContext): void {
         const scoped = added.length ? await scopes(ctx, client, added.map((b) => b.id)) : [];
         if (o.dryRun) {
           const tag = scoped.length ? await tagAgents(ctx, { client, pacer: pacer!, scopes: scoped, o: { dryRun: true }, print: false }) : undefined;
-          const before = tag ? { before: { definitions: tag.definitions.map((d) => ({ method: d.method, url: `${client.baseUrl}/${client.version}${d.path}`, body: d.body })), tag: { attribute: attributeId(BLUEPRINT_ATTRIBUTE), agents: tag.agents, through: 'agentid bulk set-attribute (journaled, undoable)' } } } : {};
-          await ctx.print({ dryRun: true, method: 'PATCH', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies/${p.id}`, body: patch, ...before });
+          await ctx.print({ dryRun: true, ...ca.policyRequest(client, 'PATCH', p.id, patch), ...taggingPreview(client, tag) });
           return (await ctx.messenger()).info('Dry run: nothing was changed.');
         }
         if (o.state === 'on' && p.state !== 'enabled') await confirm(ctx, o.yes, `Enforce '${p.displayName}' (--state on)? Matching agents will be refused tokens at once.`);
@@ -447,7 +451,7 @@ export function register(program: Command, ctx: CliContext): void {
         const client = await ctx.graph();
         const p = await ca.resolvePolicy(client, ref);
         if (raw.dryRun) {
-          await ctx.print({ dryRun: true, method: 'DELETE', url: `${client.baseUrl}/beta/identity/conditionalAccess/policies/${p.id}` });
+          await ctx.print({ dryRun: true, ...ca.policyRequest(client, 'DELETE', p.id) });
           return (await ctx.messenger()).info('Dry run: nothing was changed.');
         }
         await confirm(ctx, raw.yes, `Delete Conditional Access policy '${p.displayName}' (${p.id})?`);

@@ -143,9 +143,7 @@ export function register(program: Command, ctx: CliContext): void {
           const ids = [...new Set(targets.map((t) => t.id))];
           const body = { agentIds: ids };
           if (o.dryRun) {
-            const calls = [];
-            for (let i = 0; i < ids.length; i += risk.RISK_ACTION_CHUNK) calls.push({ method: 'POST', url: `${client.baseUrl}/beta/identityProtection/riskyAgents/${a.action}`, body: { agentIds: ids.slice(i, i + risk.RISK_ACTION_CHUNK) } });
-            await ctx.print({ dryRun: true, calls });
+            await ctx.print({ dryRun: true, calls: risk.riskActionRequests(client, a.action, ids) });
             return (await ctx.messenger()).info('Dry run: nothing was changed.');
           }
           if (!body.agentIds.length) throw new UsageError('Name at least one agent.');

@@ -93,6 +93,11 @@ export const getDefinition = (client: GraphClient, a: AttributeRef) => orMissing
 
 export const getAttributeSet = (client: GraphClient, set: string) => orMissing(() => client.get<{ id: string }>(`/directory/attributeSets/${encodeURIComponent(set)}`));
 
+/** Definition requests with their full URLs, as --dry-run prints them. */
+export function definitionPreview(client: GraphClient, defs: { method: 'POST'; path: string; body: Record<string, unknown> }[]): { method: 'POST'; url: string; body: Record<string, unknown> }[] {
+  return defs.map((d) => ({ method: d.method, url: client.urlOf(d.path), body: d.body }));
+}
+
 /** The requests that define the blueprint attribute, each only if it is missing. */
 export async function missingDefinitionRequests(client: GraphClient, a: AttributeRef = BLUEPRINT_ATTRIBUTE): Promise<{ method: 'POST'; path: string; body: Record<string, unknown> }[]> {
   const def = await getDefinition(client, a);

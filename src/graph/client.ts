@@ -84,6 +84,11 @@ export class GraphClient {
     });
   }
 
+  /** The full URL of `path` under a version root, as a request to it goes (what --dry-run prints). */
+  urlOf(path: string, version: ApiVersion = this.version): string {
+    return `${this.baseUrl}/${version}${path}`;
+  }
+
   /** Sends one request; a non-2xx answer throws GraphRequestError. */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<GraphResponse<T>> {
     const { version, relative } = this.resolve(path, opts);

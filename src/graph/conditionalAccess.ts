@@ -78,6 +78,14 @@ export async function deletePolicy(client: GraphClient, id: string): Promise<voi
   await client.delete(policyPath(id), BETA);
 }
 
+/**
+ * The request createPolicy (no id), updatePolicy or deletePolicy sends, as --dry-run prints it:
+ * the full beta URL, so the printed request is the one that would go.
+ */
+export function policyRequest(client: GraphClient, method: 'POST' | 'PATCH' | 'DELETE', id?: string, body?: Record<string, unknown>): { method: string; url: string; body?: Record<string, unknown> } {
+  return { method, url: client.urlOf(id === undefined ? policiesPath : policyPath(id), BETA.version), ...(body ? { body } : {}) };
+}
+
 /** A policy by id, or by exact display name (exactly one match, else the candidates). */
 export async function resolvePolicy(client: GraphClient, ref: string): Promise<CaPolicy> {
   const r = ref.trim();

@@ -80,11 +80,22 @@ export type RiskAction = 'confirmCompromised' | 'confirmSafe' | 'dismiss';
  * so running it again is the way to finish).
  */
 export async function riskAction(client: GraphClient, action: RiskAction, agentIds: string[], o: { onChunk?: (done: number) => void } = {}): Promise<void> {
-  for (let i = 0; i < agentIds.length; i += RISK_ACTION_CHUNK) {
-    const chunk = agentIds.slice(i, i + RISK_ACTION_CHUNK);
+  let done = 0;
+  for (const chunk of chunks(agentIds)) {
     await client.post(`/identityProtection/riskyAgents/${action}`, { agentIds: chunk }, BETA);
-    o.onChunk?.(i + chunk.length);
+    o.onChunk?.((done += chunk.length));
   }
+}
+
+/** The requests riskAction sends, as --dry-run prints them. */
+export function riskActionRequests(client: GraphClient, action: RiskAction, agentIds: string[]): { method: 'POST'; url: string; body: { agentIds: string[] } }[] {
+  return chunks(agentIds).map((chunk) => ({ method: 'POST', url: client.urlOf(`/identityProtection/riskyAgents/${action}`, BETA.version), body: { agentIds: chunk } }));
+}
+
+function chunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += RISK_ACTION_CHUNK) out.push(ids.slice(i, i + RISK_ACTION_CHUNK));
+  return out;
 }
 
 /** For `incident contain` and scripts: mark agents compromised (their risk level becomes high). */

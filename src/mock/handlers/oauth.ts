@@ -219,7 +219,7 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
   const clientId = (form.get('client_id') ?? '').toLowerCase();
   if (!clientId) throw OAuthErrors.missingParameter('client_id');
   const info: TokenIssuedInfo = { appId: clientId, tenantId: t.tenantId, grantType: grant, credentialType: 'none', success: false, correlationId: t.correlationId, time: t.now };
-  try {
+  return reportSignIn(info, t, async () => {
     const scope = form.get('scope') ?? '';
     if (!scope) throw OAuthErrors.missingParameter('scope');
     const exchange = scope.trim() === TOKEN_EXCHANGE_SCOPE;
@@ -239,17 +239,8 @@ async function token(form: URLSearchParams, t: TokenContext): Promise<Response> 
       if (exchange) return exchangeTokenClaims(state, app, form.get('fmi_path'), t);
       return appClaims(state, clientId, { issuerOrigin: t.origin, now: t.now });
     });
-    info.success = true;
-    await emitTokenIssued(info, t.store);
     return tokenResponse(signJwt(claims, key));
-  } catch (err) {
-    if (err instanceof OAuthError) {
-      info.errorCode = err.aadsts;
-      if (err.aadsts === 53003) info.failureReason = err.message;
-      await emitTokenIssued(info, t.store);
-    }
-    throw err;
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,6 +476,16 @@ function userSignInInfo(t: TokenContext, clientId: string, userId: string, type:
 
 /** Runs a user sign-in and reports it to the sign-in hook, granted or refused (with its AADSTS answer). */
 async function reportUserSignIn(info: TokenIssuedInfo, t: TokenContext, signIn: () => Promise<Response>): Promise<Response> {
+  // [INFERRED] Entra's failureReason is the error's description, which is what the client got.
+  return reportSignIn(info, t, signIn, () => true);
+}
+
+/**
+ * Runs one token request and logs it as a sign-in, success or OAuth refusal. `withReason` says
+ * which refusals record their description as failureReason (app sign-ins: a Conditional Access
+ * block, whose reason names the policy outcome).
+ */
+async function reportSignIn(info: TokenIssuedInfo, t: TokenContext, signIn: () => Promise<Response>, withReason: (err: OAuthError) => boolean = (err) => err.aadsts === 53003): Promise<Response> {
   try {
     const res = await signIn();
     info.success = true;
@@ -493,8 +494,7 @@ async function reportUserSignIn(info: TokenIssuedInfo, t: TokenContext, signIn: 
   } catch (err) {
     if (err instanceof OAuthError) {
       info.errorCode = err.aadsts;
-      // [INFERRED] Entra's failureReason is the error's description, which is what the client got.
-      info.failureReason = err.message;
+      if (withReason(err)) info.failureReason = err.message;
       await emitTokenIssued(info, t.store);
     }
     throw err;
@@ -637,7 +637,7 @@ async function agentUserToken(form: URLSearchParams, t: TokenContext): Promise<R
   const userRef = (form.get('user_id') ?? form.get('username') ?? '').toLowerCase();
   if (!userRef) throw OAuthErrors.missingParameter('user_id');
   const info: TokenIssuedInfo = { appId: clientId, tenantId: t.tenantId, grantType: 'user_fic', credentialType: 'federatedIdentityCredential', success: false, correlationId: t.correlationId, time: t.now };
-  try {
+  return reportSignIn(info, t, async () => {
     const scope = form.get('scope') ?? '';
     if (!scope) throw OAuthErrors.missingParameter('scope');
     checkGraphDefaultScope(scope);
@@ -671,15 +671,6 @@ async function agentUserToken(form: URLSearchParams, t: TokenContext): Promise<R
       if (ca?.blockedBy.length) throw OAuthErrors.blockedByConditionalAccess();
       return userClaims(state, user.id, { issuerOrigin: t.origin, now: t.now, clientAppId: agent.id, scopes });
     });
-    info.success = true;
-    await emitTokenIssued(info, t.store);
     return json(200, { token_type: 'Bearer', scope: (claims.scp ?? '').split(' ').map((x) => `${GRAPH_RESOURCE}/${x}`).join(' '), expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: signJwt(claims, key) });
-  } catch (err) {
-    if (err instanceof OAuthError) {
-      info.errorCode = err.aadsts;
-      if (err.aadsts === 53003) info.failureReason = err.message;
-      await emitTokenIssued(info, t.store);
-    }
-    throw err;
-  }
+  });
 }
